@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:  `make run` (engine + demo)  and  `make test` (everything the tests need).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test system-deps bench clean
+
+run: $(STAMP)
+	$(BIN)/sebac serve --demo
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e ".[test]"
+	touch $(STAMP)
+
+# Servers the integration tests start on loopback (PostgreSQL, Prometheus), from Debian's packages.
+system-deps:
+	bash deploy/dev/system-deps.sh
+
+bench: $(STAMP)
+	$(BIN)/python bench/detectors.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,1 @@
+"""Alerts: signals become alerts with an auditable lifecycle and escalation up the pyramid."""

@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): CHW submissions, gateways, DHIS2 import, alert inboxes and actions."""

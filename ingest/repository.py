@@ -1,0 +1,112 @@
+"""All SQL of the ingest stage: append reports exactly once, keep rejected items."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ingest.contracts import Channel, Report, RejectedItem
+from ingest.errors import ErrorDetail
+from ingest.tables import rejected_items, reports
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite returns naive datetimes; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def report_from_row(row: Any) -> Report:
+    data = dict(row._mapping)
+    data["received_at"] = _utc(data["received_at"])
+    return Report.model_validate(data)
+
+
+class ReportRepository:
+    def insert(self, conn: Connection, report: Report) -> tuple[Report, bool]:
+        """Append ``report`` unless its idempotency key is known: returns (stored report, is_new)."""
+        existing = self.by_idempotency_key(conn, report.idempotency_key)
+        if existing is not None:
+            return existing, False
+        values = report.model_dump(mode="python")
+        values["channel"] = report.channel.value
+        values["sex"] = report.sex.value
+        values["age_group"] = report.age_group.value
+        try:
+            with conn.begin_nested():
+                conn.execute(reports.insert().values(**values))
+        except sa.exc.IntegrityError:
+            # a concurrent writer stored the same key first: exactly once still holds
+            stored = self.by_idempotency_key(conn, report.idempotency_key)
+            if stored is None:
+                raise
+            return stored, False
+        return report, True
+
+    def by_idempotency_key(self, conn: Connection, key: str) -> Report | None:
+        row = conn.execute(sa.select(reports).where(reports.c.idempotency_key == key)).first()
+        return report_from_row(row) if row else None
+
+    def get(self, conn: Connection, report_id: str) -> Report | None:
+        row = conn.execute(sa.select(reports).where(reports.c.report_id == report_id)).first()
+        return report_from_row(row) if row else None
+
+    def list(self, conn: Connection, *, limit: int = 100, offset: int = 0,
+             district_ids: Iterable[str] | None = None) -> list[Report]:
+        q = sa.select(reports).order_by(reports.c.received_at.desc()).limit(limit).offset(offset)
+        if district_ids is not None:
+            q = q.where(reports.c.district_id.in_(list(district_ids)))
+        return [report_from_row(r) for r in conn.execute(q)]
+
+    def for_area(self, conn: Connection, health_area_id: str, disease: str,
+                 since: dt.date, until: dt.date) -> list[Report]:
+        q = sa.select(reports).where(
+            reports.c.health_area_id == health_area_id,
+            reports.c.disease == disease,
+            reports.c.onset_date >= since,
+            reports.c.onset_date <= until,
+        )
+        return [report_from_row(r) for r in conn.execute(q)]
+
+    def count(self, conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one())
+
+
+class RejectedRepository:
+    def insert(self, conn: Connection, *, channel: Channel, raw: str | bytes, errors: list[ErrorDetail],
+               now: dt.datetime, idempotency_key: str | None = None) -> RejectedItem:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", errors="backslashreplace")
+        item = RejectedItem(
+            rejected_id=str(uuid.uuid4()), channel=channel, received_at=now, raw=raw,
+            errors=[e.as_dict() for e in errors], idempotency_key=idempotency_key,
+        )
+        conn.execute(rejected_items.insert().values(
+            rejected_id=item.rejected_id, channel=channel.value, received_at=now, raw=raw,
+            errors=json.loads(json.dumps(item.errors, default=str)), idempotency_key=idempotency_key,
+        ))
+        return item
+
+    def list(self, conn: Connection, *, status: str | None = "rejected", limit: int = 100,
+             offset: int = 0) -> list[RejectedItem]:
+        q = sa.select(rejected_items).order_by(rejected_items.c.received_at.desc()).limit(limit).offset(offset)
+        if status:
+            q = q.where(rejected_items.c.status == status)
+        out = []
+        for r in conn.execute(q):
+            d = dict(r._mapping)
+            out.append(RejectedItem(
+                rejected_id=d["rejected_id"], channel=Channel(d["channel"]), received_at=_utc(d["received_at"]),
+                raw=d["raw"], errors=d["errors"], idempotency_key=d["idempotency_key"], status=d["status"],
+            ))
+        return out
+
+    def mark_reprocessed(self, conn: Connection, rejected_id: str, report_id: str, now: dt.datetime) -> None:
+        conn.execute(rejected_items.update().where(rejected_items.c.rejected_id == rejected_id).values(
+            status="reprocessed", reprocessed_at=now, report_id=report_id))
+
+    def count(self, conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(rejected_items)).scalar_one())

@@ -1,0 +1,3 @@
+from sebac.cli import main
+
+main()

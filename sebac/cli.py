@@ -1,0 +1,76 @@
+"""The ``sebac`` command line."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sebac.settings import Settings
+
+app = typer.Typer(help="SEBAC: community-based surveillance alerting engine", no_args_is_help=True,
+                  add_completion=False)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@app.command()
+def serve(demo: bool = typer.Option(False, "--demo", help="load the Mali demo and replay a week of reports"),
+          host: Optional[str] = typer.Option(None, help="bind address (default SEBAC_HOST)"),
+          port: Optional[int] = typer.Option(None, help="port (default SEBAC_PORT)"),
+          demo_seconds: float = typer.Option(40.0, help="wall-clock seconds the demo week takes")) -> None:
+    """Start the API and the embedded pipeline."""
+    import uvicorn
+
+    from ingest.clock import CatchUpClock
+    from sebac.demo import DemoFeeder, simulate_week
+    from sebac.engine import build_app
+
+    settings = Settings()
+    _logging(settings.log_level)
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if demo and "database_url" not in settings.model_fields_set:
+        # the demo starts from a fresh database of its own, never the operator's
+        Path("data").mkdir(exist_ok=True)
+        Path("data/sebac-demo.db").unlink(missing_ok=True)
+        overrides["database_url"] = "sqlite:///./data/sebac-demo.db"
+    settings = settings.model_copy(update=overrides)
+    clock = None
+    stop = threading.Event()
+    if demo:
+        now = dt.datetime.now(dt.timezone.utc)
+        clock = CatchUpClock(now - dt.timedelta(days=7), speed=7 * 86400 / demo_seconds)
+    fastapi_app = build_app(settings, clock)
+    if demo:
+        pipeline = fastapi_app.state.pipeline
+        feeder = DemoFeeder(pipeline, simulate_week(pipeline.pyramid, dt.datetime.now(dt.timezone.utc)), clock, stop)
+        fastapi_app.router.on_startup.append(feeder.start)
+        typer.echo(f"SEBAC demo: watch alerts at http://{settings.host}:{settings.port}/api/v1/alerts")
+    try:
+        uvicorn.run(fastapi_app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    finally:
+        stop.set()
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (also done by `serve`)."""
+    from sebac.db import make_engine, migrate as run
+
+    settings = Settings()
+    run(make_engine(settings.database_url))
+    typer.echo("database is up to date")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

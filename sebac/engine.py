@@ -1,0 +1,32 @@
+"""Compose the embedded engine from settings: database (migrated), pyramid, diseases, pipeline, API."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from api.app import create_app
+from ingest.clock import Clock
+from ingest.diseases import load_diseases
+from ingest.pyramid import demo_pyramid_path, load_pyramid
+from ingest.validation import Limits
+from sebac.db import make_engine, migrate
+from sebac.pipeline import Pipeline
+from sebac.settings import Settings
+
+log = logging.getLogger("sebac")
+
+
+def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
+    db = make_engine(settings.database_url)
+    migrate(db)
+    pyramid = load_pyramid(settings.pyramid_path or demo_pyramid_path())
+    diseases = load_diseases(settings.diseases_path)
+    log.info("pyramid: %d org units (%s); %d diseases; database %s", len(pyramid), " → ".join(pyramid.levels),
+             len(diseases.codes()), db.url.render_as_string(hide_password=True))
+    return Pipeline(db, pyramid, diseases, clock=clock, limits=Limits(max_cases=settings.max_cases),
+                    epiweek_start_day=settings.epiweek_start_day)
+
+
+def build_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    return create_app(build_pipeline(settings, clock), settings)

@@ -1,0 +1,112 @@
+"""The embedded pipeline: ingest → case-definition rules → alerts, in process, in one transaction.
+
+This is composition only: each stage's logic lives in its package as pure functions
+(``ingest.validation``, ``detectors.immediate``, ``alerts.intake``) and SQL in its repository.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from alerts.contracts import Alert
+from alerts.intake import merge_signal, open_alert
+from alerts.metrics import ALERTS_RAISED, SIGNALS_MERGED
+from alerts.repository import AlertRepository
+from detectors.contracts import Signal
+from detectors.immediate import evaluate_immediate
+from ingest.clock import Clock, SystemClock
+from ingest.contracts import Channel, Report
+from ingest.diseases import DiseaseCatalogue
+from ingest.errors import ErrorDetail, ValidationFailed
+from ingest.metrics import REPORTS_DUPLICATE, REPORTS_RECEIVED, REPORTS_REJECTED
+from ingest.pyramid import Pyramid
+from ingest.repository import RejectedRepository, ReportRepository
+from ingest.validation import Limits, validate_report
+
+log = logging.getLogger("sebac.pipeline")
+
+
+@dataclass
+class SubmitResult:
+    status: str  # accepted | duplicate | rejected
+    report: Report | None = None
+    errors: list[ErrorDetail] = field(default_factory=list)
+    rejected_id: str | None = None
+    alerts: list[Alert] = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(self, db: sa.Engine, pyramid: Pyramid, diseases: DiseaseCatalogue, *,
+                 clock: Clock | None = None, limits: Limits = Limits(), epiweek_start_day: int = 0):
+        self.db = db
+        self.pyramid = pyramid
+        self.diseases = diseases
+        self.clock = clock or SystemClock()
+        self.limits = limits
+        self.start_day = epiweek_start_day
+        self.reports = ReportRepository()
+        self.rejected = RejectedRepository()
+        self.alerts = AlertRepository()
+
+    # -- ingest ------------------------------------------------------------------------------
+    def reject(self, channel: Channel, raw: Any, errors: list[ErrorDetail],
+               idempotency_key: str | None = None) -> SubmitResult:
+        """Keep a bad item with its reasons; nothing is dropped silently."""
+        text = raw if isinstance(raw, (str, bytes)) else json.dumps(raw, default=str, ensure_ascii=False)
+        with self.db.begin() as conn:
+            item = self.rejected.insert(conn, channel=channel, raw=text, errors=errors,
+                                        now=self.clock.now(), idempotency_key=idempotency_key)
+        for e in errors[:1]:
+            REPORTS_REJECTED.labels(channel.value, e.key).inc()
+        log.info("rejected %s item: %s", channel.value, ", ".join(e.key for e in errors))
+        return SubmitResult("rejected", errors=errors, rejected_id=item.rejected_id)
+
+    def submit(self, payload: Any, channel: Channel = Channel.http,
+               idempotency_key: str | None = None) -> SubmitResult:
+        now = self.clock.now()
+        try:
+            report = validate_report(payload, channel=channel, pyramid=self.pyramid, diseases=self.diseases,
+                                     now=now, limits=self.limits, idempotency_key=idempotency_key)
+        except ValidationFailed as exc:
+            return self.reject(channel, payload, exc.errors, idempotency_key)
+        return self.accept(report)
+
+    def accept(self, report: Report) -> SubmitResult:
+        with self.db.begin() as conn:
+            stored, is_new = self.reports.insert(conn, report)
+            if not is_new:
+                REPORTS_DUPLICATE.labels(report.channel.value).inc()
+                return SubmitResult("duplicate", report=stored)
+            raised = [self.apply_signal(conn, s) for s in self.detect(stored)]
+        REPORTS_RECEIVED.labels(report.channel.value).inc()
+        log.info("report %s: %d %s at %s (onset %s)", stored.report_id[:8], stored.cases, stored.disease,
+                 stored.orgunit_id, stored.onset_date)
+        return SubmitResult("accepted", report=stored, alerts=raised)
+
+    # -- detectors ---------------------------------------------------------------------------
+    def detect(self, report: Report) -> list[Signal]:
+        return evaluate_immediate(report, self.diseases, self.clock.now(), self.start_day)
+
+    # -- alerts ------------------------------------------------------------------------------
+    def apply_signal(self, conn: sa.Connection, signal: Signal) -> Alert:
+        now = self.clock.now()
+        current = self.alerts.active_by_dedup_key(conn, signal.dedup_key)
+        if current is None:
+            alert, events = open_alert(signal, self.pyramid, now)
+            alert = self.alerts.insert(conn, alert)
+            self.alerts.append_events(conn, alert.alert_id, events)
+            ALERTS_RAISED.labels(alert.disease, alert.level).inc()
+            log.warning("ALERT #%d raised: %s at %s (%s), %g case(s)", alert.alert_id, alert.disease,
+                        alert.orgunit_id, signal.detector, alert.cases)
+        else:
+            alert, events = merge_signal(current, signal, now, self.alerts.next_seq(conn, current.alert_id))
+            self.alerts.update(conn, alert)
+            self.alerts.append_events(conn, alert.alert_id, events)
+            SIGNALS_MERGED.labels(alert.disease).inc()
+            log.info("signal merged into alert #%d (%s at %s)", alert.alert_id, alert.disease, alert.orgunit_id)
+        self.alerts.add_signal(conn, alert.alert_id, signal)
+        return alert

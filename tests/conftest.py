@@ -1,0 +1,94 @@
+"""Shared fixtures: a fake clock, the demo pyramid, a migrated SQLite database, a pipeline, and a
+real uvicorn server on a free port."""
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from ingest.clock import FakeClock
+from ingest.diseases import load_diseases
+from ingest.pyramid import demo_pyramid_path, load_pyramid
+from sebac.db import make_engine, migrate
+from sebac.pipeline import Pipeline
+from sebac.settings import Settings
+
+NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture(scope="session")
+def pyramid():
+    return load_pyramid(demo_pyramid_path())
+
+
+@pytest.fixture(scope="session")
+def diseases():
+    return load_diseases()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'sebac.db'}"
+
+
+@pytest.fixture
+def db(db_url: str):
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pipeline(db, pyramid, diseases, clock) -> Pipeline:
+    return Pipeline(db, pyramid, diseases, clock=clock)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn serving an app in a background thread on 127.0.0.1:<free port>."""
+
+    def __init__(self, app):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_app(db_url, clock, tmp_path):
+    """A real HTTP server around the embedded engine, with a fake clock."""
+    from sebac.engine import build_app
+
+    settings = Settings(database_url=db_url, environment="test")
+    app = build_app(settings, clock)
+    with LiveServer(app) as server:
+        yield server
