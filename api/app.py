@@ -1,12 +1,27 @@
-"""Build the FastAPI application around an already-composed pipeline (see ``sebac.engine``)."""
+"""Build the FastAPI application around an already-composed pipeline (see ``sebac.engine``).
+
+Every module of :mod:`api.routers` that exposes ``router`` (an ``APIRouter``) is mounted, so a
+capability adds its endpoints by adding a module there.
+"""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 from fastapi import FastAPI
 
+import api.routers
 from api.errors import install_error_handlers
-from api.routers import alerts, health, orgunits, reports
+
+
+def routers() -> list[Any]:
+    found = []
+    for info in sorted(pkgutil.iter_modules(api.routers.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"api.routers.{info.name}")
+        if hasattr(module, "router"):
+            found.append(module.router)
+    return found
 
 
 def create_app(pipeline: Any, settings: Any) -> FastAPI:
@@ -15,6 +30,6 @@ def create_app(pipeline: Any, settings: Any) -> FastAPI:
     app.state.pipeline = pipeline
     app.state.settings = settings
     install_error_handlers(app)
-    for r in (reports.router, alerts.router, orgunits.router, health.router):
-        app.include_router(r)
+    for router in routers():
+        app.include_router(router)
     return app

@@ -1,4 +1,8 @@
-"""The ``sebac`` command line."""
+"""The ``sebac`` command line.
+
+``serve`` and ``migrate`` live here; every module of :mod:`sebac.commands` that defines
+``register(app: typer.Typer)`` adds its own commands (``detect``, ``replay``, ``users``, ``worker``...).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -66,6 +70,21 @@ def migrate() -> None:
     settings = Settings()
     run(make_engine(settings.database_url))
     typer.echo("database is up to date")
+
+
+def _register_commands() -> None:
+    import importlib
+    import pkgutil
+
+    import sebac.commands
+
+    for info in sorted(pkgutil.iter_modules(sebac.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"sebac.commands.{info.name}")
+        if hasattr(module, "register"):
+            module.register(app)
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """The embedded pipeline: ingest → case-definition rules → alerts, in process, in one transaction.
 
-This is composition only: each stage's logic lives in its package as pure functions
-(``ingest.validation``, ``detectors.immediate``, ``alerts.intake``) and SQL in its repository.
+This is composition only: each stage lives in its package (``ingest.validation`` and the
+repositories, ``detectors.stage.DetectionStage``, ``alerts.service.AlertService``); the pipeline
+passes values from one to the next inside one database transaction per report.
 """
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from alerts.contracts import Alert
-from alerts.intake import merge_signal, open_alert
-from alerts.metrics import ALERTS_RAISED, SIGNALS_MERGED
 from alerts.repository import AlertRepository
+from alerts.service import AlertService
 from detectors.contracts import Signal
-from detectors.immediate import evaluate_immediate
+from detectors.stage import DetectionStage
 from ingest.clock import Clock, SystemClock
 from ingest.contracts import Channel, Report
 from ingest.diseases import DiseaseCatalogue
@@ -51,6 +51,8 @@ class Pipeline:
         self.reports = ReportRepository()
         self.rejected = RejectedRepository()
         self.alerts = AlertRepository()
+        self.detection = DetectionStage(pyramid, diseases, epiweek_start_day=epiweek_start_day)
+        self.alerting = AlertService(pyramid, self.alerts)
 
     # -- ingest ------------------------------------------------------------------------------
     def reject(self, channel: Channel, raw: Any, errors: list[ErrorDetail],
@@ -81,32 +83,15 @@ class Pipeline:
             if not is_new:
                 REPORTS_DUPLICATE.labels(report.channel.value).inc()
                 return SubmitResult("duplicate", report=stored)
-            raised = [self.apply_signal(conn, s) for s in self.detect(stored)]
+            raised = [self.apply_signal(conn, s) for s in self.detect(conn, stored)]
         REPORTS_RECEIVED.labels(report.channel.value).inc()
         log.info("report %s: %d %s at %s (onset %s)", stored.report_id[:8], stored.cases, stored.disease,
                  stored.orgunit_id, stored.onset_date)
         return SubmitResult("accepted", report=stored, alerts=raised)
 
-    # -- detectors ---------------------------------------------------------------------------
-    def detect(self, report: Report) -> list[Signal]:
-        return evaluate_immediate(report, self.diseases, self.clock.now(), self.start_day)
+    # -- detectors and alerts --------------------------------------------------------------
+    def detect(self, conn: sa.Connection, report: Report) -> list[Signal]:
+        return self.detection.on_report(conn, report, self.clock.now())
 
-    # -- alerts ------------------------------------------------------------------------------
     def apply_signal(self, conn: sa.Connection, signal: Signal) -> Alert:
-        now = self.clock.now()
-        current = self.alerts.active_by_dedup_key(conn, signal.dedup_key)
-        if current is None:
-            alert, events = open_alert(signal, self.pyramid, now)
-            alert = self.alerts.insert(conn, alert)
-            self.alerts.append_events(conn, alert.alert_id, events)
-            ALERTS_RAISED.labels(alert.disease, alert.level).inc()
-            log.warning("ALERT #%d raised: %s at %s (%s), %g case(s)", alert.alert_id, alert.disease,
-                        alert.orgunit_id, signal.detector, alert.cases)
-        else:
-            alert, events = merge_signal(current, signal, now, self.alerts.next_seq(conn, current.alert_id))
-            self.alerts.update(conn, alert)
-            self.alerts.append_events(conn, alert.alert_id, events)
-            SIGNALS_MERGED.labels(alert.disease).inc()
-            log.info("signal merged into alert #%d (%s at %s)", alert.alert_id, alert.disease, alert.orgunit_id)
-        self.alerts.add_signal(conn, alert.alert_id, signal)
-        return alert
+        return self.alerting.on_signal(conn, signal, self.clock.now())

@@ -1,0 +1,1 @@
+"""Sub-commands of ``sebac``: each module defines ``register(app: typer.Typer)``."""
