@@ -1,0 +1,373 @@
+r"""Poisson and negative binomial GLR detectors of R ``surveillance::algo.glrpois/algo.glrnb``.
+
+In-control means :math:`\mu_{0,t}` come from a GLM fitted to the counts *before* the monitored
+range (``t = 1 .. start-1``),
+:math:`\log\mu_{0,t} = \beta_0 [+ \beta_t t] + \sum_{s=1}^{S}\gamma_s\cos(2\pi s t/p)
++ \delta_s\sin(2\pi s t/p)`: Poisson for ``glrpois``; ``MASS::glm.nb`` (size :math:`\theta`
+estimated, :math:`\alpha = 1/\theta`) for ``glrnb`` unless ``alpha`` is given.
+
+Intercept change (:math:`\mu_{1,t} = \mu_{0,t}e^{\kappa}`, :math:`\kappa \ge 0`) detected by the
+generalised likelihood ratio statistic over the current segment (all points since the last
+alarm):
+
+.. math:: \mathrm{GLR}_n = \max_{k \le n}\; \sup_{\kappa \ge 0}\; \sum_{t=k}^{n}
+          \log\frac{f_{\kappa}(x_t)}{f_0(x_t)}, \qquad \text{alarm when } \mathrm{GLR}_n \ge c_{ARL},
+
+after which the chart restarts at :math:`n+1`. Poisson: :math:`\hat\kappa = \max(0,
+\log(\sum x/\sum\mu_0))` and :math:`\mathrm{GLR} = \hat\kappa\sum x + (1-e^{\hat\kappa})\sum\mu_0`.
+Negative binomial (variance :math:`\mu + \alpha\mu^2`): :math:`\hat\kappa` by Newton-Raphson on
+:math:`\sum (x_t - e^\kappa\mu_{0,t})/(1+\alpha e^\kappa\mu_{0,t}) = 0` and
+:math:`l_{n,k} = \sum \kappa x_t + (x_t + 1/\alpha)\log\frac{1+\alpha\mu_{0,t}}
+{1+\alpha\mu_{0,t}e^\kappa}`.
+
+``glrpois`` with ``ret="cases"`` (default) reports as ``upperbound`` the smallest count at
+:math:`n` that would raise an alarm (found analytically, then checked with the exact statistic)
+and the GLR statistic in ``stat``; ``glrnb`` (``ret="value"``) reports the statistic itself as
+``upperbound`` (as R does) and in ``stat``. ``expected`` is :math:`\mu_{0,t}`; ``glrnb`` adds the
+fitted ``alpha`` to ``extra``. A fit that fails (R stops with an error) gives NaN, no alarm and
+``extra["error"]``. Supported: ``change="intercept"``, ``dir="inc"``, ``Mtilde=1``, ``M=-1``
+(no window), ``theta=None`` (GLR, not a fixed-shift CUSUM), ``mu0`` a model spec with
+``refit=False``.
+
+>>> import numpy as np
+>>> y = np.array([[3., 4, 2, 3, 5, 3, 4, 2, 3, 4, 3, 3, 12, 14, 4]])
+>>> res = detect_many_pois(y, 13, 15, {"mu0": {"S": 0}})
+>>> res.alarm[0].tolist(), res.upperbound[0].tolist()
+([True, True, False], [11.0, 11.0, 11.0])
+
+References
+----------
+Höhle M, Paul M (2008). Count data regression charts for the monitoring of surveillance time
+series. *Comput Stat Data Anal* 52(9):4357-4368.
+Höhle M (2010). Online change-point detection in categorical time series. In Kneib T, Tutz G
+(eds), *Statistical Modelling and Regression Structures*, Physica-Verlag, 377-397.
+Lai TL (1995). Sequential changepoint detection in quality control and dynamical systems.
+*J R Stat Soc B* 57(4):613-658.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from detectors.algorithms._batch import BatchDetection, as_matrix, check_range, detect_one
+from detectors.algorithms.base import Detection, Series
+from detectors.algorithms.negbin import fit_log_glm, glm_nb
+
+__all__ = ["detect_pois", "detect_nb", "detect_many_pois", "detect_many_nb",
+           "DEFAULT_PARAMS_POIS", "DEFAULT_PARAMS_NB", "glr_poisson", "glr_negbin"]
+
+_MU0 = {"S": 1, "trend": False, "refit": False}
+DEFAULT_PARAMS_POIS: dict[str, Any] = {"c.ARL": 5.0, "mu0": dict(_MU0), "Mtilde": 1, "M": -1,
+                                       "change": "intercept", "dir": "inc", "ret": "cases",
+                                       "theta": None, "alpha": None, "xMax": 1e4}
+DEFAULT_PARAMS_NB: dict[str, Any] = {**DEFAULT_PARAMS_POIS, "ret": "value"}
+
+_PAIR_BLOCK = 4_000_000   # max (series x start x term) elements per block, NB chart
+
+
+def _params(params: Mapping[str, Any], defaults: dict[str, Any], name: str) -> dict[str, Any]:
+    unknown = set(params) - set(defaults)
+    if unknown:
+        raise ValueError(f"{name}: unknown parameters {sorted(unknown)}")
+    p = {**defaults, **{k: v for k, v in params.items() if v is not None}}
+    mu0 = {**_MU0, **(p["mu0"] or {})}
+    if not isinstance(p["mu0"], Mapping):
+        raise ValueError(f"{name}: mu0 must be a model spec {{S, trend, refit}}")
+    if mu0.get("refit"):
+        raise ValueError(f"{name}: mu0.refit=True is not supported")
+    p["mu0"] = mu0
+    checks = [(p["change"] == "intercept", "change must be 'intercept'"),
+              (p["dir"] == "inc", "dir must be 'inc'"),
+              (int(p["Mtilde"]) == 1, "Mtilde must be 1"),
+              (int(p["M"]) == -1, "M must be -1 (no window)"),
+              (p["theta"] is None, "theta (fixed-shift CUSUM) is not supported"),
+              (p["ret"] in ("value", "cases"), "ret must be 'value' or 'cases'"),
+              (float(p["c.ARL"]) > 0, "c.ARL must be > 0")]
+    for ok, msg in checks:
+        if not ok:
+            raise ValueError(f"{name}: {msg}")
+    return p
+
+
+def mu0_design(t: np.ndarray, period: float, harmonics: int, trend: bool) -> np.ndarray:
+    """``y ~ 1 [+ t] + cos(2*s*pi/p*t) + sin(2*s*pi/p*t), s = 1..S`` as R builds it."""
+    t = np.asarray(t, dtype=float)
+    cols = [np.ones_like(t)]
+    if trend:
+        cols.append(t)
+    for s in range(1, harmonics + 1):
+        arg = 2 * s * np.pi / period * t
+        cols += [np.cos(arg), np.sin(arg)]
+    return np.column_stack(cols)
+
+
+def glr_poisson(x: np.ndarray, mu0: np.ndarray, c_arl: float, cases: bool = True):
+    """Poisson GLR chart with restarts: returns ``(glr, alarm, cases)``, each ``(S, m)``.
+
+    Per point ``n`` the segment sums ``sum_{i=k}^{n}`` are accumulated from ``n`` backwards, in
+    the order R's C code (``glr_cusum``) adds them, so the statistic agrees to the last bit.
+    """
+    S, m = x.shape
+    seg = np.zeros(S, dtype=int)
+    glr = np.zeros((S, m))
+    alarm = np.zeros((S, m), dtype=bool)
+    need = np.zeros((S, m))
+    j_all = np.arange(m)
+    for n in range(m):
+        xr = x[:, n::-1]
+        sx = np.cumsum(xr, axis=1)
+        sm = np.cumsum(mu0[:, n::-1], axis=1)
+        valid = j_all[None, : n + 1] <= (n - seg)[:, None]
+        g = _pois_max(sx, sm, valid)
+        glr[:, n] = g
+        if cases:
+            need[:, n] = _pois_cases(sx - xr[:, :1], sm, valid, c_arl)
+        hit = g >= c_arl
+        alarm[hit, n] = True
+        seg[hit] = n + 1
+    return glr, alarm, need
+
+
+def _pois_lnk(sx: np.ndarray, sm: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.maximum(0.0, np.log(sx / sm))
+        return kappa * sx + (1.0 - np.exp(kappa)) * sm
+
+
+def _pois_max(sx, sm, valid) -> np.ndarray:
+    val = _pois_lnk(sx, sm)
+    val = np.where(valid & ~np.isnan(val), val, -np.inf)
+    g = val.max(axis=1)
+    return np.where(np.isinf(g) & (g < 0), -1e99, g)
+
+
+def _pois_cases(a: np.ndarray, sm: np.ndarray, valid: np.ndarray, c: float) -> np.ndarray:
+    """Smallest ``x_n >= 0`` with ``GLR_n >= c`` given the other counts (R: ``ret="cases"``).
+
+    Per segment start ``k`` the statistic is ``g(s) = s log(s/M) - s + M`` for ``s = A + x_n >
+    M``; ``g(s) = c`` is solved by Newton from the right (``g`` is convex and increasing there),
+    the minimum over ``k`` rounded up and then checked against the exact statistic.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        s = sm + np.sqrt(2 * c * sm) + 2 * c
+        for _ in range(60):
+            step = (s * np.log(s / sm) - s + sm - c) / np.log(s / sm)
+            s = s - step
+            if np.all(~valid | (np.abs(step) <= 1e-10 * s)):
+                break
+        xk = np.maximum(0.0, np.ceil(s - a))
+    xk = np.where(valid, xk, np.inf)
+    best = xk.min(axis=1)
+    best = np.where(np.isfinite(best), best, 0.0)
+
+    def stat(xn: np.ndarray) -> np.ndarray:
+        return _pois_max(a + xn[:, None], sm, valid)
+
+    for _ in range(1000):   # the analytic value is exact up to rounding: fix the last unit
+        up = stat(best) < c
+        if not up.any():
+            break
+        best[up] += 1
+    for _ in range(1000):
+        down = (best > 0) & (stat(np.maximum(best - 1, 0)) >= c)
+        if not down.any():
+            break
+        best[down] -= 1
+    return best
+
+
+def glr_negbin(x: np.ndarray, mu0: np.ndarray, alpha: np.ndarray, c_arl: float):
+    """Negative binomial GLR chart with restarts (R's C ``glr_nb_window``, M = -1, Mtilde = 1).
+
+    Returns ``(glr, alarm)``. The Newton-Raphson path of the C code is reproduced, including its
+    warm start (segment start ``k`` begins where ``k - 1`` ended, clipped at 0; the first ``k``
+    at 0.5) and its failure mode: a step that overflows gives NaN, which C's ``fmax(0, NaN)``
+    turns into ``kappa = 0`` and ``l_{n,k} = 0`` -- R then misses the alarm, and so do we.
+
+    Vectorisation: per segment, the statistic of *every* remaining point is computed at once
+    (all pairs ``k <= n``); the first point over the threshold ends the segment and the series
+    is recomputed from the next point. Pairs whose score at ``kappa = 0`` is not positive end at
+    ``kappa = 0`` whatever the start (concave log-likelihood) and are not iterated.
+    """
+    S, m = x.shape
+    a = np.asarray(alpha, dtype=float).reshape(S)
+    seg = np.zeros(S, dtype=int)
+    glr = np.zeros((S, m))
+    alarm = np.zeros((S, m), dtype=bool)
+    n_tri, k_tri = np.tril_indices(m)                            # all pairs k <= n
+    pending = np.arange(S)
+    while pending.size:
+        block = max(1, _PAIR_BLOCK // (n_tri.size * m))
+        still = []
+        for b0 in range(0, pending.size, block):
+            idx = pending[b0:b0 + block]
+            G = _nb_segment(x[idx], mu0[idx], a[idx], seg[idx], n_tri, k_tri)
+            for r, s_i in enumerate(idx):                         # small loop: one per series
+                lo = seg[s_i]
+                over = np.flatnonzero(G[r, lo:] >= c_arl)
+                hi = lo + over[0] if over.size else m - 1
+                glr[s_i, lo:hi + 1] = G[r, lo:hi + 1]
+                if over.size:
+                    alarm[s_i, hi] = True
+                    seg[s_i] = hi + 1
+                    if hi + 1 < m:
+                        still.append(s_i)
+        pending = np.asarray(still, dtype=int)
+    return glr, alarm
+
+
+def _nb_segment(x, mu, a, seg, n_tri, k_tri) -> np.ndarray:
+    """``GLR_n`` for all ``n >= seg`` of each series, as if no alarm came in between."""
+    S, m = x.shape
+    sel = k_tri[None, :] >= seg[:, None]
+    si, pi = np.nonzero(sel)                                     # ordered by series, n, k
+    ni, ki = n_tri[pi], k_tri[pi]
+    f0 = np.cumsum((x - mu) / (1.0 + a[:, None] * mu), axis=1)  # score at kappa = 0
+    f0 = np.concatenate([np.zeros((S, 1)), f0], axis=1)
+    score0 = f0[si, ni + 1] - f0[si, ki]
+    pos = score0 > 0
+    G = np.full((S, m), -np.inf)
+    np.maximum.at(G, (si[~pos], ni[~pos]), 0.0)                  # those pairs give l = 0
+    P = np.flatnonzero(pos)
+    if P.size:
+        i_all = np.arange(m)
+        T = (i_all[None, :] >= ki[P, None]) & (i_all[None, :] <= ni[P, None])
+        X, M, A = x[si[P]], mu[si[P]], a[si[P]][:, None]
+        first = ki[P] == seg[si[P]]
+        # previous pair (same series and n, k - 1) is P-1 when it was positive too
+        prev_pos = np.zeros(P.size, dtype=bool)
+        prev_pos[1:] = (P[1:] - 1 == P[:-1]) & ~first[1:]
+        prev = np.maximum(np.arange(P.size) - 1, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sx, sm = np.where(T, X, 0).sum(axis=1), np.where(T, M, 0).sum(axis=1)
+            guess = np.fmax(0.0, np.log(sx / sm))                 # Poisson estimate
+        start = np.where(first, 0.5, np.where(prev_pos, guess[prev], 0.0))
+        kappa = np.zeros(P.size)
+        todo = np.arange(P.size)
+        for _ in range(m + 2):   # fixpoint of the warm-start chain; 2-3 rounds in practice
+            kappa[todo] = _newton_c(X[todo], M[todo], A[todo], T[todo], start[todo])
+            new_start = np.where(first, 0.5, np.where(prev_pos, kappa[prev], 0.0))
+            changed = ~(np.abs(new_start - start) <= 1e-9)
+            if not changed.any():
+                break
+            start = new_start
+            todo = np.flatnonzero(changed)
+        k2 = kappa[:, None]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            terms = k2 * X + (X + 1.0 / A) * np.log((1.0 + A * M) / (1.0 + A * M * np.exp(k2)))
+            lnk = np.where(T, terms, 0.0).sum(axis=1)
+        np.maximum.at(G, (si[P], ni[P]), np.where(np.isnan(lnk), -np.inf, lnk))
+    return np.where(G == -np.inf, -1e99, G)
+
+
+def _newton_c(X, M, A, T, start) -> np.ndarray:
+    """C's Newton-Raphson for kappa, element-wise; returns ``fmax(0, kappa)``."""
+    old = np.full(start.shape, 0.4)
+    new = start.astype(float).copy()
+    it = 0
+    act = np.arange(start.size)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        while act.size:
+            go = (new[act] > -18) & (np.abs(new[act] - old[act]) > 1e-6) & (it < 1000)
+            act = act[go]
+            if not act.size:
+                break
+            it += 1
+            k = new[act]
+            old[act] = k
+            e = np.exp(k)[:, None]
+            Xa, Ma, Aa, Ta = X[act], M[act], A[act], T[act]
+            den = 1.0 + Aa * e * Ma
+            score = np.where(Ta, (Xa - e * Ma) / den, 0.0).sum(axis=1)
+            fisher = e[:, 0] * np.where(Ta, Ma * (Aa * Xa + 1.0) / den**2, 0.0).sum(axis=1)
+            new[act] = k + score / fisher
+    return np.fmax(0.0, new)
+
+
+def _fit_mu0(y, t, p, freq, family):
+    """mu0 on the range and the NB alpha (``family``: 'poisson' or 'negbin'), per series."""
+    S = y.shape[0]
+    spec = p["mu0"]
+    X = mu0_design(np.arange(1, t[0]), freq, int(spec["S"]), bool(spec["trend"]))
+    Xn = mu0_design(t, freq, int(spec["S"]), bool(spec["trend"]))
+    train = y[:, : t[0] - 1]
+    errors: list[str | None] = [None] * S
+    if train.shape[1] <= X.shape[1]:
+        return (np.full((S, t.size), np.nan), np.full(S, np.nan),
+                ["not enough history before the range"] * S)
+    alpha_given = p["alpha"]
+    if family == "negbin" and alpha_given is None:
+        fit = glm_nb(X, train)
+        alpha = 1.0 / fit.theta
+        mu0 = fit.predict(Xn)
+        failed = fit.failed
+    else:
+        a = 0.0 if alpha_given is None else float(alpha_given)
+        theta = None if a == 0 else np.full(S, 1.0 / a)
+        fit = fit_log_glm(X, train, theta=theta)
+        alpha = np.full(S, a)
+        mu0 = fit.predict(Xn)
+        failed = fit.failed
+    mu0[failed] = np.nan
+    alpha = np.where(failed, np.nan, alpha)
+    for i in np.flatnonzero(failed):
+        errors[i] = "mu0 model fit failed"
+    return mu0, alpha, errors
+
+
+def _run(observed, start, end, params, freq, family) -> BatchDetection:
+    name = "glrpois" if family == "poisson" else "glrnb"
+    p = _params(params, DEFAULT_PARAMS_POIS if family == "poisson" else DEFAULT_PARAMS_NB, name)
+    if family == "poisson" and p["alpha"] not in (None, 0, 0.0):
+        raise ValueError("glrpois: alpha must be 0")
+    y = as_matrix(observed)
+    t = check_range(y.shape[1], start, end)
+    x = y[:, t - 1]
+    mu0, alpha, errors = _fit_mu0(y, t, p, freq, family)
+    ok = np.isfinite(mu0).all(axis=1)
+    c = float(p["c.ARL"])
+    S, m = x.shape
+    glr = np.full((S, m), np.nan)
+    alarm = np.zeros((S, m), dtype=bool)
+    upper = np.full((S, m), np.nan)
+    poisson = family == "poisson" or (np.nan_to_num(alpha) == 0).all()
+    if ok.any():
+        if poisson:
+            want_cases = p["ret"] == "cases"
+            g, al, cases = glr_poisson(x[ok], mu0[ok], c, cases=want_cases)
+            upper[ok] = cases if want_cases else g
+        else:
+            if p["ret"] == "cases":
+                raise ValueError("glrnb: ret='cases' is not supported (R brute-forces it)")
+            g, al = glr_negbin(x[ok], mu0[ok], alpha[ok], c)
+            upper[ok] = g
+        glr[ok], alarm[ok] = g, al
+        upper[ok] = np.where(np.isnan(upper[ok]) | (upper[ok] < 0), 0.0, upper[ok])
+    extra: dict[str, Any] = {"error": errors}
+    if family == "negbin":
+        extra["fitted_alpha"] = alpha
+    return BatchDetection(t=t, observed=x.copy(), upperbound=upper, alarm=alarm, expected=mu0,
+                          stat=glr, extra=extra)
+
+
+def detect_many_pois(observed, start: int, end: int, params: Mapping[str, Any], *,
+                     freq: int = 52, start_epoch: int = 1) -> BatchDetection:
+    """Poisson GLR (``algo.glrpois``) on ``start..end`` of every row of ``observed``."""
+    return _run(observed, start, end, params, freq, "poisson")
+
+
+def detect_many_nb(observed, start: int, end: int, params: Mapping[str, Any], *,
+                   freq: int = 52, start_epoch: int = 1) -> BatchDetection:
+    """Negative binomial GLR (``algo.glrnb``) on ``start..end`` of every row of ``observed``."""
+    return _run(observed, start, end, params, freq, "negbin")
+
+
+def detect_pois(series: Series, start: int, end: int, params: Mapping[str, Any]) -> Detection:
+    """``algo.glrpois`` on one series; see the module docstring."""
+    return detect_one(detect_many_pois, series, start, end, params)
+
+
+def detect_nb(series: Series, start: int, end: int, params: Mapping[str, Any]) -> Detection:
+    """``algo.glrnb`` on one series; see the module docstring."""
+    return detect_one(detect_many_nb, series, start, end, params)
