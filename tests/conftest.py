@@ -92,3 +92,34 @@ def live_app(db_url, clock, tmp_path):
     app = build_app(settings, clock)
     with LiveServer(app) as server:
         yield server
+
+
+# -- real servers on loopback (tests/servers.py): skipped when missing, failed in CI ------------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for the session (Debian package), on a free port with a tmpfs data dir."""
+    from tests.servers import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_server, request) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
+    return postgres_server.create_database(name)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker():
+    """A Kafka-protocol broker (noida-db) for the session, on a free port."""
+    from tests.servers import start_broker
+
+    broker = start_broker()
+    yield broker
+    broker.stop()
