@@ -55,3 +55,58 @@ rejected_items = sa.Table(
     sa.Column("report_id", sa.String(36)),
     sa.Index("ix_rejected_items_status", "status"),
 )
+
+# -- channels, exactly-once and data quality (issue 3) ---------------------------------------------
+possible_duplicates = sa.Table(
+    # The same content (site, disease, onset, cases) arriving under two idempotency keys within the
+    # duplicate window: both reports are kept (never merged silently) and the pair is listed here.
+    "possible_duplicates",
+    metadata,
+    sa.Column("report_id", sa.String(36), primary_key=True),
+    sa.Column("duplicate_of", sa.String(36), primary_key=True),
+    sa.Column("district_id", sa.String(64), nullable=False),
+    sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),  # open | confirmed | distinct
+    sa.Index("ix_possible_duplicates_district", "district_id"),
+)
+
+reevaluation_queue = sa.Table(
+    # (area, disease, epi week) cells that late data changed; detectors pop and re-run them.
+    "reevaluation_queue",
+    metadata,
+    sa.Column("area_id", sa.String(64), primary_key=True),
+    sa.Column("disease", sa.String(64), primary_key=True),
+    sa.Column("epiweek", sa.String(9), primary_key=True),  # "2026-W45"
+    sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("report_count", sa.Integer, nullable=False, server_default="1"),
+)
+
+weekly_counts_history = sa.Table(
+    # Historical weekly counts (before SEBAC or from another system), baselines for the detectors.
+    "weekly_counts_history",
+    metadata,
+    sa.Column("area_id", sa.String(64), primary_key=True),
+    sa.Column("disease", sa.String(64), primary_key=True),
+    sa.Column("iso_year", sa.Integer, primary_key=True),
+    sa.Column("iso_week", sa.Integer, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(200)),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+zero_reports = sa.Table(
+    # "Nothing to report" (RAS / ZERO) for a site and epi week: counts for completeness, not cases.
+    "zero_reports",
+    metadata,
+    sa.Column("zero_report_id", sa.String(36), primary_key=True),
+    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("orgunit_id", sa.String(64), nullable=False),
+    sa.Column("health_area_id", sa.String(64), nullable=False),
+    sa.Column("district_id", sa.String(64), nullable=False),
+    sa.Column("epiweek", sa.String(9), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reporter", sa.String(64)),
+    sa.Index("ix_zero_reports_district_week", "district_id", "epiweek"),
+)

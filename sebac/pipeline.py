@@ -22,6 +22,8 @@ from ingest.clock import Clock, SystemClock
 from ingest.contracts import Channel, Report
 from ingest.diseases import DiseaseCatalogue
 from ingest.errors import ErrorDetail, ValidationFailed
+from ingest.intake import IntakeNotes, IntakeRecorder
+from ingest.lateness import LatenessPolicy
 from ingest.metrics import REPORTS_DUPLICATE, REPORTS_RECEIVED, REPORTS_REJECTED
 from ingest.pyramid import Pyramid
 from ingest.repository import RejectedRepository, ReportRepository
@@ -37,11 +39,13 @@ class SubmitResult:
     errors: list[ErrorDetail] = field(default_factory=list)
     rejected_id: str | None = None
     alerts: list[Alert] = field(default_factory=list)
+    notes: IntakeNotes | None = None  # lateness and possible duplicates of a new report
 
 
 class Pipeline:
     def __init__(self, db: sa.Engine, pyramid: Pyramid, diseases: DiseaseCatalogue, *,
-                 clock: Clock | None = None, limits: Limits = Limits(), epiweek_start_day: int = 0):
+                 clock: Clock | None = None, limits: Limits = Limits(), epiweek_start_day: int = 0,
+                 intake: IntakeRecorder | None = None):
         self.db = db
         self.pyramid = pyramid
         self.diseases = diseases
@@ -53,6 +57,7 @@ class Pipeline:
         self.alerts = AlertRepository()
         self.detection = DetectionStage(pyramid, diseases, epiweek_start_day=epiweek_start_day)
         self.alerting = AlertService(pyramid, self.alerts)
+        self.intake = intake or IntakeRecorder(LatenessPolicy(epiweek_start_day=epiweek_start_day))
 
     # -- ingest ------------------------------------------------------------------------------
     def reject(self, channel: Channel, raw: Any, errors: list[ErrorDetail],
@@ -83,11 +88,12 @@ class Pipeline:
             if not is_new:
                 REPORTS_DUPLICATE.labels(report.channel.value).inc()
                 return SubmitResult("duplicate", report=stored)
+            notes = self.intake.on_stored(conn, stored, self.clock.now())
             raised = [self.apply_signal(conn, s) for s in self.detect(conn, stored)]
         REPORTS_RECEIVED.labels(report.channel.value).inc()
         log.info("report %s: %d %s at %s (onset %s)", stored.report_id[:8], stored.cases, stored.disease,
                  stored.orgunit_id, stored.onset_date)
-        return SubmitResult("accepted", report=stored, alerts=raised)
+        return SubmitResult("accepted", report=stored, alerts=raised, notes=notes)
 
     # -- detectors and alerts --------------------------------------------------------------
     def detect(self, conn: sa.Connection, report: Report) -> list[Signal]:

@@ -1,0 +1,97 @@
+"""Possible duplicates: the same content arriving under two idempotency keys.
+
+Exact repeats (same client id, gateway message id or DHIS2 event UID) are caught by the unique
+idempotency key and answered "duplicate". This module catches the other kind: the same event sent
+through two channels (an SMS *and* the tablet) or entered twice. Two reports are *possible
+duplicates* when
+
+    same orgunit_id ∧ same disease ∧ same onset_date ∧ same cases
+    ∧ different idempotency keys ∧ |received_at₁ − received_at₂| ≤ window
+
+Both reports are kept and counted (merging could hide a real second cluster); the pair is listed
+(``GET /api/v1/reports/possible-duplicates``) for a person to confirm, and it feeds the duplicate
+rate of the data-quality indicators.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ingest.contracts import Report
+from ingest.tables import possible_duplicates, reports
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    report_id: str
+    duplicate_of: str
+    district_id: str
+    detected_at: dt.datetime
+    status: str
+    channels: tuple[str, str]
+    orgunit_id: str
+    disease: str
+    onset_date: dt.date
+    cases: int
+
+
+def _utc(v: dt.datetime) -> dt.datetime:
+    return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+
+
+def find_same_content(conn: Connection, report: Report, window: dt.timedelta) -> list[str]:
+    """Ids of stored reports with the same content as ``report`` received within ``window``."""
+    q = sa.select(reports.c.report_id, reports.c.received_at).where(
+        reports.c.orgunit_id == report.orgunit_id,
+        reports.c.disease == report.disease,
+        reports.c.onset_date == report.onset_date,
+        reports.c.cases == report.cases,
+        reports.c.idempotency_key != report.idempotency_key,
+        reports.c.report_id != report.report_id,
+    )
+    out = []
+    for rid, received in conn.execute(q):
+        if abs(_utc(received) - report.received_at) <= window:
+            out.append(rid)
+    return out
+
+
+def record_possible_duplicates(conn: Connection, report: Report, window: dt.timedelta,
+                               now: dt.datetime) -> list[str]:
+    """Flag ``report`` against every same-content report in the window; returns their ids."""
+    others = find_same_content(conn, report, window)
+    for other in others:
+        conn.execute(possible_duplicates.insert().values(
+            report_id=report.report_id, duplicate_of=other, district_id=report.district_id, detected_at=now))
+    return others
+
+
+def list_possible_duplicates(conn: Connection, *, district_ids: list[str] | None = None,
+                             status: str | None = "open", limit: int = 100, offset: int = 0) -> list[DuplicatePair]:
+    a = reports.alias("a")
+    b = reports.alias("b")
+    pd = possible_duplicates
+    q = (sa.select(pd, a.c.channel.label("ch_a"), b.c.channel.label("ch_b"), a.c.orgunit_id, a.c.disease,
+                   a.c.onset_date, a.c.cases)
+         .join(a, a.c.report_id == pd.c.report_id).join(b, b.c.report_id == pd.c.duplicate_of)
+         .order_by(pd.c.detected_at.desc()).limit(limit).offset(offset))
+    if district_ids is not None:
+        q = q.where(pd.c.district_id.in_(district_ids))
+    if status:
+        q = q.where(pd.c.status == status)
+    return [DuplicatePair(report_id=r.report_id, duplicate_of=r.duplicate_of, district_id=r.district_id,
+                          detected_at=_utc(r.detected_at), status=r.status, channels=(r.ch_a, r.ch_b),
+                          orgunit_id=r.orgunit_id, disease=r.disease, onset_date=r.onset_date, cases=r.cases)
+            for r in conn.execute(q)]
+
+
+def set_duplicate_status(conn: Connection, report_id: str, duplicate_of: str, status: str) -> bool:
+    if status not in ("open", "confirmed", "distinct"):
+        raise ValueError(f"unknown duplicate status {status!r}")
+    n = conn.execute(possible_duplicates.update().where(
+        (possible_duplicates.c.report_id == report_id) & (possible_duplicates.c.duplicate_of == duplicate_of)
+    ).values(status=status)).rowcount
+    return bool(n)
