@@ -24,10 +24,11 @@ from ingest.diseases import DiseaseCatalogue
 from ingest.errors import ErrorDetail, ValidationFailed
 from ingest.intake import IntakeNotes, IntakeRecorder
 from ingest.lateness import LatenessPolicy
-from ingest.metrics import REPORTS_DUPLICATE, REPORTS_RECEIVED, REPORTS_REJECTED
+from ingest.metrics import observe_report_duplicate, observe_report_received, observe_report_rejected
 from ingest.pyramid import Pyramid
 from ingest.repository import RejectedRepository, ReportRepository
 from ingest.validation import Limits, validate_report
+from sebac.metrics import observe_report_processed, precreate_all
 
 log = logging.getLogger("sebac.pipeline")
 
@@ -57,6 +58,7 @@ class Pipeline:
         self.alerts = AlertRepository()
         self.detection = DetectionStage(pyramid, diseases, epiweek_start_day=epiweek_start_day)
         self.alerting = AlertService(pyramid, self.alerts)
+        precreate_all(pyramid, diseases.codes())  # every counter starts at 0 for every known label set
         self.intake = intake or IntakeRecorder(LatenessPolicy(epiweek_start_day=epiweek_start_day))
 
     # -- ingest ------------------------------------------------------------------------------
@@ -67,8 +69,7 @@ class Pipeline:
         with self.db.begin() as conn:
             item = self.rejected.insert(conn, channel=channel, raw=text, errors=errors,
                                         now=self.clock.now(), idempotency_key=idempotency_key)
-        for e in errors[:1]:
-            REPORTS_REJECTED.labels(channel.value, e.key).inc()
+        observe_report_rejected(channel, (e.key for e in errors))
         log.info("rejected %s item: %s", channel.value, ", ".join(e.key for e in errors))
         return SubmitResult("rejected", errors=errors, rejected_id=item.rejected_id)
 
@@ -86,11 +87,12 @@ class Pipeline:
         with self.db.begin() as conn:
             stored, is_new = self.reports.insert(conn, report)
             if not is_new:
-                REPORTS_DUPLICATE.labels(report.channel.value).inc()
+                observe_report_duplicate(report, self.pyramid)
                 return SubmitResult("duplicate", report=stored)
             notes = self.intake.on_stored(conn, stored, self.clock.now())
             raised = [self.apply_signal(conn, s) for s in self.detect(conn, stored)]
-        REPORTS_RECEIVED.labels(report.channel.value).inc()
+        observe_report_received(stored, self.pyramid)
+        observe_report_processed(stored.received_at, self.clock.now())
         log.info("report %s: %d %s at %s (onset %s)", stored.report_id[:8], stored.cases, stored.disease,
                  stored.orgunit_id, stored.onset_date)
         return SubmitResult("accepted", report=stored, alerts=raised, notes=notes)

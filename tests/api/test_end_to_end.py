@@ -22,7 +22,8 @@ REPORT = {"client_id": "e2e-1", "orgunit_id": "ML-SIK-KADIOLO-ZEGOUA-S1", "disea
 def test_cholera_report_raises_alert_readable_over_http(live_app):
     with httpx.Client(base_url=live_app.url, timeout=10) as http:
         assert http.get("/healthz").json()["status"] == "ok"
-        received0 = sample(http, "sebac_reports_received_total", channel="http")
+        received0 = sample(http, "sebac_reports_received_total", channel="http", region="ML-SIK",
+                           district="ML-SIK-KADIOLO")
         raised0 = sample(http, "sebac_alerts_raised_total", disease="cholera", level="health_area")
         r = http.post("/api/v1/reports", json=REPORT)
         assert r.status_code == 201, r.text
@@ -34,7 +35,8 @@ def test_cholera_report_raises_alert_readable_over_http(live_app):
         assert detail["events"][0]["type"] == "created" and len(detail["signals"]) == 1
         again = http.post("/api/v1/reports", json=REPORT)
         assert again.status_code == 200 and again.json()["status"] == "duplicate"
-        assert sample(http, "sebac_reports_received_total", channel="http") == received0 + 1
+        assert sample(http, "sebac_reports_received_total", channel="http", region="ML-SIK",
+                      district="ML-SIK-KADIOLO") == received0 + 1
         assert sample(http, "sebac_alerts_raised_total", disease="cholera", level="health_area") == raised0 + 1
 
 
