@@ -43,6 +43,25 @@ class Alert(BaseModel):
     raised_late: bool = False
     detector: str = ""
     version: int = 1
+    policy_rule: str = Field(default="", description="escalation policy rule that matched at creation")
+    level_since: dt.datetime | None = Field(default=None, description="when the alert reached its level")
+    escalate_at: dt.datetime | None = Field(default=None, description="acknowledgement deadline at this level")
+    acknowledged_at: dt.datetime | None = None
+    acknowledged_by: str | None = None
+    verified_at: dt.datetime | None = None
+    discarded_at: dt.datetime | None = None
+    discard_reason: str | None = None
+    response_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    outcome: str | None = None
+    notified_at: dt.datetime | None = Field(default=None, description="7-1-7: first acknowledgement at "
+                                                                      "district level or above")
+    last_notified_at: dt.datetime | None = None
+
+    @property
+    def ended_at(self) -> dt.datetime | None:
+        """When the alert stopped being active (closed or discarded), for the cooldown."""
+        return self.closed_at or self.discarded_at
 
 
 class AlertEvent(BaseModel):

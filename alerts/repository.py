@@ -19,10 +19,20 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    """Comparison parameter in UTC: SQLite compares the stored UTC text, PostgreSQL timestamptz values."""
+    return value.astimezone(dt.timezone.utc)
+
+
+_TIMESTAMPS = ("created_at", "updated_at", "level_since", "escalate_at", "acknowledged_at", "verified_at",
+               "discarded_at", "response_at", "closed_at", "notified_at", "last_notified_at")
+
+
 def _alert(row: Any) -> Alert:
     d = dict(row._mapping)
-    d["created_at"] = _utc(d["created_at"])
-    d["updated_at"] = _utc(d["updated_at"])
+    for k in _TIMESTAMPS:
+        if d.get(k) is not None:
+            d[k] = _utc(d[k])
     return Alert.model_validate(d)
 
 
@@ -79,21 +89,72 @@ class AlertRepository:
             detected_at=signal.detected_at, payload=signal.model_dump(mode="json")))
         return True
 
+    def alert_of_signal(self, conn: Connection, signal_id: str) -> Alert | None:
+        row = conn.execute(sa.select(alerts).join(alert_signals, alert_signals.c.alert_id == alerts.c.alert_id)
+                           .where(alert_signals.c.signal_id == signal_id)).first()
+        return _alert(row) if row else None
+
     def signals(self, conn: Connection, alert_id: int) -> list[Signal]:
         q = sa.select(alert_signals.c.payload).where(alert_signals.c.alert_id == alert_id) \
             .order_by(alert_signals.c.detected_at)
         return [Signal.model_validate(r[0]) for r in conn.execute(q)]
 
-    def list(self, conn: Connection, *, status: Iterable[str] | None = None, district_ids: Iterable[str] | None = None,
-             disease: str | None = None, limit: int = 50, offset: int = 0) -> list[Alert]:
-        q = sa.select(alerts).order_by(alerts.c.risk.desc(), alerts.c.created_at.desc(), alerts.c.alert_id.desc())
+    def get_for_update(self, conn: Connection, alert_id: int) -> Alert | None:
+        """The alert row, locked until the transaction ends (PostgreSQL; SQLite serialises writers)."""
+        q = sa.select(alerts).where(alerts.c.alert_id == alert_id)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        return _alert(row) if row else None
+
+    def _filtered(self, q: Any, *, status: Iterable[str] | None, district_ids: Iterable[str] | None,
+                  disease: str | None, orgunit_ids: Iterable[str] | None, level: str | None) -> Any:
         if status:
             q = q.where(alerts.c.status.in_(list(status)))
         if district_ids is not None:
             q = q.where(alerts.c.district_id.in_(list(district_ids)))
+        if orgunit_ids is not None:
+            q = q.where(alerts.c.orgunit_id.in_(list(orgunit_ids)))
         if disease:
             q = q.where(alerts.c.disease == disease)
+        if level:
+            q = q.where(alerts.c.level == level)
+        return q
+
+    def list(self, conn: Connection, *, status: Iterable[str] | None = None, district_ids: Iterable[str] | None = None,
+             disease: str | None = None, orgunit_ids: Iterable[str] | None = None, level: str | None = None,
+             limit: int = 50, offset: int = 0) -> list[Alert]:
+        """Inbox order: highest risk first, then newest. ``orgunit_ids`` restricts to a jurisdiction."""
+        q = sa.select(alerts).order_by(alerts.c.risk.desc(), alerts.c.created_at.desc(), alerts.c.alert_id.desc())
+        q = self._filtered(q, status=status, district_ids=district_ids, disease=disease, orgunit_ids=orgunit_ids,
+                           level=level)
         return [_alert(r) for r in conn.execute(q.limit(limit).offset(offset))]
+
+    def total(self, conn: Connection, *, status: Iterable[str] | None = None,
+              district_ids: Iterable[str] | None = None, disease: str | None = None,
+              orgunit_ids: Iterable[str] | None = None, level: str | None = None) -> int:
+        q = sa.select(sa.func.count()).select_from(alerts)
+        q = self._filtered(q, status=status, district_ids=district_ids, disease=disease, orgunit_ids=orgunit_ids,
+                           level=level)
+        return int(conn.execute(q).scalar_one())
+
+    def last_ended(self, conn: Connection, disease: str, orgunit_id: str) -> Alert | None:
+        """The most recently closed or discarded alert for this disease and org unit (cooldown)."""
+        q = (sa.select(alerts).where(alerts.c.disease == disease, alerts.c.orgunit_id == orgunit_id,
+                                     alerts.c.status.in_(("closed", "discarded")))
+             .order_by(sa.func.coalesce(alerts.c.closed_at, alerts.c.discarded_at).desc()).limit(1))
+        row = conn.execute(q).first()
+        return _alert(row) if row else None
+
+    def due_for_escalation(self, conn: Connection, now: dt.datetime,
+                           repeat_before: dt.datetime | None = None) -> list[int]:
+        """Open alerts whose deadline has passed, or (``repeat_before``) not notified since then."""
+        cond = sa.and_(alerts.c.escalate_at.is_not(None), alerts.c.escalate_at <= _as_utc(now))
+        if repeat_before is not None:
+            last = sa.func.coalesce(alerts.c.last_notified_at, alerts.c.level_since, alerts.c.created_at)
+            cond = sa.or_(cond, last <= _as_utc(repeat_before))
+        q = sa.select(alerts.c.alert_id).where(alerts.c.status == "open", cond).order_by(alerts.c.alert_id)
+        return [r[0] for r in conn.execute(q)]
 
     def count(self, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(alerts)).scalar_one())

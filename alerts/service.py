@@ -1,4 +1,9 @@
-"""The alerts stage of the pipeline: a signal in, an alert (new or merged) out, events appended."""
+"""The alerts stage: signals in (open, merge, suppress), user actions, and scheduled escalation.
+
+Every method works inside the caller's transaction and writes, together: the alert row (a cache),
+its events (append-only), and the notifications it causes (outbox). The decisions themselves are
+pure functions in :mod:`alerts.intake`, :mod:`alerts.lifecycle` and :mod:`alerts.escalation`.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,36 +11,166 @@ import logging
 
 from sqlalchemy.engine import Connection
 
-from alerts.contracts import Alert
-from alerts.intake import merge_signal, open_alert
-from alerts.metrics import ALERTS_RAISED, SIGNALS_MERGED
+from alerts.contracts import Alert, AlertEvent
+from alerts.escalation import plan_direct, plan_manual, plan_timeouts, repeat_due
+from alerts.intake import alert_dedup_key, in_cooldown, merge_signal, open_alert, suppressed_event
+from alerts.lifecycle import Actor, check, reduce, transition
+from alerts.metrics import (observe_acknowledged, observe_alert_raised, observe_closed, observe_escalation,
+                            observe_signal_merged, observe_verified)
+from alerts.notify import Notifier
+from alerts.policy import Decision, EscalationPolicy, load_policy
 from alerts.repository import AlertRepository
+from alerts.users import User, authorize_action, counts_as_notification
 from detectors.contracts import Signal
+from ingest.diseases import DiseaseCatalogue
+from ingest.errors import DomainError
 from ingest.pyramid import Pyramid
 
 log = logging.getLogger("sebac.alerts")
 
 
 class AlertService:
-    def __init__(self, pyramid: Pyramid, repository: AlertRepository | None = None):
+    def __init__(self, pyramid: Pyramid, repository: AlertRepository | None = None, *,
+                 diseases: DiseaseCatalogue | None = None, policy: EscalationPolicy | None = None,
+                 notifier: Notifier | None = None):
         self.pyramid = pyramid
         self.repo = repository or AlertRepository()
+        self.diseases = diseases
+        self.policy = policy or load_policy(pyramid_levels=pyramid.levels,
+                                            diseases=diseases.codes() if diseases is not None else None)
+        self.notifier = notifier or Notifier(pyramid, diseases)
 
+    # -- policy ------------------------------------------------------------------------------------
+    def decision(self, disease: str, severity: str) -> Decision:
+        immediate = bool(self.diseases is not None and disease in self.diseases
+                         and self.diseases.get(disease).immediate)
+        return self.policy.decide(disease, severity, immediate)
+
+    def _save(self, conn: Connection, alert: Alert, events: list[AlertEvent], first_seq: int) -> None:
+        """Persist the alert and its new events, numbered from ``first_seq`` in the order they happened."""
+        self.repo.update(conn, alert)
+        self.repo.append_events(conn, alert.alert_id, [e.model_copy(update={"seq": first_seq + i,
+                                                                            "alert_id": alert.alert_id})
+                                                       for i, e in enumerate(events)])
+
+    def _notify(self, conn: Connection, alert: Alert, reason: str, now: dt.datetime,
+                events: list[AlertEvent]) -> Alert:
+        """Queue the messages for the alert's level; a ``notified`` event records it when anyone was told."""
+        n = self.notifier.enqueue(conn, alert, reason, now)
+        if n == 0:
+            return alert
+        event = AlertEvent(alert_id=alert.alert_id, seq=0, type="notified", at=now, by="system", level=alert.level,
+                           reason=reason, data={"recipients": n})
+        events.append(event)
+        return reduce(alert, event)
+
+    # -- signals -----------------------------------------------------------------------------------
     def on_signal(self, conn: Connection, signal: Signal, now: dt.datetime) -> Alert:
-        current = self.repo.active_by_dedup_key(conn, signal.dedup_key)
-        if current is None:
-            alert, events = open_alert(signal, self.pyramid, now)
-            alert = self.repo.insert(conn, alert)
-            events = [e.model_copy(update={"alert_id": alert.alert_id}) for e in events]
-            self.repo.append_events(conn, alert.alert_id, events)
-            ALERTS_RAISED.labels(alert.disease, alert.level).inc()
-            log.warning("ALERT #%d raised: %s at %s (%s), %g case(s)", alert.alert_id, alert.disease,
-                        alert.orgunit_id, signal.detector, alert.cases)
-        else:
-            alert, events = merge_signal(current, signal, now, self.repo.next_seq(conn, current.alert_id))
-            self.repo.update(conn, alert)
-            self.repo.append_events(conn, alert.alert_id, events)
-            SIGNALS_MERGED.labels(alert.disease).inc()
+        """Open, merge or suppress. A signal seen before (same ``signal_id``) changes nothing."""
+        known = self.repo.alert_of_signal(conn, signal.signal_id)
+        if known is not None:
+            return known
+        decision = self.decision(signal.disease, signal.severity.value)
+        current = self.repo.active_by_dedup_key(conn, alert_dedup_key(signal))
+        if current is not None:
+            seq = self.repo.next_seq(conn, current.alert_id)
+            alert, events = merge_signal(current, signal, decision, now, seq)
+            self._save(conn, alert, events, seq)
+            self.repo.add_signal(conn, alert.alert_id, signal)
+            observe_signal_merged(alert.disease)
             log.info("signal merged into alert #%d (%s at %s)", alert.alert_id, alert.disease, alert.orgunit_id)
+            return alert
+        ended = self.repo.last_ended(conn, signal.disease, signal.orgunit_id)
+        if in_cooldown(ended, signal, decision, now):
+            assert ended is not None
+            self.repo.append_events(conn, ended.alert_id,
+                                    [suppressed_event(ended, signal, now, self.repo.next_seq(conn, ended.alert_id))])
+            self.repo.add_signal(conn, ended.alert_id, signal)
+            log.info("signal suppressed: alert #%d (%s at %s) ended %s, cooldown %s", ended.alert_id, ended.disease,
+                     ended.orgunit_id, ended.ended_at, decision.cooldown)
+            return ended
+        return self._open(conn, signal, decision, now)
+
+    def _open(self, conn: Connection, signal: Signal, decision: Decision, now: dt.datetime) -> Alert:
+        draft, [created] = open_alert(signal, self.pyramid, self.policy, decision, now)
+        alert = self.repo.insert(conn, draft)
+        created = created.model_copy(update={"alert_id": alert.alert_id,
+                                             "data": created.data | {"alert": alert.model_dump(mode="json")}})
+        events = [created]
+        observe_alert_raised(alert.disease, alert.level)
+        log.warning("ALERT #%d raised: %s at %s (%s), %g case(s), level %s", alert.alert_id, alert.disease,
+                    alert.orgunit_id, signal.detector, alert.cases, alert.level)
+        alert = self._notify(conn, alert, "new", now, events)
+        for step in plan_direct(alert, self.policy, decision, now, len(events) + 1):
+            events.append(step.event)
+            alert = step.alert
+            observe_escalation(step.event.data["from"], alert.level, "direct")
+            log.warning("ALERT #%d escalated directly to %s (%s)", alert.alert_id, alert.level, step.event.reason)
+            alert = self._notify(conn, alert, "escalated", now, events)
+        self._save(conn, alert, events, 1)
         self.repo.add_signal(conn, alert.alert_id, signal)
         return alert
+
+    # -- people -------------------------------------------------------------------------------------
+    def _locked(self, conn: Connection, alert_id: int) -> Alert:
+        alert = self.repo.get_for_update(conn, alert_id)
+        if alert is None:
+            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404)
+        return alert
+
+    def act(self, conn: Connection, alert_id: int, action: str, user: User, now: dt.datetime, *,
+            reason: str | None = None, to_level: str | None = None) -> Alert:
+        """A user's action; guards first (jurisdiction, level, status), so a refusal changes nothing."""
+        alert = self._locked(conn, alert_id)
+        decision = self.decision(alert.disease, alert.severity)
+        authorize_action(user, action, alert, self.pyramid, self.policy, decision.acknowledge_from)
+        check(alert, action, reason=reason)
+        seq = self.repo.next_seq(conn, alert.alert_id)
+        actor = Actor(f"user:{user.username}", user.level, counts_as_notification(user, self.policy))
+        before = alert
+        if action == "escalate":
+            step = plan_manual(alert, self.policy, decision, now, seq, by=actor.id, reason=reason, to_level=to_level)
+            alert, events = step.alert, [step.event]
+            observe_escalation(before.level, alert.level, "manual")
+            alert = self._notify(conn, alert, "escalated", now, events)
+        else:
+            alert, event = transition(alert, action, actor, now, seq, reason=reason)
+            events = [event]
+        self._save(conn, alert, events, seq)
+        if action in ("acknowledge", "verify") and before.acknowledged_at is None:
+            observe_acknowledged(alert.created_at, now, user.level)
+        if action == "verify":
+            observe_verified(alert.created_at, now, user.level)
+        if action == "close":
+            observe_closed(alert.disease, before.status.value)
+        log.info("alert #%d: %s by %s (%s) → %s", alert.alert_id, action, user.username, user.role,
+                 alert.status.value)
+        return alert
+
+    # -- scheduler -----------------------------------------------------------------------------------
+    def advance(self, conn: Connection, alert_id: int, now: dt.datetime) -> int:
+        """Apply the escalations (and repeat notification) due for one alert; returns escalations written."""
+        alert = self.repo.get_for_update(conn, alert_id)
+        if alert is None:
+            return 0
+        decision = self.decision(alert.disease, alert.severity)
+        seq = self.repo.next_seq(conn, alert.alert_id)
+        events: list[AlertEvent] = []
+        for step in plan_timeouts(alert, self.policy, decision, now, seq):
+            events.append(step.event)
+            observe_escalation(step.event.data["from"], step.alert.level, "timeout")
+            log.warning("ALERT #%d escalated %s → %s: %s", alert_id, step.event.data["from"], step.alert.level,
+                        step.event.reason)
+            alert = self._notify(conn, step.alert, "escalated", now, events)
+        escalations = sum(1 for e in events if e.type == "escalated")
+        if not events and repeat_due(alert, decision, now):
+            alert = self._notify(conn, alert, "repeat", now, events)
+        if events:
+            self._save(conn, alert, events, seq)
+        return escalations
+
+    def min_repeat_every(self) -> dt.timedelta | None:
+        values = [r.repeat_every for r in self.policy.doc.rules if r.repeat_every is not None]
+        if self.policy.doc.defaults.repeat_every is not None:
+            values.append(self.policy.doc.defaults.repeat_every)
+        return min(values) if values else None

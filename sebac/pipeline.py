@@ -57,7 +57,7 @@ class Pipeline:
         self.rejected = RejectedRepository()
         self.alerts = AlertRepository()
         self.detection = DetectionStage(pyramid, diseases, epiweek_start_day=epiweek_start_day)
-        self.alerting = AlertService(pyramid, self.alerts)
+        self.alerting = AlertService(pyramid, self.alerts, diseases=diseases)
         precreate_all(pyramid, diseases.codes())  # every counter starts at 0 for every known label set
         self.intake = intake or IntakeRecorder(LatenessPolicy(epiweek_start_day=epiweek_start_day))
 
