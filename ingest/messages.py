@@ -1,6 +1,7 @@
 """Translations of stable error keys (French and English shipped; more languages by config).
 
-``translate(key, lang, **params)`` falls back to English, then to the key itself, so an untranslated
+``translate(key, lang, **params)`` falls back to :data:`FALLBACKS` (Bambara → French), then to
+English, then to the key itself, so an untranslated
 key is still shown (never an empty reply). Extra catalogues (e.g. Bambara ``bm``) are merged with
 :func:`register`.
 """
@@ -32,6 +33,34 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "report.orgunit.unknown": "Unknown place: {orgunit_id}.",
         "report.orgunit.level": "{orgunit_id} is a {level}; report for a site or a health area.",
         "report.disease.unknown": "Unknown disease code: {disease}.",
+        "report.accepted.late": "Report received: {cases} {disease} (onset {onset}, late). Thank you.",
+        "report.zero.accepted": "Zero report received for week {week}. Thank you.",
+        "report.batch.too_large": "Too many items in one batch: {items} (maximum {max}).",
+        "report.batch.empty": "The batch is empty.",
+        "sms.empty": "Empty message. Send e.g. CHOL 3 F 5+ 0511.",
+        "sms.too_long": "Message too long (maximum {max} characters).",
+        "sms.disease.unknown": "Unknown disease {disease}. Send e.g. CHOL 3 F 5+ 0511.",
+        "sms.cases.missing": "Number of cases missing. Send e.g. CHOL 3 F 5+ 0511.",
+        "sms.cases.invalid": "Number of cases not understood: {value}.",
+        "sms.deaths.invalid": "Number of deaths not understood: {value}.",
+        "sms.date.invalid": "Date not understood: {date}. Use DDMM, e.g. 0511.",
+        "sms.token.unknown": "Not understood: {token}. Send e.g. CHOL 3 F 5+ 0511.",
+        "sms.token.repeated": "Given twice: {token}.",
+        "sms.nyss.invalid": "Code not understood. Send risk#sex#age, e.g. 1#2#2.",
+        "sms.reporter.unknown": "Your number is not registered. Your message was kept; contact your CSCom.",
+        "sms.command.unavailable": "This command is not available.",
+        "sms.secret.invalid": "Invalid gateway secret.",
+        "sms.gateway.disabled": "This SMS gateway is not configured.",
+        "sms.payload.invalid": "The gateway payload is not valid: {detail}.",
+        "dhis2.payload.invalid": "The DHIS2 payload is not valid: {detail}.",
+        "dhis2.program.unmapped": "Program {program} (stage {programStage}) is not mapped.",
+        "dhis2.dataelement.missing": "Data element {dataElement} ({field}) is missing.",
+        "dhis2.event.uid_missing": "The event has no UID.",
+        "dhis2.orgunit.unknown": "Unknown organisation unit: {orgUnit}.",
+        "csv.row.invalid": "Row {row} is not valid: {detail}.",
+        "csv.header.invalid": "The CSV header is not valid: {detail}.",
+        "rejected.not_found": "Rejected item {rejected_id} not found.",
+        "rejected.already_reprocessed": "Rejected item {rejected_id} was already reprocessed.",
     },
     "fr": {
         "report.accepted": "Rapport reçu : {cases} {disease}. Merci.",
@@ -56,6 +85,34 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "report.orgunit.unknown": "Lieu inconnu : {orgunit_id}.",
         "report.orgunit.level": "{orgunit_id} est un(e) {level} ; signalez pour un site ou une aire de santé.",
         "report.disease.unknown": "Code maladie inconnu : {disease}.",
+        "report.accepted.late": "Rapport reçu : {cases} {disease} (début {onset}, en retard). Merci.",
+        "report.zero.accepted": "Rapport zéro reçu pour la semaine {week}. Merci.",
+        "report.batch.too_large": "Trop d'éléments dans un lot : {items} (maximum {max}).",
+        "report.batch.empty": "Le lot est vide.",
+        "sms.empty": "Message vide. Envoyez par ex. CHOL 3 F 5+ 0511.",
+        "sms.too_long": "Message trop long (maximum {max} caractères).",
+        "sms.disease.unknown": "Maladie inconnue {disease}. Envoyez par ex. CHOL 3 F 5+ 0511.",
+        "sms.cases.missing": "Nombre de cas manquant. Envoyez par ex. CHOL 3 F 5+ 0511.",
+        "sms.cases.invalid": "Nombre de cas non compris : {value}.",
+        "sms.deaths.invalid": "Nombre de décès non compris : {value}.",
+        "sms.date.invalid": "Date non comprise : {date}. Utilisez JJMM, par ex. 0511.",
+        "sms.token.unknown": "Non compris : {token}. Envoyez par ex. CHOL 3 F 5+ 0511.",
+        "sms.token.repeated": "Donné deux fois : {token}.",
+        "sms.nyss.invalid": "Code non compris. Envoyez risque#sexe#âge, par ex. 1#2#2.",
+        "sms.reporter.unknown": "Votre numéro n'est pas enregistré. Message conservé ; contactez votre CSCom.",
+        "sms.command.unavailable": "Cette commande n'est pas disponible.",
+        "sms.secret.invalid": "Secret de passerelle invalide.",
+        "sms.gateway.disabled": "Cette passerelle SMS n'est pas configurée.",
+        "sms.payload.invalid": "Le contenu envoyé par la passerelle n'est pas valide : {detail}.",
+        "dhis2.payload.invalid": "Le contenu DHIS2 n'est pas valide : {detail}.",
+        "dhis2.program.unmapped": "Le programme {program} (étape {programStage}) n'est pas configuré.",
+        "dhis2.dataelement.missing": "L'élément de donnée {dataElement} ({field}) manque.",
+        "dhis2.event.uid_missing": "L'événement n'a pas d'UID.",
+        "dhis2.orgunit.unknown": "Unité d'organisation inconnue : {orgUnit}.",
+        "csv.row.invalid": "La ligne {row} n'est pas valide : {detail}.",
+        "csv.header.invalid": "L'en-tête CSV n'est pas valide : {detail}.",
+        "rejected.not_found": "Élément rejeté {rejected_id} introuvable.",
+        "rejected.already_reprocessed": "L'élément rejeté {rejected_id} a déjà été retraité.",
     },
 }
 
@@ -69,6 +126,31 @@ def register(lang: str, messages: Mapping[str, str]) -> None:
     CATALOGUE.setdefault(lang, {}).update(messages)
 
 
+# Languages whose speakers read the fallback better than English (Bambara, Fulfulde → French).
+FALLBACKS: dict[str, str] = {"bm": "fr", "ff": "fr"}
+
+
 def translate(key: str, lang: str = "en", **params: Any) -> str:
-    template = CATALOGUE.get(lang, {}).get(key) or CATALOGUE["en"].get(key) or key
+    template = (CATALOGUE.get(lang, {}).get(key) or CATALOGUE.get(FALLBACKS.get(lang, "en"), {}).get(key)
+                or CATALOGUE["en"].get(key) or key)
     return template.format_map(_Default({k: v for k, v in params.items() if v is not None}))
+
+
+def load_translations(path: str) -> list[str]:
+    """Merge a YAML file ``{lang: {key: template}}`` (e.g. Bambara ``bm``) into the catalogue.
+
+    Returns the languages loaded. Unknown keys are accepted (a newer catalogue may be ahead of the
+    code); a template must be a string.
+    """
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh) or {}
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise ValueError(f"{path}: expected a mapping {{lang: {{key: template}}}}")
+    for lang, messages in doc.items():
+        bad = [k for k, v in messages.items() if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"{path}: {lang}: templates must be strings: {bad}")
+        register(str(lang), messages)
+    return [str(lang) for lang in doc]

@@ -90,19 +90,43 @@ class RejectedRepository:
         ))
         return item
 
+    @staticmethod
+    def _item(row: Any) -> RejectedItem:
+        d = dict(row._mapping)
+        return RejectedItem(
+            rejected_id=d["rejected_id"], channel=Channel(d["channel"]), received_at=_utc(d["received_at"]),
+            raw=d["raw"], errors=d["errors"], idempotency_key=d["idempotency_key"], status=d["status"],
+        )
+
     def list(self, conn: Connection, *, status: str | None = "rejected", limit: int = 100,
-             offset: int = 0) -> list[RejectedItem]:
+             offset: int = 0, channel: Channel | None = None, reason: str | None = None) -> list[RejectedItem]:
+        """Newest first. ``reason`` keeps the items having an error with that key."""
         q = sa.select(rejected_items).order_by(rejected_items.c.received_at.desc()).limit(limit).offset(offset)
         if status:
             q = q.where(rejected_items.c.status == status)
-        out = []
-        for r in conn.execute(q):
-            d = dict(r._mapping)
-            out.append(RejectedItem(
-                rejected_id=d["rejected_id"], channel=Channel(d["channel"]), received_at=_utc(d["received_at"]),
-                raw=d["raw"], errors=d["errors"], idempotency_key=d["idempotency_key"], status=d["status"],
-            ))
-        return out
+        if channel is not None:
+            q = q.where(rejected_items.c.channel == channel.value)
+        if reason:
+            # errors are stored by json.dumps (default separators) on SQLite and PostgreSQL (json type)
+            q = q.where(sa.cast(rejected_items.c.errors, sa.Text).like(f'%"key": {json.dumps(reason)}%'))
+        return [self._item(r) for r in conn.execute(q)]
+
+    def get(self, conn: Connection, rejected_id: str) -> RejectedItem | None:
+        row = conn.execute(sa.select(rejected_items).where(rejected_items.c.rejected_id == rejected_id)).first()
+        return self._item(row) if row else None
+
+    def by_idempotency_key(self, conn: Connection, key: str, status: str | None = "rejected") -> RejectedItem | None:
+        """The newest item kept under ``key`` (a gateway retrying a message it could not deliver)."""
+        q = sa.select(rejected_items).where(rejected_items.c.idempotency_key == key)
+        if status:
+            q = q.where(rejected_items.c.status == status)
+        row = conn.execute(q.order_by(rejected_items.c.received_at.desc()).limit(1)).first()
+        return self._item(row) if row else None
+
+    def update_errors(self, conn: Connection, rejected_id: str, errors: list[ErrorDetail]) -> None:
+        """A re-processing attempt failed again: keep the item, with the new reasons."""
+        conn.execute(rejected_items.update().where(rejected_items.c.rejected_id == rejected_id).values(
+            errors=json.loads(json.dumps([e.as_dict() for e in errors], default=str))))
 
     def mark_reprocessed(self, conn: Connection, rejected_id: str, report_id: str, now: dt.datetime) -> None:
         conn.execute(rejected_items.update().where(rejected_items.c.rejected_id == rejected_id).values(

@@ -1,13 +1,17 @@
 """Compose the embedded engine from settings: database (migrated), pyramid, diseases, pipeline, API."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from fastapi import FastAPI
 
 from api.app import create_app
 from ingest.clock import Clock
+from ingest.channels import channels_from_settings
 from ingest.diseases import load_diseases
+from ingest.intake import IntakeRecorder
+from ingest.lateness import LatenessPolicy
 from ingest.pyramid import demo_pyramid_path, load_pyramid
 from ingest.validation import Limits
 from sebac.db import make_engine, migrate
@@ -24,9 +28,14 @@ def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
     diseases = load_diseases(settings.diseases_path)
     log.info("pyramid: %d org units (%s); %d diseases; database %s", len(pyramid), " → ".join(pyramid.levels),
              len(diseases.codes()), db.url.render_as_string(hide_password=True))
+    intake = IntakeRecorder(LatenessPolicy(settings.late_after_days, settings.epiweek_start_day),
+                            duplicate_window=dt.timedelta(days=settings.duplicate_window_days))
     return Pipeline(db, pyramid, diseases, clock=clock, limits=Limits(max_cases=settings.max_cases),
-                    epiweek_start_day=settings.epiweek_start_day)
+                    epiweek_start_day=settings.epiweek_start_day, intake=intake)
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    return create_app(build_pipeline(settings, clock), settings)
+    pipeline = build_pipeline(settings, clock)
+    app = create_app(pipeline, settings)
+    app.state.ingest_channels = channels_from_settings(pipeline, settings)  # CHW registry, SMS, DHIS2 mapping
+    return app

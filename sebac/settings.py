@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,12 +25,42 @@ class Settings(BaseSettings):
     epiweek_start_day: int = Field(default=0, ge=0, le=6, description="0 = Monday (ISO weeks) … 6 = Sunday")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # -- ingest channels (helper-ingest): SMS gateways, CHW registry, DHIS2, batches, lateness, quality --
+    chw_registry_path: Path | None = Field(default=None, description="CHW phones → sites (YAML/CSV); "
+                                           "default: one demo CHW per site of the demo pyramid")
+    sms_telerivet_secret: str | None = Field(default=None, description="Telerivet webhook secret; unset = disabled")
+    sms_rapidpro_secret: str | None = Field(default=None, description="RapidPro/TextIt webhook header secret")
+    sms_generic_secret: str | None = Field(default=None, description="generic SMS gateway secret")
+    sms_default_lang: str = Field(default="fr", pattern=r"^[a-z]{2,3}$", description="reply language, unknown phone")
+    translations_path: Path | None = Field(default=None, description="extra reply translations, e.g. Bambara")
+    dhis2_mapping_path: Path | None = Field(default=None, description="DHIS2 program/data element mapping YAML")
+    max_batch_items: int = Field(default=500, ge=1, le=100_000, description="items per POST /api/v1/reports batch")
+    late_after_days: int = Field(default=2, ge=0, le=60,
+                                 description="days after an epi week ends before a report for it is late")
+    duplicate_window_days: float = Field(default=3.0, ge=0, le=60,
+                                         description="same content within this window = possible duplicate")
+    promptness_deadline_days: int = Field(default=1, ge=0, le=30,
+                                          description="a week's report is prompt if received ≤ N days after it ends")
+    silent_after_days: int = Field(default=3, ge=1, le=60, description="a site silent this long is listed")
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
         if not v.startswith(("sqlite", "postgresql")):
             raise ValueError("SEBAC_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         return v
+
+    @model_validator(mode="after")
+    def _no_placeholder_gateway_secrets(self) -> "Settings":
+        # helper-ingest: outside development, a gateway secret must be real (≥ 12 chars, not "change-me")
+        from ingest.sms.gateways import is_placeholder_secret
+
+        if self.environment != "development":
+            for name in ("sms_telerivet_secret", "sms_rapidpro_secret", "sms_generic_secret"):
+                if is_placeholder_secret(getattr(self, name)):
+                    raise ValueError(f"SEBAC_{name.upper()} is a placeholder or shorter than 12 characters; "
+                                     "set a real secret (or leave it unset to disable the gateway)")
+        return self
 
     @field_validator("broker")
     @classmethod

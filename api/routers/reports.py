@@ -1,72 +1,92 @@
-"""``POST /api/v1/reports``: one CHW report (JSON object) or a batch (JSON list).
+"""``POST /api/v1/reports``: one CHW report (JSON object) or a batch (JSON list); report listings.
 
 The body is read raw so that malformed JSON, invalid UTF-8 and oversized bodies are kept in the
-rejected table with their reason before answering 4xx. A batch accepts the valid items and answers a
-per-item result list (HTTP 207-like semantics with status 200).
+rejected table with their reason before answering 4xx. A batch (at most ``max_batch_items``)
+accepts the valid items and answers a per-item result list, each with its ``index`` in the batch
+and status accepted / duplicate / rejected (+ error keys), with HTTP 200 (207-like semantics).
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import PipelineDep
 from api.errors import error_body
+from api.routers._ingest_deps import read_json_body, request_lang, translated
 from ingest.contracts import Channel
-from ingest.errors import ErrorDetail
+from ingest.duplicates import list_possible_duplicates, set_duplicate_status
+from ingest.errors import DomainError, ErrorDetail
 from ingest.messages import translate
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 
-def _result_item(res: Any, lang: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"status": res.status}
+def result_item(res: Any, lang: str, index: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {} if index is None else {"index": index}
+    out["status"] = res.status
     if res.report is not None:
         out["report_id"] = res.report.report_id
         out["idempotency_key"] = res.report.idempotency_key
     if res.errors:
-        out["errors"] = [dict(e.as_dict(), message=translate(e.key, lang, field=e.field, **e.params))
-                         for e in res.errors]
+        out["errors"] = translated(res.errors, lang)
         out["rejected_id"] = res.rejected_id
     if res.alerts:
         out["alert_ids"] = [a.alert_id for a in res.alerts]
+    notes = getattr(res, "notes", None)
+    if notes is not None:
+        out["late"] = notes.late
+        if notes.possible_duplicate_of:
+            out["possible_duplicate_of"] = notes.possible_duplicate_of
     return out
 
 
 @router.post("/reports", summary="Submit one report (object) or a batch (list)")
 async def post_reports(request: Request, pipeline: PipelineDep) -> JSONResponse:
-    lang = "fr" if request.headers.get("accept-language", "").lower().startswith("fr") else "en"
-    limit = request.app.state.settings.max_body_bytes
-    body = await request.body()
-    if len(body) > limit:
-        res = pipeline.reject(Channel.http, body[:limit],
-                              [ErrorDetail("report.body.too_large", None, {"bytes": len(body), "max": limit})])
-        return JSONResponse(error_body("report.body.too_large", translate("report.body.too_large", lang),
-                                       _result_item(res, lang)["errors"]), status_code=413)
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        res = pipeline.reject(Channel.http, body, [ErrorDetail("report.encoding.invalid", None,
-                                                               {"position": exc.start})])
-        return JSONResponse(error_body("report.encoding.invalid", translate("report.encoding.invalid", lang),
-                                       _result_item(res, lang)["errors"]), status_code=400)
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        res = pipeline.reject(Channel.http, text, [ErrorDetail("report.json.malformed", None,
-                                                               {"line": exc.lineno, "column": exc.colno})])
-        return JSONResponse(error_body("report.json.malformed", translate("report.json.malformed", lang),
-                                       _result_item(res, lang)["errors"]), status_code=400)
+    lang = request_lang(request)
+    payload = await read_json_body(request, pipeline, Channel.http, lang)
+    if isinstance(payload, JSONResponse):
+        return payload
     if isinstance(payload, list):
-        results = [_result_item(pipeline.submit(item, Channel.http), lang) for item in payload]
+        max_items = getattr(request.app.state.settings, "max_batch_items", 500)
+        if len(payload) > max_items:
+            detail = ErrorDetail("report.batch.too_large", None, {"items": len(payload), "max": max_items})
+            res = pipeline.reject(Channel.http, payload, [detail])
+            return JSONResponse(error_body(detail.key, translate(detail.key, lang, **detail.params),
+                                           translated([detail], lang)) | {"rejected_id": res.rejected_id},
+                                status_code=413)
+        results = [result_item(pipeline.submit(item, Channel.http), lang, i) for i, item in enumerate(payload)]
         summary = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "rejected")}
-        return JSONResponse({"results": results, "summary": summary}, status_code=200)
+        return JSONResponse({"results": results, "summary": summary | {"total": len(results)}}, status_code=200)
     res = pipeline.submit(payload, Channel.http)
-    item = _result_item(res, lang)
+    item = result_item(res, lang)
     if res.status == "rejected":
         first = res.errors[0]
         return JSONResponse(error_body(first.key, item["errors"][0]["message"], item["errors"]) |
                             {"rejected_id": res.rejected_id}, status_code=422)
     return JSONResponse(item, status_code=201 if res.status == "accepted" else 200)
+
+
+@router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window")
+def get_possible_duplicates(pipeline: PipelineDep, district: str | None = None,
+                            status: str | None = Query(default="open", pattern="^(open|confirmed|distinct)$"),
+                            limit: int = Query(default=100, ge=1, le=1000),
+                            offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    with pipeline.db.connect() as conn:
+        pairs = list_possible_duplicates(conn, district_ids=[district] if district else None, status=status,
+                                         limit=limit, offset=offset)
+    return {"items": [{"report_id": p.report_id, "duplicate_of": p.duplicate_of, "district_id": p.district_id,
+                       "detected_at": p.detected_at.isoformat(), "status": p.status, "channels": list(p.channels),
+                       "cross_channel": p.channels[0] != p.channels[1], "orgunit_id": p.orgunit_id,
+                       "disease": p.disease, "onset_date": p.onset_date.isoformat(), "cases": p.cases}
+                      for p in pairs], "limit": limit, "offset": offset}
+
+
+@router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair")
+def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: PipelineDep,
+                              status: str = Query(pattern="^(open|confirmed|distinct)$")) -> dict[str, Any]:
+    with pipeline.db.begin() as conn:
+        if not set_duplicate_status(conn, report_id, duplicate_of, status):
+            raise DomainError("duplicate.not_found", "no such possible-duplicate pair", status=404)
+    return {"report_id": report_id, "duplicate_of": duplicate_of, "status": status}

@@ -1,0 +1,79 @@
+"""Helpers shared by the ingest routers (no ``router`` here, so app discovery skips this module)."""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+
+from api.errors import error_body
+from ingest.channels import IngestChannels, channels_from_settings
+from ingest.contracts import Channel
+from ingest.errors import ErrorDetail
+from ingest.messages import translate
+
+
+def get_channels(request: Request) -> IngestChannels:
+    """Built by composition (``app.state.ingest_channels``), or lazily here from the settings."""
+    state = request.app.state
+    channels = getattr(state, "ingest_channels", None)
+    if channels is None:
+        channels = state.ingest_channels = channels_from_settings(state.pipeline, state.settings)
+    return channels
+
+
+ChannelsDep = Annotated[IngestChannels, Depends(get_channels)]
+
+
+def request_lang(request: Request) -> str:
+    return "fr" if request.headers.get("accept-language", "").lower().startswith("fr") else "en"
+
+
+def translated(errors: list[ErrorDetail], lang: str) -> list[dict[str, Any]]:
+    return [dict(e.as_dict(), message=translate(e.key, lang, field=e.field, **e.params)) for e in errors]
+
+
+def _refuse(pipeline: Any, channel: Channel, raw: Any, detail: ErrorDetail, status: int, lang: str) -> JSONResponse:
+    res = pipeline.reject(channel, raw, [detail])
+    body = error_body(detail.key, translate(detail.key, lang, **detail.params), translated([detail], lang))
+    return JSONResponse(body | {"rejected_id": res.rejected_id}, status_code=status)
+
+
+async def read_body_text(request: Request, pipeline: Any, channel: Channel, lang: str,
+                         limit: int | None = None) -> str | JSONResponse:
+    """The body as text, or a 4xx answer after keeping the raw bytes as a rejected item.
+
+    The size check reads at most ``limit + 1`` bytes, so an oversized body never sits in memory.
+    """
+    limit = limit or request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return _refuse(pipeline, channel, f"<{declared} bytes not read>",
+                       ErrorDetail("report.body.too_large", None, {"bytes": int(declared), "max": limit}), 413, lang)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            head = b"".join(chunks)[:4096]
+            return _refuse(pipeline, channel, head, ErrorDetail("report.body.too_large", None,
+                                                                  {"bytes": f">{limit}", "max": limit}), 413, lang)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _refuse(pipeline, channel, body, ErrorDetail("report.encoding.invalid", None, {"position": exc.start}),
+                       400, lang)
+
+
+async def read_json_body(request: Request, pipeline: Any, channel: Channel, lang: str,
+                         limit: int | None = None) -> Any | JSONResponse:
+    text = await read_body_text(request, pipeline, channel, lang, limit)
+    if isinstance(text, JSONResponse):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _refuse(pipeline, channel, text, ErrorDetail("report.json.malformed", None,
+                                                            {"line": exc.lineno, "column": exc.colno}), 400, lang)

@@ -1,0 +1,125 @@
+"""SMS gateway webhooks: Telerivet, RapidPro/TextIt and a generic JSON/form gateway.
+
+``POST /api/v1/sms/telerivet`` · ``POST /api/v1/sms/rapidpro`` · ``POST /api/v1/sms/generic`` —
+each checks its gateway's shared secret (constant time), parses the payload as that gateway
+documents it (:mod:`ingest.sms.gateways`), hands the SMS to :class:`ingest.sms.intake.SmsIntake`
+and answers in the format the gateway expects, so the reply SMS goes back to the CHW.
+``GET /api/v1/sms/unregistered`` lists messages from unknown phones (kept, re-processable).
+
+A gateway that is not configured (no secret) answers 503 ``sms.gateway.disabled``; a wrong secret
+403 ``sms.secret.invalid`` (not stored: it is not a CHW's message).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import PipelineDep
+from api.errors import error_body
+from api.routers._ingest_deps import ChannelsDep, read_body_text
+from ingest.contracts import Channel
+from ingest.errors import ErrorDetail
+from ingest.messages import translate
+from ingest.sms.metrics import SMS_WEBHOOK_REQUESTS
+from ingest.sms.gateways import (GatewayPayloadError, InboundSms, json_reply, parse_generic, parse_rapidpro,
+                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+
+router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
+MAX_WEBHOOK_BYTES = 64 * 1024
+
+
+def _form_or_json(text: str, content_type: str) -> Any:
+    if "json" in content_type or text.lstrip().startswith(("{", "[")):
+        return json.loads(text)
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _header_secret(request: Request) -> str | None:
+    value = request.headers.get("x-sebac-secret")
+    if value:
+        return value
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() in ("token", "bearer") and token else None
+
+
+async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
+                   parse: Callable[[Any], InboundSms], secret_of: Callable[[Any], str | None],
+                   reply: Callable[[Any], dict[str, Any]]) -> JSONResponse:
+    lang = channels.sms.default_lang
+    expected = getattr(request.app.state.settings, f"sms_{gateway}_secret", None)
+    if not expected:
+        SMS_WEBHOOK_REQUESTS.labels(gateway, "disabled").inc()
+        return JSONResponse(error_body("sms.gateway.disabled", translate("sms.gateway.disabled", lang)), 503)
+    text = await read_body_text(request, pipeline, Channel.sms, lang, MAX_WEBHOOK_BYTES)
+    if isinstance(text, JSONResponse):
+        SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
+        return text
+    try:
+        doc = _form_or_json(text, request.headers.get("content-type", ""))
+    except json.JSONDecodeError as exc:
+        doc, parse_error = None, ErrorDetail("report.json.malformed", None, {"line": exc.lineno, "column": exc.colno})
+    else:
+        parse_error = None
+    if not secret_matches(secret_of(doc) if isinstance(doc, dict) else _header_secret(request), expected):
+        SMS_WEBHOOK_REQUESTS.labels(gateway, "forbidden").inc()
+        return JSONResponse(error_body("sms.secret.invalid", translate("sms.secret.invalid", lang)), 403)
+    if parse_error is None:
+        if gateway == "telerivet" and telerivet_event(doc) != "incoming_message":
+            SMS_WEBHOOK_REQUESTS.labels(gateway, "ignored").inc()  # send_status etc.: nothing to do
+            return JSONResponse(telerivet_reply(None))
+        try:
+            sms = parse(doc)
+        except GatewayPayloadError as exc:
+            parse_error = ErrorDetail(exc.key, None, exc.params)
+    if parse_error is not None:
+        pipeline.reject(Channel.sms, text, [parse_error])
+        SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
+        return JSONResponse(error_body(parse_error.key, translate(parse_error.key, lang, **parse_error.params)), 400)
+    outcome = channels.sms.handle(sms)
+    SMS_WEBHOOK_REQUESTS.labels(gateway, outcome.status).inc()
+    return JSONResponse(reply(outcome))
+
+
+def _outcome_json(o: Any) -> dict[str, Any]:
+    return json_reply(o.reply, o.status, lang=o.lang, report_id=o.report_id, rejected_id=o.rejected_id,
+                      late=o.late or None, alert_ids=o.alert_ids or None,
+                      errors=[e.as_dict() for e in o.errors] or None)
+
+
+@router.post("/telerivet", summary="Telerivet webhook (incoming_message); replies {messages: [{content}]}")
+async def telerivet(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
+    return await _webhook(request, pipeline, channels, "telerivet", parse_telerivet,
+                          lambda doc: doc.get("secret"), lambda o: telerivet_reply(o.reply))
+
+
+@router.post("/rapidpro", summary="RapidPro/TextIt flow webhook; replies {reply, status}")
+async def rapidpro(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
+    return await _webhook(request, pipeline, channels, "rapidpro", parse_rapidpro,
+                          lambda _doc: _header_secret(request), _outcome_json)
+
+
+@router.post("/generic", summary="Generic gateway (JSON or form: from, text, id, sent_at); replies {reply, status}")
+async def generic(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
+    return await _webhook(request, pipeline, channels, "generic", parse_generic,
+                          lambda doc: _header_secret(request) or doc.get("secret"), _outcome_json)
+
+
+@router.get("/unregistered", summary="SMS from phones not in the CHW registry (kept, re-processable)")
+def unregistered(pipeline: PipelineDep, limit: int = Query(default=100, ge=1, le=1000),
+                 offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    with pipeline.db.connect() as conn:
+        items = pipeline.rejected.list(conn, channel=Channel.sms, reason="sms.reporter.unknown",
+                                       limit=limit, offset=offset)
+    out = []
+    for it in items:
+        try:
+            sms = json.loads(it.raw)["sms"]
+        except (ValueError, KeyError, TypeError):
+            sms = {"raw": it.raw}
+        out.append({"rejected_id": it.rejected_id, "received_at": it.received_at.isoformat(), **sms})
+    return {"items": out, "limit": limit, "offset": offset}

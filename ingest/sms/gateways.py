@@ -1,0 +1,155 @@
+"""Gateway payloads → :class:`InboundSms`, and each gateway's reply format. Pure; no I/O.
+
+* **Telerivet** (webhook API, ``POST`` form-encoded): ``secret``, ``event`` (``incoming_message``
+  for an SMS; ``send_status`` etc. are acknowledged and ignored), ``id`` (message id),
+  ``message_type`` (``sms``), ``content``, ``from_number`` (and ``from_number_e164``),
+  ``to_number``, ``time_created`` (Unix seconds), ``contact_id``, ``phone_id``, ``project_id``.
+  Reply: ``{"messages": [{"content": "..."}]}`` sends an SMS back to the sender.
+* **RapidPro / TextIt** flow "Call webhook" action (``POST`` JSON, default body
+  ``{contact, flow, path, results, run, input, channel}``): the SMS is ``input.text``, its id
+  ``input.uuid``, the sender ``input.urn`` or ``contact.urn`` (``tel:+223...``), the time
+  ``input.created_on``. The secret travels in a header set on the action (``X-Sebac-Secret`` or
+  ``Authorization: Token <secret>``). Reply: ``{"reply": "...", "status": "..."}``; in the flow,
+  send ``@webhook.reply`` (or ``@results.<name>.extra.reply`` in older RapidPro).
+* **Generic** (any gateway that can POST JSON or a form): ``from``/``phone``, ``text``/``message``,
+  optional ``id``/``message_id``, ``sent_at`` (ISO 8601 or Unix seconds), ``secret`` (or the
+  ``X-Sebac-Secret`` header). Reply: ``{"reply": "...", "status": "..."}``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ingest.errors import DomainError
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "xxx", "todo",
+                                 "password", "test", "dev", "example"})
+
+
+class GatewayPayloadError(DomainError):
+    status = 400
+
+    def __init__(self, detail: str):
+        super().__init__("sms.payload.invalid", detail, detail=detail)
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    gateway: str
+    phone: str
+    text: str
+    message_id: str | None = None
+    sent_at: dt.datetime | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        """``sms:<gateway>:<message id>``; without an id, a hash of sender, text and send time
+        (so a retry of the same message is still recognised), or a fresh uuid when even the time
+        is missing (cannot be de-duplicated)."""
+        if self.message_id:
+            return f"sms:{self.gateway}:{self.message_id}"[:200]
+        if self.sent_at is not None:
+            digest = hashlib.sha256(f"{self.phone}|{self.sent_at.isoformat()}|{self.text}".encode()).hexdigest()
+            return f"sms:{self.gateway}:h{digest[:40]}"
+        return f"sms:{self.gateway}:u{uuid.uuid4()}"
+
+    def envelope(self) -> dict[str, Any]:
+        """What is kept in the rejected table, so the SMS can be re-processed later."""
+        return {"sms": {"gateway": self.gateway, "phone": self.phone, "text": self.text,
+                        "message_id": self.message_id,
+                        "sent_at": self.sent_at.isoformat() if self.sent_at else None}}
+
+    @classmethod
+    def from_envelope(cls, doc: Mapping[str, Any]) -> "InboundSms":
+        s = doc["sms"]
+        return cls(gateway=s["gateway"], phone=s["phone"], text=s["text"], message_id=s.get("message_id"),
+                   sent_at=dt.datetime.fromisoformat(s["sent_at"]) if s.get("sent_at") else None)
+
+
+def secret_matches(presented: str | None, expected: str) -> bool:
+    """Constant-time comparison (``hmac.compare_digest``), so timing does not leak the secret."""
+    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def is_placeholder_secret(value: str | None) -> bool:
+    return value is not None and (value.strip().lower() in PLACEHOLDER_SECRETS or len(value.strip()) < 12)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, (int, float)) or (isinstance(value, str) and value.replace(".", "", 1).isdigit()):
+            return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+        t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        raise GatewayPayloadError(f"unreadable time {str(value)[:40]!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def _str(doc: Mapping[str, Any], *names: str) -> str | None:
+    for n in names:
+        v = doc.get(n)
+        if v not in (None, ""):
+            if not isinstance(v, (str, int)):
+                raise GatewayPayloadError(f"field {n!r} must be a string")
+            return str(v)
+    return None
+
+
+def telerivet_event(form: Mapping[str, Any]) -> str:
+    return str(form.get("event") or "incoming_message")
+
+
+def parse_telerivet(form: Mapping[str, Any]) -> InboundSms:
+    phone = _str(form, "from_number_e164", "from_number")
+    if phone is None:
+        raise GatewayPayloadError("from_number is missing")
+    text = _str(form, "content")
+    return InboundSms("telerivet", phone, text or "", _str(form, "id"), _time(form.get("time_created")))
+
+
+def telerivet_reply(text: str | None) -> dict[str, Any]:
+    return {"messages": [{"content": text}]} if text else {"messages": []}
+
+
+def parse_rapidpro(body: Mapping[str, Any]) -> InboundSms:
+    if not isinstance(body, Mapping):
+        raise GatewayPayloadError("expected a JSON object")
+    inp = body.get("input") if isinstance(body.get("input"), Mapping) else {}
+    contact = body.get("contact") if isinstance(body.get("contact"), Mapping) else {}
+    urn = inp.get("urn") or contact.get("urn")
+    if isinstance(urn, Mapping):
+        urn = urn.get("identity") or urn.get("path")
+    if not urn and isinstance(contact.get("urns"), list) and contact["urns"]:
+        urn = contact["urns"][0]
+    if not isinstance(urn, str) or not urn:
+        raise GatewayPayloadError("no contact URN (input.urn / contact.urn)")
+    scheme, _, path = urn.partition(":")
+    if path and scheme not in ("tel", "whatsapp"):
+        raise GatewayPayloadError(f"URN scheme {scheme!r} is not a phone number")
+    text = inp.get("text") if isinstance(inp.get("text"), str) else body.get("text")
+    if not isinstance(text, str):
+        raise GatewayPayloadError("no message text (input.text)")
+    msg_id = inp.get("uuid") or body.get("id")
+    return InboundSms("rapidpro", path or urn, text, str(msg_id) if msg_id else None, _time(inp.get("created_on")))
+
+
+def parse_generic(doc: Mapping[str, Any]) -> InboundSms:
+    if not isinstance(doc, Mapping):
+        raise GatewayPayloadError("expected a JSON object or a form")
+    phone = _str(doc, "from", "phone", "sender", "msisdn")
+    if phone is None:
+        raise GatewayPayloadError("'from' (the sender's phone) is missing")
+    text = _str(doc, "text", "message", "content", "body")
+    if text is None:
+        raise GatewayPayloadError("'text' is missing")
+    return InboundSms("generic", phone, text, _str(doc, "id", "message_id"), _time(doc.get("sent_at")))
+
+
+def json_reply(text: str | None, status: str, **extra: Any) -> dict[str, Any]:
+    return {"reply": text, "status": status} | {k: v for k, v in extra.items() if v is not None}

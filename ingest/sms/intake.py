@@ -1,0 +1,134 @@
+"""One inbound SMS → a command reply, a report, a zero report, or a kept rejection; always a reply.
+
+Order of decisions (each with its reply in the reporter's language):
+
+1. a retry of a message already handled (same idempotency key) → the same outcome, stored once;
+2. first word is an alert command (``OK``, ``VRAI``...) → the registered command handler answers
+   (:mod:`ingest.sms.commands`); nothing is stored here;
+3. unknown phone → kept as an *unregistered signal* (rejected item with key ``sms.reporter.unknown``,
+   the raw SMS envelope kept for re-processing once the CHW is registered);
+4. grammar error → kept as rejected (``sms.*`` key), reply names the problem;
+5. zero report → stored for completeness; 6. a report → ``pipeline.submit`` (validated there,
+   exactly once by ``sms:<gateway>:<message id>``).
+
+The pipeline is duck-typed (``submit``, ``reject``, ``clock``, ``db``, ``pyramid``, ``diseases``,
+``rejected``, ``reports``, ``start_day``) because ingest must not import the composition layer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.chw import CHWRegistry, normalise_phone
+from ingest.contracts import Channel
+from ingest.epiweek import epiweek
+from ingest.errors import ErrorDetail
+from ingest.messages import FALLBACKS, translate
+from ingest.sms.commands import dispatch_command, is_command
+from ingest.sms.gateways import InboundSms
+from ingest.sms.grammar import SmsParseError, ZeroReport, parse_sms
+from ingest.zero_reports import record_zero_report
+
+
+@dataclass
+class SmsOutcome:
+    status: str  # accepted | duplicate | rejected | unregistered | command | zero
+    reply: str
+    lang: str
+    report_id: str | None = None
+    rejected_id: str | None = None
+    errors: list[ErrorDetail] = field(default_factory=list)
+    late: bool = False
+    alert_ids: list[int] = field(default_factory=list)
+
+
+def _disease_name(pipeline: Any, code: str, lang: str) -> str:
+    if code not in pipeline.diseases:
+        return code
+    return pipeline.diseases.get(code).name(FALLBACKS.get(lang, lang))
+
+
+def error_reply(errors: list[ErrorDetail], lang: str) -> str:
+    """Plain words for the first (at most two) problems."""
+    parts = []
+    for e in errors[:2]:
+        params = dict(e.params)
+        params.setdefault("field", e.field)
+        parts.append(translate(e.key, lang, **params))
+    return " ".join(parts)
+
+
+class SmsIntake:
+    def __init__(self, pipeline: Any, registry: CHWRegistry, *, default_lang: str = "fr"):
+        self.pipeline = pipeline
+        self.registry = registry
+        self.default_lang = default_lang
+
+    def handle(self, sms: InboundSms) -> SmsOutcome:
+        p = self.pipeline
+        now = p.clock.now()
+        phone = normalise_phone(sms.phone)
+        key = sms.idempotency_key
+        chw = self.registry.by_number(phone)
+        lang = chw.lang if chw else self.default_lang
+        # 2. alert commands are not CHW reports
+        if is_command(sms.text):
+            reply = dispatch_command(sms.text, phone, now)
+            return SmsOutcome("command", reply if reply is not None else translate("sms.command.unavailable", lang),
+                              lang)
+        # 1. a gateway retry of a message we already kept as rejected
+        with p.db.connect() as conn:
+            kept = p.rejected.by_idempotency_key(conn, key)
+        if kept is not None:
+            errors = [ErrorDetail(e["key"], e.get("field"), e.get("params") or {}) for e in kept.errors]
+            status = "unregistered" if errors and errors[0].key == "sms.reporter.unknown" else "rejected"
+            return SmsOutcome(status, error_reply(errors, lang), lang, rejected_id=kept.rejected_id, errors=errors)
+        # 3. unknown phone: an unregistered signal, kept
+        if chw is None:
+            errors = [ErrorDetail("sms.reporter.unknown", "phone", {"phone": phone})]
+            res = p.reject(Channel.sms, sms.envelope(), errors, key)
+            return SmsOutcome("unregistered", error_reply(errors, lang), lang, rejected_id=res.rejected_id,
+                              errors=errors)
+        # 4. grammar
+        today = sms.sent_at.date() if sms.sent_at and sms.sent_at <= now else now.date()
+        try:
+            parsed = parse_sms(sms.text, p.diseases, today)
+        except SmsParseError as exc:
+            res = p.reject(Channel.sms, sms.envelope(), [exc.detail], key)
+            return SmsOutcome("rejected", error_reply([exc.detail], lang), lang, rejected_id=res.rejected_id,
+                              errors=[exc.detail])
+        # 5. zero report
+        if isinstance(parsed, ZeroReport):
+            return self._zero(chw, key, parsed, now, lang)
+        # 6. a report, through the pipeline (validation, exactly once, detectors)
+        payload = {"client_id": key, "orgunit_id": chw.site_id, "disease": parsed.disease, "cases": parsed.cases,
+                   "deaths": parsed.deaths, "onset_date": parsed.onset_date.isoformat(),
+                   "report_date": today.isoformat(), "sex": parsed.sex.value, "age_group": parsed.age_group.value,
+                   "reporter": chw.id, "text": sms.text[:2000]}
+        res = p.submit(payload, Channel.sms, idempotency_key=key)
+        if res.status == "rejected":
+            return SmsOutcome("rejected", error_reply(res.errors, lang), lang, rejected_id=res.rejected_id,
+                              errors=res.errors)
+        report = res.report
+        if res.status == "duplicate":
+            return SmsOutcome("duplicate", translate("report.duplicate", lang), lang, report_id=report.report_id)
+        late = bool(res.notes and res.notes.late)
+        reply = translate("report.accepted.late" if late else "report.accepted", lang, cases=report.cases,
+                          disease=_disease_name(p, report.disease, lang), onset=report.onset_date.strftime("%d/%m"))
+        return SmsOutcome("accepted", reply, lang, report_id=report.report_id, late=late,
+                          alert_ids=[a.alert_id for a in res.alerts])
+
+    def _zero(self, chw: Any, key: str, parsed: ZeroReport, now: dt.datetime, lang: str) -> SmsOutcome:
+        p = self.pipeline
+        area = p.pyramid.ancestor_at(chw.site_id, "health_area")
+        district = p.pyramid.ancestor_at(chw.site_id, "district")
+        week = str(epiweek(parsed.report_date, getattr(p, "start_day", 0)))
+        with p.db.begin() as conn:
+            zid, is_new = record_zero_report(conn, idempotency_key=key, channel=Channel.sms.value,
+                                             orgunit_id=chw.site_id, health_area_id=area.id if area else chw.site_id,
+                                             district_id=district.id if district else chw.site_id, epiweek=week,
+                                             received_at=now, reporter=chw.id)
+        if not is_new:
+            return SmsOutcome("duplicate", translate("report.duplicate", lang), lang, report_id=zid)
+        return SmsOutcome("zero", translate("report.zero.accepted", lang, week=week), lang, report_id=zid)
