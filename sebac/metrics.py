@@ -69,9 +69,11 @@ def precreate_worker(worker: str, topics: Iterable[str] = ()) -> None:
 
 
 def precreate_all(pyramid: Pyramid, diseases: Iterable[str], detectors: Iterable[str] = ("immediate",),
-                  worker: str = EMBEDDED, topics: Iterable[str] = ()) -> None:
+                  worker: str = EMBEDDED, topics: Iterable[str] = ("reports",)) -> None:
     """Start every counter at 0 for every known label set (regions, districts, diseases, channels,
-    levels, detectors, the worker): called once by composition when the pipeline is built."""
+    levels, detectors, the worker): called once by composition when the pipeline is built.
+
+    The embedded pipeline's backlog on ``reports`` stays 0: it processes each report in the request."""
     diseases = list(diseases)
     ingest_metrics.precreate(pyramid)
     detector_metrics.precreate(detectors, diseases)
