@@ -1,0 +1,109 @@
+"""All SQL of the streaming workers: batched, idempotent writes.
+
+* :meth:`StreamRepository.insert_reports` — one ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING`` per batch (the same rows :class:`ingest.repository.ReportRepository` writes one by one);
+  returns which reports are new, and the stored version of the others (first writer wins).
+* :meth:`insert_rejected` — rejected items with a given id, ``ON CONFLICT DO NOTHING``.
+* :meth:`claim` / :meth:`outputs` — the inbox of processed messages (see :mod:`.tables`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from alerts.contracts import AlertEvent
+from alerts.tables import alert_events
+from ingest.contracts import Report
+from ingest.repository import report_from_row
+from ingest.tables import rejected_items, reports
+from sebac.streaming.codec import RejectedRecord
+from sebac.streaming.tables import stream_inbox
+
+# PostgreSQL allows 65,535 bind parameters per statement; SQLite 32,766.
+_ROWS_PER_STATEMENT = 1000
+
+
+def _insert(conn: Connection, table: sa.Table):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - settings only accept these two
+        raise ValueError(f"unsupported database {conn.dialect.name}")
+    return insert(table)
+
+
+def report_row(report: Report) -> dict[str, Any]:
+    values = report.model_dump(mode="python")
+    values["channel"] = report.channel.value
+    values["sex"] = report.sex.value
+    values["age_group"] = report.age_group.value
+    return values
+
+
+class StreamRepository:
+    def insert_reports(self, conn: Connection, batch: Sequence[Report]) -> tuple[list[Report], list[Report]]:
+        """Store a batch exactly once per idempotency key: returns (new reports, stored duplicates)."""
+        unique: dict[str, Report] = {}
+        for r in batch:
+            unique.setdefault(r.idempotency_key, r)
+        rows = [report_row(r) for r in unique.values()]
+        inserted: set[str] = set()
+        for i in range(0, len(rows), _ROWS_PER_STATEMENT):
+            stmt = (_insert(conn, reports).values(rows[i:i + _ROWS_PER_STATEMENT])
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(reports.c.idempotency_key))
+            inserted.update(conn.execute(stmt).scalars())
+        new = [r for k, r in unique.items() if k in inserted]
+        seen = [k for k in unique if k not in inserted]
+        stored = []
+        for i in range(0, len(seen), _ROWS_PER_STATEMENT):
+            q = sa.select(reports).where(reports.c.idempotency_key.in_(seen[i:i + _ROWS_PER_STATEMENT]))
+            stored.extend(report_from_row(row) for row in conn.execute(q))
+        return new, stored
+
+    def insert_rejected(self, conn: Connection, items: Iterable[RejectedRecord]) -> int:
+        rows = [{"rejected_id": i.rejected_id, "channel": i.channel, "received_at": i.received_at, "raw": i.raw,
+                 "errors": i.errors, "idempotency_key": i.idempotency_key} for i in items]
+        if not rows:
+            return 0
+        stmt = (_insert(conn, rejected_items).values(rows).on_conflict_do_nothing(index_elements=["rejected_id"])
+                .returning(rejected_items.c.rejected_id))
+        return len(conn.execute(stmt).all())
+
+    def claim(self, conn: Connection, message_key: str, now: dt.datetime) -> bool:
+        """Record ``message_key`` as processed in the caller's transaction; False if it already was."""
+        stmt = (_insert(conn, stream_inbox).values(message_key=message_key, processed_at=now, outputs=[])
+                .on_conflict_do_nothing(index_elements=["message_key"]).returning(stream_inbox.c.message_key))
+        return conn.execute(stmt).first() is not None
+
+    def set_outputs(self, conn: Connection, message_key: str, outputs: list[dict[str, Any]]) -> None:
+        conn.execute(stream_inbox.update().where(stream_inbox.c.message_key == message_key)
+                     .values(outputs=outputs))
+
+    def outputs(self, conn: Connection, message_key: str) -> list[dict[str, Any]]:
+        row = conn.execute(sa.select(stream_inbox.c.outputs)
+                           .where(stream_inbox.c.message_key == message_key)).first()
+        return list(row[0]) if row else []
+
+    def last_event_id(self, conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.max(alert_events.c.event_id))).scalar() or 0)
+
+    def events_after(self, conn: Connection, alert_id: int, event_id: int) -> list[AlertEvent]:
+        """Events of ``alert_id`` appended after ``event_id`` (what applying one signal produced)."""
+        q = (sa.select(alert_events).where(alert_events.c.alert_id == alert_id, alert_events.c.event_id > event_id)
+             .order_by(alert_events.c.seq))
+        out = []
+        for row in conn.execute(q):
+            d = dict(row._mapping)
+            d.pop("event_id", None)
+            if d["at"].tzinfo is None:
+                d["at"] = d["at"].replace(tzinfo=dt.timezone.utc)
+            out.append(AlertEvent.model_validate(d))
+        return out
+
+    def count_inbox(self, conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(stream_inbox)).scalar_one())

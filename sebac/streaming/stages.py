@@ -1,0 +1,249 @@
+"""What a worker does with a batch of messages, without faust: decode, call the stages, return outputs.
+
+The stages are the embedded pipeline's own objects (``Pipeline.intake``, ``Pipeline.detection``,
+``Pipeline.alerting``); this module only batches their calls into one database transaction per
+batch and makes every effect idempotent so that at-least-once delivery gives an exactly-once effect:
+
+* reports: ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING``; ingest's intake notes are recorded
+  for new reports only; the case-definition rules run on new *and* redelivered reports (a crash may
+  have happened after the commit but before the signals were sent) with stable signal ids;
+* signals: an inbox row ``signal:<id>`` is written in the transaction that applies the signal; a
+  redelivered signal re-emits the outputs recorded with it and changes nothing;
+* poison messages (undecodable, unknown org unit, a rule that raises) become rejected records with
+  a stable reason key; database errors are not poison: they propagate and the batch is redelivered.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence, TypeVar
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from alerts.contracts import AlertEvent
+from detectors.contracts import Signal
+from ingest.contracts import Report
+from sebac.pipeline import Pipeline
+from sebac.streaming.codec import RejectedRecord, WeekCount, raw_text, stable_id, with_stable_signal_id
+from sebac.streaming.repository import StreamRepository
+
+log = logging.getLogger("sebac.streaming.worker")
+
+T = TypeVar("T")
+
+#: alert event types that ask for someone to be told (the notifications topic)
+NOTIFY_ON = ("created", "escalated")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A consumed record: raw value and where it came from (``topic:partition:offset``)."""
+
+    value: bytes | None
+    source: str
+
+
+@dataclass
+class Output:
+    """A record to emit: logical topic name (``signals``, ``alert-events``...), key and JSON value."""
+
+    topic: str
+    key: str | None
+    value: bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"topic": self.topic, "key": self.key, "value": self.value.decode()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Output":
+        return cls(d["topic"], d["key"], d["value"].encode())
+
+
+@dataclass
+class ReportsDone:
+    new: list[Report] = field(default_factory=list)
+    duplicates: list[Report] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WeekCell:
+    """One (health area, disease, epi week) of the worker's weekly-counts table, due for closing."""
+
+    health_area_id: str
+    disease: str
+    epiweek: str
+    cases: int
+    reports: int
+    reclosed: bool = False
+
+
+def poison(msg: Message, key: str, now: dt.datetime, **params: Any) -> RejectedRecord:
+    return RejectedRecord(rejected_id=stable_id("poison", msg.source), channel="stream", received_at=now,
+                          raw=raw_text(msg.value), errors=[{"key": key, "field": None, "params": params}],
+                          source=msg.source)
+
+
+def _rejected_output(record: RejectedRecord) -> Output:
+    return Output("rejected", record.rejected_id, record.model_dump_json().encode())
+
+
+class WorkerStages:
+    def __init__(self, pipeline: Pipeline, repository: StreamRepository | None = None):
+        self.pipeline = pipeline
+        self.db: sa.Engine = pipeline.db
+        self.repo = repository or StreamRepository()
+
+    # -- reports ---------------------------------------------------------------------------------
+    def decode_reports(self, batch: Sequence[Message], now: dt.datetime) -> tuple[list[tuple[Report, Message]],
+                                                                                 list[RejectedRecord]]:
+        good, bad = [], []
+        pyramid, diseases = self.pipeline.pyramid, self.pipeline.diseases
+        for msg in batch:
+            try:
+                report = Report.model_validate_json(msg.value or b"")
+            except ValidationError as exc:
+                bad.append(poison(msg, "stream.message.undecodable", now, detail=str(exc.errors()[0]["msg"])[:200]))
+                continue
+            if report.health_area_id not in pyramid or report.orgunit_id not in pyramid:
+                bad.append(poison(msg, "report.orgunit.unknown", now, orgunit_id=report.orgunit_id))
+            elif report.disease not in diseases:
+                bad.append(poison(msg, "report.disease.unknown", now, disease=report.disease))
+            else:
+                good.append((report, msg))
+        return good, bad
+
+    def process_reports(self, batch: Sequence[Message], now: dt.datetime) -> ReportsDone:
+        """Decode, store (exactly once), record intake notes, run the case-definition rules."""
+        good, bad = self.decode_reports(batch, now)
+        done = self._with_fallback(good, lambda items: self._store_reports(items, now), now)
+        done.outputs.extend(_rejected_output(r) for r in bad)
+        return done
+
+    def _store_reports(self, items: Sequence[tuple[Report, Message]], now: dt.datetime) -> ReportsDone:
+        p = self.pipeline
+        done = ReportsDone()
+        with self.db.begin() as conn:
+            done.new, done.duplicates = self.repo.insert_reports(conn, [r for r, _ in items])
+            intake = getattr(p, "intake", None)
+            for report in done.new:
+                if intake is not None:
+                    intake.on_stored(conn, report, now)
+            for report in done.new + done.duplicates:
+                for signal in p.detection.on_report(conn, report, now):
+                    signal = with_stable_signal_id(signal, f"report:{report.report_id}")
+                    done.outputs.append(Output("signals", signal.orgunit_id, signal.model_dump_json().encode()))
+        return done
+
+    def _with_fallback(self, items: Sequence[tuple[Any, Message]], run: Callable[[Sequence], ReportsDone],
+                       now: dt.datetime) -> ReportsDone:
+        """Run the batch in one transaction; if a non-database error breaks it, isolate the culprit."""
+        if not items:
+            return ReportsDone()
+        try:
+            return run(items)
+        except sa.exc.DBAPIError:
+            raise  # the database is down or refused: redeliver, never reject
+        except Exception:  # noqa: BLE001 - a bug in a rule must not stop the stream
+            if len(items) == 1:
+                raise
+        total = ReportsDone()
+        for item in items:
+            try:
+                part = run([item])
+            except sa.exc.DBAPIError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                log.exception("poison message %s", item[1].source)
+                total.outputs.append(_rejected_output(poison(item[1], "stream.processing.failed", now,
+                                                             error=type(exc).__name__)))
+                continue
+            total.new += part.new
+            total.duplicates += part.duplicates
+            total.outputs += part.outputs
+        return total
+
+    # -- signals → alerts ------------------------------------------------------------------------
+    def apply_signals(self, batch: Sequence[Message], now: dt.datetime) -> tuple[list[Output], int, int]:
+        """Feed the alert lifecycle; returns (outputs, applied, redelivered)."""
+        items, outputs = [], []
+        for msg in batch:
+            try:
+                items.append((Signal.model_validate_json(msg.value or b""), msg))
+            except ValidationError as exc:
+                outputs.append(_rejected_output(poison(msg, "stream.message.undecodable", now,
+                                                       detail=str(exc.errors()[0]["msg"])[:200])))
+        counts = [0, 0]
+
+        def run(part):
+            out: list[Output] = []
+            applied = redelivered = 0
+            with self.db.begin() as conn:
+                for signal, _ in part:
+                    got, new = self._apply_signal(conn, signal, now)
+                    out += got
+                    applied += new
+                    redelivered += not new
+            counts[0] += applied
+            counts[1] += redelivered
+            return ReportsDone(outputs=out)
+
+        outputs += self._with_fallback(items, run, now).outputs
+        return outputs, counts[0], counts[1]
+
+    def _apply_signal(self, conn: sa.Connection, signal: Signal, now: dt.datetime) -> tuple[list[Output], bool]:
+        key = f"signal:{signal.signal_id}"
+        if not self.repo.claim(conn, key, now):
+            return [Output.from_dict(d) for d in self.repo.outputs(conn, key)], False
+        before = self.repo.last_event_id(conn)
+        alert = self.pipeline.alerting.on_signal(conn, signal, now)
+        events = self.repo.events_after(conn, alert.alert_id, before)
+        out = [Output("alert-events", alert.orgunit_id, e.model_dump_json().encode()) for e in events]
+        out += [Output("notifications", alert.orgunit_id, _notification(alert, e)) for e in events
+                if e.type in NOTIFY_ON]
+        self.repo.set_outputs(conn, key, [o.as_dict() for o in out])
+        return out, True
+
+    # -- rejected ----------------------------------------------------------------------------------
+    def store_rejected(self, batch: Sequence[Message], now: dt.datetime) -> int:
+        records = []
+        for msg in batch:
+            try:
+                records.append(RejectedRecord.model_validate_json(msg.value or b""))
+            except ValidationError:
+                records.append(poison(msg, "stream.message.undecodable", now))
+        with self.db.begin() as conn:
+            return self.repo.insert_rejected(conn, records)
+
+    # -- epi-week close (timer) --------------------------------------------------------------------
+    def close_weeks(self, cells: Sequence[WeekCell], now: dt.datetime) -> list[Output]:
+        """Closed weeks go to ``weekly-counts``; weekly detectors, when the detectors stage has them,
+        run on each closed week (``DetectionStage.on_week_closed(conn, area, disease, week, cases, now)``)."""
+        outputs: list[Output] = []
+        hook = getattr(self.pipeline.detection, "on_week_closed", None)
+        with self.db.begin() as conn:
+            for c in cells:
+                count = WeekCount(health_area_id=c.health_area_id, disease=c.disease, epiweek=c.epiweek,
+                                  cases=c.cases, reports=c.reports, closed_at=now, reclosed=c.reclosed)
+                outputs.append(Output("weekly-counts", c.health_area_id, count.model_dump_json().encode()))
+                if hook is None:
+                    continue
+                for signal in hook(conn, c.health_area_id, c.disease, c.epiweek, c.cases, now):
+                    signal = with_stable_signal_id(signal, f"week:{c.epiweek}:{c.cases}:{c.reports}")
+                    outputs.append(Output("signals", signal.orgunit_id, signal.model_dump_json().encode()))
+        return outputs
+
+
+def _notification(alert: Any, event: AlertEvent) -> bytes:
+    """A request to tell the people at ``level`` about the alert; consumers dedup by ``dedup_key``."""
+    import json
+
+    return json.dumps({
+        "dedup_key": f"notify:v1:{alert.alert_id}:{event.seq}", "alert_id": alert.alert_id, "event": event.type,
+        "level": event.level, "disease": alert.disease, "orgunit_id": alert.orgunit_id,
+        "district_id": alert.district_id, "region_id": alert.region_id, "at": event.at.isoformat(),
+        "reason": event.reason, "notification_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sebac:{alert.alert_id}:{event.seq}")),
+    }, ensure_ascii=False).encode()
