@@ -30,8 +30,13 @@ def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
              len(diseases.codes()), db.url.render_as_string(hide_password=True))
     intake = IntakeRecorder(LatenessPolicy(settings.late_after_days, settings.epiweek_start_day),
                             duplicate_window=dt.timedelta(days=settings.duplicate_window_days))
-    return Pipeline(db, pyramid, diseases, clock=clock, limits=Limits(max_cases=settings.max_cases),
-                    epiweek_start_day=settings.epiweek_start_day, intake=intake)
+    pipeline = Pipeline(db, pyramid, diseases, clock=clock, limits=Limits(max_cases=settings.max_cases),
+                        epiweek_start_day=settings.epiweek_start_day, intake=intake)
+    if settings.broker:  # scale-out mode: the API publishes to Kafka, `sebac worker` stores and alerts
+        from sebac.streaming.engine import publishing
+
+        return publishing(pipeline, settings)
+    return pipeline
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> FastAPI:

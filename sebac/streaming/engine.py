@@ -1,11 +1,12 @@
-"""Compose the scale-out mode from settings: the API publishes, ``sebac worker`` consumes."""
+"""Compose the scale-out mode from settings: the API publishes, ``sebac worker`` consumes.
+
+``sebac.engine.build_pipeline`` calls :func:`publishing` when ``SEBAC_BROKER`` is set, so the API
+replicas of the scale-out mode are the usual ``sebac serve`` with one more setting.
+"""
 from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
-
-from api.app import create_app
 from ingest.clock import Clock
 from sebac.pipeline import Pipeline
 from sebac.settings import Settings
@@ -23,30 +24,26 @@ def embedded_pipeline(settings: Settings, clock: Clock | None = None) -> Pipelin
     return build_pipeline(settings.model_copy(update={"broker": None}), clock)
 
 
-def create_topics(settings: Settings) -> None:
+def create_topics(settings: Settings) -> list[str]:
     if not settings.broker:
         raise ValueError("SEBAC_BROKER is not set")
-    ensure_topics(bootstrap_of(settings.broker), Topics.with_prefix(settings.stream_topic_prefix).all(),
-                  settings.stream_partitions, settings.stream_replication)
+    return ensure_topics(bootstrap_of(settings.broker), Topics.with_prefix(settings.stream_topic_prefix).all(),
+                         settings.stream_partitions, settings.stream_replication)
 
 
-def build_streaming_pipeline(settings: Settings, clock: Clock | None = None,
-                             publisher: Publisher | None = None) -> StreamingPipeline:
+def publishing(pipeline: Pipeline, settings: Settings, publisher: Publisher | None = None) -> StreamingPipeline:
+    """Wrap an embedded pipeline so that accepted and rejected items go to the broker."""
     if not settings.broker:
         raise ValueError("SEBAC_BROKER is not set")
-    topics = Topics.with_prefix(settings.stream_topic_prefix)
     if publisher is None:
         try:
             create_topics(settings)
         except Exception as exc:  # noqa: BLE001 - the API starts and answers 503 until the broker is back
             log.warning("could not check topics on %s: %r", settings.broker, exc)
         publisher = KafkaPublisher(bootstrap_of(settings.broker), timeout=settings.stream_publish_timeout)
-    return StreamingPipeline.around(embedded_pipeline(settings, clock), publisher, topics)
+    return StreamingPipeline.around(pipeline, publisher, Topics.with_prefix(settings.stream_topic_prefix))
 
 
-def build_streaming_app(settings: Settings, clock: Clock | None = None,
-                        publisher: Publisher | None = None) -> FastAPI:
-    pipeline = build_streaming_pipeline(settings, clock, publisher)
-    app = create_app(pipeline, settings)
-    app.router.on_shutdown.append(pipeline.publisher.close)
-    return app
+def build_streaming_pipeline(settings: Settings, clock: Clock | None = None,
+                             publisher: Publisher | None = None) -> StreamingPipeline:
+    return publishing(embedded_pipeline(settings, clock), settings, publisher)
