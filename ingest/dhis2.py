@@ -169,7 +169,9 @@ def received_day(now: dt.datetime) -> str:
 def import_events(pipeline: Any, mapping: Dhis2Mapping, body: Any) -> dict[str, Any]:
     """Import every event of a tracker payload through ``pipeline.submit``; the import report."""
     from ingest.contracts import Channel
+    from ingest.errors import ValidationFailed
     from ingest.messages import translate
+    from ingest.validation import validate_report
 
     if not isinstance(body, Mapping) or not isinstance(body.get("events"), list):
         raise DomainError("dhis2.payload.invalid", "expected {\"events\": [...]}", status=400,
@@ -179,9 +181,13 @@ def import_events(pipeline: Any, mapping: Dhis2Mapping, body: Any) -> dict[str, 
         uid = event.get("event") if isinstance(event, Mapping) else None
         try:
             uid, payload = event_to_payload(event, mapping, pipeline.diseases)
-        except EventError as exc:
-            res = pipeline.reject(Channel.dhis2, event, [exc.detail], f"dhis2:{uid}" if uid else None)
-            errors = [exc.detail]
+            # validate before submitting, so a failure keeps the DHIS2 event itself (re-processable
+            # with a fixed mapping), not the payload derived from it
+            validate_report(payload, channel=Channel.dhis2, pyramid=pipeline.pyramid, diseases=pipeline.diseases,
+                            now=pipeline.clock.now(), limits=pipeline.limits, idempotency_key=f"dhis2:{uid}")
+        except (EventError, ValidationFailed) as exc:
+            errors = [exc.detail] if isinstance(exc, EventError) else exc.errors
+            res = pipeline.reject(Channel.dhis2, event, errors, f"dhis2:{uid}" if uid else None)
         else:
             res = pipeline.submit(payload, Channel.dhis2, idempotency_key=f"dhis2:{uid}")
             errors = res.errors

@@ -61,6 +61,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "csv.header.invalid": "The CSV header is not valid: {detail}.",
         "rejected.not_found": "Rejected item {rejected_id} not found.",
         "rejected.already_reprocessed": "Rejected item {rejected_id} was already reprocessed.",
+        "rejected.not_reprocessable": "This item is not readable (not JSON); it cannot be re-processed.",
     },
     "fr": {
         "report.accepted": "Rapport reçu : {cases} {disease}. Merci.",
@@ -113,6 +114,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "csv.header.invalid": "L'en-tête CSV n'est pas valide : {detail}.",
         "rejected.not_found": "Élément rejeté {rejected_id} introuvable.",
         "rejected.already_reprocessed": "L'élément rejeté {rejected_id} a déjà été retraité.",
+        "rejected.not_reprocessable": "Cet élément n'est pas lisible (pas du JSON) ; il ne peut pas être retraité.",
     },
 }
 

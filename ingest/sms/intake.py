@@ -23,11 +23,12 @@ from typing import Any
 from ingest.chw import CHWRegistry, normalise_phone
 from ingest.contracts import Channel
 from ingest.epiweek import epiweek
-from ingest.errors import ErrorDetail
+from ingest.errors import ErrorDetail, ValidationFailed
 from ingest.messages import FALLBACKS, translate
 from ingest.sms.commands import dispatch_command, is_command
 from ingest.sms.gateways import InboundSms
 from ingest.sms.grammar import SmsParseError, ZeroReport, parse_sms
+from ingest.validation import validate_report
 from ingest.zero_reports import record_zero_report
 
 
@@ -84,28 +85,26 @@ class SmsIntake:
             errors = [ErrorDetail(e["key"], e.get("field"), e.get("params") or {}) for e in kept.errors]
             status = "unregistered" if errors and errors[0].key == "sms.reporter.unknown" else "rejected"
             return SmsOutcome(status, error_reply(errors, lang), lang, rejected_id=kept.rejected_id, errors=errors)
-        # 3. unknown phone: an unregistered signal, kept
-        if chw is None:
-            errors = [ErrorDetail("sms.reporter.unknown", "phone", {"phone": phone})]
-            res = p.reject(Channel.sms, sms.envelope(), errors, key)
-            return SmsOutcome("unregistered", error_reply(errors, lang), lang, rejected_id=res.rejected_id,
-                              errors=errors)
-        # 4. grammar
-        today = sms.sent_at.date() if sms.sent_at and sms.sent_at <= now else now.date()
-        try:
-            parsed = parse_sms(sms.text, p.diseases, today)
-        except SmsParseError as exc:
-            res = p.reject(Channel.sms, sms.envelope(), [exc.detail], key)
-            return SmsOutcome("rejected", error_reply([exc.detail], lang), lang, rejected_id=res.rejected_id,
-                              errors=[exc.detail])
+        # 3-4. unknown phone or grammar error: kept (re-processable), reply names the problem
+        reading = self.interpret(sms, now)
+        if reading.errors:
+            res = p.reject(Channel.sms, sms.envelope(), reading.errors, key)
+            status = "unregistered" if reading.errors[0].key == "sms.reporter.unknown" else "rejected"
+            return SmsOutcome(status, error_reply(reading.errors, lang), lang, rejected_id=res.rejected_id,
+                              errors=reading.errors)
         # 5. zero report
-        if isinstance(parsed, ZeroReport):
-            return self._zero(chw, key, parsed, now, lang)
-        # 6. a report, through the pipeline (validation, exactly once, detectors)
-        payload = {"client_id": key, "orgunit_id": chw.site_id, "disease": parsed.disease, "cases": parsed.cases,
-                   "deaths": parsed.deaths, "onset_date": parsed.onset_date.isoformat(),
-                   "report_date": today.isoformat(), "sex": parsed.sex.value, "age_group": parsed.age_group.value,
-                   "reporter": chw.id, "text": sms.text[:2000]}
+        if reading.zero is not None:
+            return self.record_zero(reading, key, now)
+        # 6. a report, through the pipeline (validation, exactly once, detectors); validated here
+        # first so that a failure keeps the SMS itself (re-processable), not the derived payload
+        payload = reading.payload
+        try:
+            validate_report(payload, channel=Channel.sms, pyramid=p.pyramid, diseases=p.diseases, now=now,
+                            limits=p.limits, idempotency_key=key)
+        except ValidationFailed as exc:
+            res = p.reject(Channel.sms, sms.envelope(), exc.errors, key)
+            return SmsOutcome("rejected", error_reply(exc.errors, lang), lang, rejected_id=res.rejected_id,
+                              errors=exc.errors)
         res = p.submit(payload, Channel.sms, idempotency_key=key)
         if res.status == "rejected":
             return SmsOutcome("rejected", error_reply(res.errors, lang), lang, rejected_id=res.rejected_id,
@@ -119,11 +118,31 @@ class SmsIntake:
         return SmsOutcome("accepted", reply, lang, report_id=report.report_id, late=late,
                           alert_ids=[a.alert_id for a in res.alerts])
 
-    def _zero(self, chw: Any, key: str, parsed: ZeroReport, now: dt.datetime, lang: str) -> SmsOutcome:
-        p = self.pipeline
+    def interpret(self, sms: InboundSms, now: dt.datetime) -> "SmsReading":
+        """Who sent it and what it says, without storing anything (also used to re-process)."""
+        phone = normalise_phone(sms.phone)
+        chw = self.registry.by_number(phone)
+        lang = chw.lang if chw else self.default_lang
+        if chw is None:
+            return SmsReading(lang, errors=[ErrorDetail("sms.reporter.unknown", "phone", {"phone": phone})])
+        today = sms.sent_at.date() if sms.sent_at and sms.sent_at <= now else now.date()
+        try:
+            parsed = parse_sms(sms.text, self.pipeline.diseases, today)
+        except SmsParseError as exc:
+            return SmsReading(lang, chw=chw, errors=[exc.detail])
+        if isinstance(parsed, ZeroReport):
+            return SmsReading(lang, chw=chw, zero=parsed)
+        payload = {"client_id": sms.idempotency_key, "orgunit_id": chw.site_id, "disease": parsed.disease,
+                   "cases": parsed.cases, "deaths": parsed.deaths, "onset_date": parsed.onset_date.isoformat(),
+                   "report_date": today.isoformat(), "sex": parsed.sex.value, "age_group": parsed.age_group.value,
+                   "reporter": chw.id, "text": sms.text[:2000]}
+        return SmsReading(lang, chw=chw, payload=payload)
+
+    def record_zero(self, reading: "SmsReading", key: str, now: dt.datetime) -> SmsOutcome:
+        p, chw, lang = self.pipeline, reading.chw, reading.lang
         area = p.pyramid.ancestor_at(chw.site_id, "health_area")
         district = p.pyramid.ancestor_at(chw.site_id, "district")
-        week = str(epiweek(parsed.report_date, getattr(p, "start_day", 0)))
+        week = str(epiweek(reading.zero.report_date, getattr(p, "start_day", 0)))
         with p.db.begin() as conn:
             zid, is_new = record_zero_report(conn, idempotency_key=key, channel=Channel.sms.value,
                                              orgunit_id=chw.site_id, health_area_id=area.id if area else chw.site_id,
@@ -132,3 +151,12 @@ class SmsIntake:
         if not is_new:
             return SmsOutcome("duplicate", translate("report.duplicate", lang), lang, report_id=zid)
         return SmsOutcome("zero", translate("report.zero.accepted", lang, week=week), lang, report_id=zid)
+
+
+@dataclass
+class SmsReading:
+    lang: str
+    chw: Any = None
+    errors: list[ErrorDetail] = field(default_factory=list)
+    zero: ZeroReport | None = None
+    payload: dict[str, Any] | None = None

@@ -1,0 +1,115 @@
+"""SMS gateway webhooks over real HTTP (uvicorn): Telerivet, RapidPro, generic; secrets; replies."""
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+TELERIVET, RAPIDPRO, GENERIC = "tr-secret-0123456789", "rp-secret-0123456789", "gen-secret-0123456789"
+PHONE = "+22370000001"  # demo CHW ASC-0001 (first site of the demo pyramid, sorted by id)
+
+
+@pytest.fixture
+def secrets_env(monkeypatch):
+    monkeypatch.setenv("SEBAC_SMS_TELERIVET_SECRET", TELERIVET)
+    monkeypatch.setenv("SEBAC_SMS_RAPIDPRO_SECRET", RAPIDPRO)
+    monkeypatch.setenv("SEBAC_SMS_GENERIC_SECRET", GENERIC)
+
+
+@pytest.fixture
+def http(secrets_env, live_app):
+    with httpx.Client(base_url=live_app.url, timeout=10) as client:
+        yield client
+
+
+def telerivet_form(content, msg_id="SMab01", secret=TELERIVET, **extra):
+    return {"secret": secret, "event": "incoming_message", "id": msg_id, "message_type": "sms",
+            "content": content, "from_number": "70000001", "from_number_e164": PHONE, "to_number": "+22320000000",
+            "time_created": "1795165200", "phone_id": "PN1", "contact_id": "CT1", "project_id": "PJ1"} | extra
+
+
+def test_telerivet_report_replied_in_telerivet_format_and_retry_is_duplicate(http, live_app):
+    r = http.post("/api/v1/sms/telerivet", data=telerivet_form("CHOL 3 F 5+ 1811"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"messages": [{"content": "Rapport reçu : 3 Choléra. Merci."}]}
+    again = http.post("/api/v1/sms/telerivet", data=telerivet_form("CHOL 3 F 5+ 1811"))
+    assert again.json() == {"messages": [{"content": "Ce rapport a déjà été reçu."}]}
+    pipeline = live_app.server.config.app.state.pipeline
+    with pipeline.db.connect() as conn:
+        reports = pipeline.reports.list(conn)
+    assert len(reports) == 1 and reports[0].idempotency_key == "sms:telerivet:SMab01"
+    assert reports[0].reporter == "ASC-0001"
+
+
+def test_telerivet_wrong_or_missing_secret_is_403_and_not_stored(http, live_app):
+    assert http.post("/api/v1/sms/telerivet", data=telerivet_form("CHOL 1", secret="nope")).status_code == 403
+    form = telerivet_form("CHOL 1")
+    del form["secret"]
+    r = http.post("/api/v1/sms/telerivet", data=form)
+    assert r.status_code == 403 and r.json()["error"]["key"] == "sms.secret.invalid"
+    pipeline = live_app.server.config.app.state.pipeline
+    with pipeline.db.connect() as conn:
+        assert pipeline.reports.count(conn) == 0 and pipeline.rejected.count(conn) == 0
+
+
+def test_telerivet_status_events_are_acknowledged_and_ignored(http):
+    r = http.post("/api/v1/sms/telerivet", data=telerivet_form("", event="send_status", status="delivered"))
+    assert r.status_code == 200 and r.json() == {"messages": []}
+
+
+def test_garbage_sms_gets_a_plain_words_reply_and_is_kept(http):
+    r = http.post("/api/v1/sms/telerivet", data=telerivet_form("bonjour docteur", msg_id="SMg1"))
+    assert r.json()["messages"][0]["content"] == "Maladie inconnue BONJOUR. Envoyez par ex. CHOL 3 F 5+ 0511."
+    rejected = http.get("/api/v1/rejected", params={"channel": "sms"}).json()["items"]
+    assert rejected[0]["errors"][0]["key"] == "sms.disease.unknown"
+
+
+def test_rapidpro_flow_webhook(http):
+    body = {"contact": {"uuid": "c1", "name": "Awa", "urn": f"tel:{PHONE}"},
+            "flow": {"uuid": "f1", "name": "SEBAC"}, "path": [], "results": {},
+            "run": {"uuid": "r1", "created_on": "2026-11-20T08:59:00Z"},
+            "input": {"uuid": "9b1c7f2e-0000-4000-8000-000000000001", "type": "msg", "text": "palu 4 m -5",
+                      "attachments": [], "urn": f"tel:{PHONE}", "created_on": "2026-11-20T08:58:00Z"},
+            "channel": {"uuid": "ch1", "name": "Orange Mali"}}
+    r = http.post("/api/v1/sms/rapidpro", json=body, headers={"Authorization": f"Token {RAPIDPRO}"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["reply"]) == ("accepted", "Rapport reçu : 4 Paludisme. Merci.")
+    assert http.post("/api/v1/sms/rapidpro", json=body, headers={"X-Sebac-Secret": RAPIDPRO}).json()["status"] == \
+        "duplicate"
+    assert http.post("/api/v1/sms/rapidpro", json=body, headers={"X-Sebac-Secret": TELERIVET}).status_code == 403
+
+
+def test_generic_gateway_json_and_form_and_unknown_phone(http):
+    r = http.post("/api/v1/sms/generic", json={"from": PHONE, "text": "1#2#2", "id": "g-1", "secret": GENERIC})
+    assert r.json()["status"] == "accepted"
+    r = http.post("/api/v1/sms/generic", data={"phone": "+22399000000", "message": "CHOL 1", "id": "g-2"},
+                  headers={"X-Sebac-Secret": GENERIC})
+    assert r.status_code == 200 and r.json()["status"] == "unregistered"
+    listed = http.get("/api/v1/sms/unregistered").json()["items"]
+    assert [(i["phone"], i["text"]) for i in listed] == [("+22399000000", "CHOL 1")]
+
+
+@pytest.mark.parametrize("content, headers, key", [
+    (b'{"from": "+22370000001", "text": ', {"content-type": "application/json"}, "report.json.malformed"),
+    (b'\xff\xfe\x00garbage', {"content-type": "application/json"}, "report.encoding.invalid"),
+    (json.dumps({"text": "CHOL 1"}).encode(), {"content-type": "application/json"}, "sms.payload.invalid"),
+])
+def test_generic_bad_payloads_are_400_and_kept(http, content, headers, key):
+    r = http.post("/api/v1/sms/generic", content=content, headers=headers | {"X-Sebac-Secret": GENERIC})
+    assert r.status_code == 400 and r.json()["error"]["key"] == key
+    rejected = http.get("/api/v1/rejected", params={"channel": "sms"}).json()["items"]
+    assert rejected and rejected[0]["errors"][0]["key"] == key
+
+
+def test_oversized_webhook_is_413(http):
+    r = http.post("/api/v1/sms/generic", content=b"{" + b" " * 70_000 + b"}",
+                  headers={"content-type": "application/json", "X-Sebac-Secret": GENERIC})
+    assert r.status_code == 413
+
+
+def test_unconfigured_gateway_is_503(live_app):
+    r = httpx.post(f"{live_app.url}/api/v1/sms/telerivet", data=telerivet_form("CHOL 1"))
+    assert r.status_code == 503 and r.json()["error"]["key"] == "sms.gateway.disabled"
