@@ -1,0 +1,107 @@
+"""Benchmark of the Farrington family (``python bench/farrington.py``).
+
+Prints microseconds per series-week for ``algo.farrington`` and the four ``farringtonFlexible``
+configurations of the oracle, on R-like synthetic weekly data (default 50 series x 522 weeks, the
+last 52 monitored: the setting in which R needs ~14 ms per series-week for farringtonFlexible and
+~7 ms for algo.farrington) and, with ``--oracle DIR``, on the oracle's series.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Callable
+
+import numpy as np
+
+from detectors.algorithms import farrington, farrington_flexible
+from detectors.algorithms.base import Series
+
+CONFIGS: dict[str, tuple[Callable, dict]] = {
+    "farrington": (farrington.detect_batch, {}),
+    "ff_default": (farrington_flexible.detect_batch, {}),
+    "ff_farrington": (farrington_flexible.detect_batch, {"weightsThreshold": 1}),
+    "ff_noufaily": (farrington_flexible.detect_batch, {
+        "noPeriods": 10, "pastWeeksNotIncluded": 26, "pThresholdTrend": 1,
+        "thresholdMethod": "nbPlugin"}),
+    "ff_noufaily_muan": (farrington_flexible.detect_batch, {
+        "noPeriods": 10, "pastWeeksNotIncluded": 26, "pThresholdTrend": 1,
+        "thresholdMethod": "muan"}),
+}
+
+
+def synthetic_series(n_series: int, n_weeks: int, seed: int = 1) -> list[Series]:
+    """Seasonal negative-binomial weekly counts (baseline 1..60 cases, a mild trend, outbreaks)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_weeks)
+    out = []
+    for _ in range(n_series):
+        base = rng.uniform(0.0, 4.0)
+        mu = np.exp(base + 0.6 * np.sin(2 * np.pi * t / 52 + rng.uniform(0, 6)) + 0.0005 * t)
+        size = rng.uniform(2, 20)
+        y = rng.negative_binomial(size, size / (size + mu)).astype(float)
+        for s in rng.integers(0, n_weeks - 4, size=3):  # a few outbreaks
+            y[s:s + 3] += rng.poisson(3 * mu[s:s + 3].mean() + 5)
+        out.append(Series(y, freq=52, start_year=2000, start_epoch=1))
+    return out
+
+
+def run(items: list[tuple[Series, int, int]], repeat: int = 1) -> dict[str, float]:
+    weeks = sum(e - s + 1 for _, s, e in items)
+    res = {}
+    for name, (fn, params) in CONFIGS.items():
+        best = np.inf
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn(items, params)
+            best = min(best, time.perf_counter() - t0)
+        res[name] = best / weeks * 1e6
+    return res
+
+
+def oracle_items(directory: str) -> list[tuple[Series, int, int]]:
+    import csv
+    from collections import defaultdict
+
+    rows = defaultdict(list)
+    with open(f"{directory}/series.csv") as f:
+        for r in csv.DictReader(f):
+            rows[(r["dataset"], r["series"])].append(r)
+    items = []
+    with open(f"{directory}/runs.csv") as f:
+        for r in csv.DictReader(f):
+            if r["algorithm"] != "ff_default" or r["status"] != "ok":
+                continue
+            rr = sorted(rows[(r["dataset"], r["series"])], key=lambda x: int(x["t"]))
+            if json.loads(r["params"])["b"] != 5:
+                continue  # one b for the whole batch
+            y = np.array([float(x["observed"]) for x in rr])
+            dates = np.array([x["date"] for x in rr], dtype="datetime64[D]") if rr[0]["date"] else None
+            s = Series(y, freq=int(rr[0]["freq"]), dates=dates)
+            items.append((s, int(r["range_start"]), int(r["range_end"])))
+    return items
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--series", type=int, default=50)
+    ap.add_argument("--weeks", type=int, default=522)
+    ap.add_argument("--monitored", type=int, default=52)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--oracle", default=None, help="oracle directory (series.csv, runs.csv)")
+    a = ap.parse_args()
+    items = [(s, a.weeks - a.monitored + 1, a.weeks) for s in synthetic_series(a.series, a.weeks)]
+    print(f"synthetic: {a.series} series x {a.weeks} weeks, last {a.monitored} monitored")
+    r_ms = {"farrington": 7.0}
+    for name, us in run(items, a.repeat).items():
+        ref = r_ms.get(name, 14.0) * 1000
+        print(f"  {name:18s} {us:8.1f} us per series-week  ({ref / us:6.0f}x faster than R)")
+    if a.oracle:
+        items = oracle_items(a.oracle)
+        print(f"oracle series with b=5: {len(items)} series, {sum(e - s + 1 for _, s, e in items)} weeks")
+        for name, us in run(items, 1).items():
+            print(f"  {name:18s} {us:8.1f} us per series-week")
+
+
+if __name__ == "__main__":
+    main()

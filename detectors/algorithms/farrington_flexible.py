@@ -1,0 +1,281 @@
+"""``farringtonFlexible`` of R ``surveillance``: improved Farrington outbreak detection.
+
+For the monitored point ``t`` with count ``y_t``, a quasi-Poisson log-linear model is fitted to
+the baseline (Farrington et al. 1996; Noufaily et al. 2013; Salmon et al. 2016)::
+
+    log mu_i = alpha + beta t_i + gamma_{seasgroup(i)},      Var(y_i) = phi mu_i
+
+Baseline: windows ``t - freq*i +- w`` (``i = 1..b``; for dated weekly series one calendar year
+back, then the closest same weekday); with ``noPeriods = p > 1`` every week from
+``t - b*freq - w`` on, split into a ``p``-level seasonal factor (windows = level ``p``); the last
+``pastWeeksNotIncluded`` weeks are left out. Observations with standardised Anscombe residual
+``s > weightsThreshold`` are down-weighted (``omega ~ s^-2``) and the model refitted;
+``phi = max(1, Pearson X^2 / (n - p))``. The trend is kept only if its two-sided t-test gives
+``p < pThresholdTrend``, ``b >= 3`` and ``mu_t <= max(baseline y)``.
+
+Threshold (``thresholdMethod``), with ``z = z_{1-alpha}`` (one-sided)::
+
+    delta:    U = (mu0^(2/3) + z sqrt(4/9 mu0^(1/3) (phi + se^2/mu0)))^(3/2)
+    nbPlugin: U = qnbinom(1-alpha, size = mu0/(phi-1), prob = 1/phi)  (qpois if phi <= 1)
+    muan:     as nbPlugin with mu0 = exp(eta + z se_eta)
+
+Fewer than ``limit54[0]`` cases in the last ``limit54[1]`` weeks: ``U`` = NA, no alarm. Alarm
+when ``(y - mu0)/(U - mu0) > 1`` and ``y != 0``.
+
+R-compatible quirks (default ``r_compatible=True``): R's ``predict.glm`` and the trend test see
+the dispersion ``D = sum(omega ((y-mu)/mu)^2)/(n-p)`` computed with the reweighting weights
+``omega`` instead of the working weights (``dispersion=`` is passed inside ``newdata``), so
+``se^2 = D x0'(X'WX)^-1 x0 mu0^2``. ``r_compatible=False`` uses ``phi`` for ``se`` and the Pearson
+dispersion for the trend test (the textbook formulas). A first fit that does not converge
+(R ``glm.fit``: 25 iterations) is refitted without trend; if that fails too the point is NA.
+
+``Detection`` columns: ``expected`` = mu0 (NA when the limit54 rule fails), ``stat`` = exceedance
+score (``(y - eta)/(U - eta)`` on the link scale for nbPlugin/muan, as in R), ``pvalue`` =
+upper-tail probability of ``y``, ``phi``, ``trend`` (1 when the trend was kept).
+
+Example (weekly counts, last two weeks monitored)::
+
+    >>> import numpy as np
+    >>> from detectors.algorithms.base import Series
+    >>> y = np.tile([3., 5, 4, 6, 5, 4, 3, 5, 6, 4, 5, 4, 3], 24)[:312]
+    >>> y[-1] = 30
+    >>> d = detect(Series(y, freq=52), 311, 312, {"b": 5, "w": 3})
+    >>> d.alarm.tolist()
+    [False, True]
+
+References
+----------
+Farrington CP, Andrews NJ, Beale AD, Catchpole MA (1996). J R Stat Soc A 159:547-563.
+Noufaily A et al. (2013). Stat Med 32:1206-1222.
+Salmon M, Schumacher D, Hoehle M (2016). J Stat Softw 70(10).
+R package ``surveillance``, ``farringtonFlexible`` (R/farringtonFlexible.R).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from .base import Detection, Series
+from .farrington_common import (
+    enough_cases,
+    fit_reweighted,
+    flexible_layout,
+    flexible_reference_positions,
+    r_qnbinom,
+    r_qpois,
+    stack_problems,
+    trend_pvalue,
+)
+
+__all__ = ["FlexibleParams", "detect", "detect_batch"]
+
+_EPS = float(np.finfo(float).eps)
+_POWERS = {"2/3": 2.0 / 3.0, "1/2": 0.5, "none": 1.0}
+
+
+@dataclass(frozen=True)
+class FlexibleParams:
+    """Control parameters, named as in R (defaults = R defaults)."""
+
+    b: int = 5
+    w: int = 3
+    reweight: bool = True
+    weightsThreshold: float = 2.58
+    alpha: float = 0.05
+    trend: bool = True
+    pThresholdTrend: float = 0.05
+    limit54: tuple[float, float] = (5, 4)
+    powertrans: str = "2/3"
+    populationOffset: bool = False
+    noPeriods: int = 1
+    pastWeeksNotIncluded: int | None = None
+    thresholdMethod: str = "delta"
+    r_compatible: bool = True
+
+    @classmethod
+    def from_mapping(cls, params: Mapping[str, Any]) -> "FlexibleParams":
+        known = set(cls.__dataclass_fields__)
+        ignored = {"range", "verbose", "glmWarnings", "fitFun"}
+        unknown = set(params) - known - ignored
+        if unknown:
+            raise ValueError(f"farrington_flexible.params.unknown: {sorted(unknown)}")
+        kw = {k: v for k, v in params.items() if k in known}
+        if "limit54" in kw:
+            kw["limit54"] = tuple(float(x) for x in kw["limit54"])
+        p = cls(**kw)
+        if p.populationOffset:
+            raise ValueError("farrington_flexible.population_offset.unsupported")
+        if p.thresholdMethod not in ("delta", "nbPlugin", "muan"):
+            raise ValueError(f"farrington_flexible.threshold_method.unknown: {p.thresholdMethod}")
+        if p.powertrans not in _POWERS:
+            raise ValueError(f"farrington_flexible.powertrans.unknown: {p.powertrans}")
+        if int(p.b) < 1 or int(p.w) < 0 or int(p.noPeriods) < 1:
+            raise ValueError("farrington_flexible.params.out_of_bounds: b >= 1, w >= 0, noPeriods >= 1")
+        return p
+
+    @property
+    def past_weeks(self) -> int:
+        return int(self.w if self.pastWeeksNotIncluded is None else self.pastWeeksNotIncluded)
+
+
+def detect(series: Series, start: int, end: int, params: Mapping[str, Any],
+           *, r_compatible: bool | None = None) -> Detection:
+    """Monitor points ``start..end`` (1-based, inclusive) of ``series``; see module docstring."""
+    return detect_batch([(series, start, end)], params, r_compatible=r_compatible)[0]
+
+
+def detect_batch(items: Sequence[tuple[Series, int, int]], params: Mapping[str, Any],
+                 *, r_compatible: bool | None = None) -> list[Detection]:
+    """Like :func:`detect` for many ``(series, start, end)`` at once (all GLMs fitted together)."""
+    p = FlexibleParams.from_mapping(params)
+    if r_compatible is not None:
+        p = FlexibleParams(**{**p.__dict__, "r_compatible": bool(r_compatible)})
+    b, w, npd = int(p.b), int(p.w), int(p.noPeriods)
+    factors = npd != 1
+    G = npd if factors else 1
+    g0 = npd - 1 if factors else 0
+
+    blocks, owners = [], []  # owners: (item index, positions into that item's range)
+    y_now: list[np.ndarray] = []
+    ranges = []
+    for it, (series, start, end) in enumerate(items):
+        n = series.n
+        if not (1 <= start <= end <= n):
+            raise ValueError(f"farrington_flexible.range.out_of_bounds: 1..{n}")
+        ks = np.arange(start, end + 1, dtype=np.int64)
+        ranges.append(ks)
+        obs = np.asarray(series.observed, dtype=float)
+        refs = flexible_reference_positions(series, ks, b)
+        ok = (refs > 0).all(axis=1)
+        by_gap: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for j in np.flatnonzero(ok):
+            by_gap[tuple(int(x) for x in -np.diff(refs[j]))].append(int(j))
+        if series.dates is not None:
+            days = np.asarray(series.dates, dtype="datetime64[D]").astype(np.int64).astype(float)
+            step = days[1] - days[0] if n > 1 else 1.0
+        for gaps, js in by_gap.items():
+            offsets, levels = flexible_layout(gaps, w, npd, p.past_weeks)
+            jj = np.asarray(js)
+            rows = ks[jj, None] + offsets[None, :]
+            valid = (rows >= 1) & (rows <= n)
+            rc = np.clip(rows, 1, n) - 1
+            if series.dates is None:
+                t = offsets[None, :].astype(float)
+            else:
+                t = (days[rc] - days[ks[jj] - 1][:, None]) / step
+            g = (levels - 1 if factors else np.zeros_like(levels))[None, :]
+            blocks.append((obs[rc], t, g, valid))
+            owners.append((it, jj))
+            y_now.append(obs[ks[jj] - 1])
+    ps = stack_problems(blocks, G)
+    B = ps.n_problems
+    res = _fit_and_threshold(ps, np.concatenate(y_now), p, G, g0, b) if B else None
+
+    out = []
+    for it, (series, start, end) in enumerate(items):
+        ks = ranges[it]
+        m = ks.shape[0]
+        cols = {name: np.full(m, np.nan) for name in ("upper", "score", "prob", "mu0", "phi", "trend")}
+        offset = 0
+        for (own, jj) in owners:
+            kb = jj.shape[0]
+            if own == it and res is not None:
+                sl = slice(offset, offset + kb)
+                for name in cols:
+                    cols[name][jj] = res[name][sl]
+            offset += kb
+        obs = np.asarray(series.observed, dtype=float)
+        y = obs[ks - 1]
+        enough = enough_cases(obs, ks, p.limit54)
+        upper = np.where(enough, cols["upper"], np.nan)
+        expected = np.where(enough & ~np.isnan(cols["upper"]), cols["mu0"], np.nan)
+        with np.errstate(invalid="ignore"):
+            alarm = enough & ~np.isnan(cols["score"]) & (cols["score"] > 1) & (y != 0)
+        out.append(Detection(t=ks, observed=y, upperbound=upper, alarm=alarm, expected=expected,
+                             stat=cols["score"], pvalue=cols["prob"], phi=cols["phi"],
+                             trend=cols["trend"]))
+    return out
+
+
+def _fit_and_threshold(ps, y_now: np.ndarray, p: FlexibleParams, G: int, g0: int,
+                       b: int) -> dict[str, np.ndarray]:
+    """Fit every problem of ``ps`` and compute U, score, p-value (per problem, not yet limit54)."""
+    B = ps.n_problems
+    grp = np.full(B, g0, dtype=np.int64)
+    zero = np.zeros(B)  # t is centred at the predicted point
+    thr = float(p.weightsThreshold)
+
+    use_b = np.ones(B, dtype=bool)
+    do_trend = np.zeros(B, dtype=bool)
+    eta = np.full(B, np.nan)
+    var_u = np.full(B, np.nan)
+    phi = np.full(B, np.nan)
+    disp = np.full(B, np.nan)
+    failed = np.zeros(B, dtype=bool)
+    if p.trend:
+        ra = fit_reweighted(ps, trend=True, reweight=p.reweight, threshold=thr)
+        conv = ra.initial_converged
+        pval = trend_pvalue(ra.fit, ra.omega_dispersion if p.r_compatible else ra.pearson)
+        eta_a = ra.fit.predict_link(grp, zero)
+        mu_k = np.maximum(np.exp(eta_a), _EPS)
+        with np.errstate(invalid="ignore"):
+            do_trend = conv & (b >= 3) & (pval < p.pThresholdTrend) & (mu_k <= ps.max_y())
+        use_b = ~do_trend
+        sel = do_trend
+        eta[sel] = eta_a[sel]
+        var_u[sel] = ra.fit.link_variance_unscaled(grp, zero)[sel]
+        phi[sel] = ra.phi[sel]
+        disp[sel] = (ra.omega_dispersion if p.r_compatible else ra.phi)[sel]
+        failed[sel] = ra.fit.group_weight[np.arange(B), grp][sel] <= 0
+    if use_b.any():
+        sub, ids = ps.subset(use_b)
+        rb = fit_reweighted(sub, trend=False, reweight=p.reweight, threshold=thr)
+        gb = grp[ids]
+        zb = np.zeros(ids.shape[0])
+        eta[ids] = rb.fit.predict_link(gb, zb)
+        var_u[ids] = rb.fit.link_variance_unscaled(gb, zb)
+        phi[ids] = rb.phi
+        disp[ids] = rb.omega_dispersion if p.r_compatible else rb.phi
+        failed[ids] = ~rb.initial_converged | (rb.fit.group_weight[np.arange(ids.shape[0]), gb] <= 0)
+    eta[failed] = np.nan
+
+    alpha = float(p.alpha)
+    z = stats.norm.ppf(1.0 - alpha)
+    y = y_now
+    with np.errstate(all="ignore"):
+        se_eta = np.sqrt(disp * var_u)
+        if p.thresholdMethod == "delta":
+            mu0 = np.maximum(np.exp(eta), _EPS)
+            tau = phi + (se_eta * mu0) ** 2 / mu0
+            e = _POWERS[p.powertrans]
+            if p.powertrans == "2/3":
+                se = np.sqrt(4.0 / 9.0 * mu0 ** (1.0 / 3.0) * tau)
+            elif p.powertrans == "1/2":
+                se = np.sqrt(0.25 * tau)
+            else:
+                se = np.sqrt(mu0 * tau)
+            upper = (mu0 ** e + z * se) ** (1.0 / e)
+            prob = stats.norm.sf(y ** e, loc=mu0 ** e, scale=se)
+            pred_fit, expected = mu0, mu0
+        else:
+            mu0q = np.exp(eta) if p.thresholdMethod == "nbPlugin" else np.exp(eta + z * se_eta)
+            finite = np.isfinite(mu0q)
+            nb = finite & (phi > 1)
+            po = finite & (phi <= 1)
+            size = mu0q / (phi - 1.0)
+            upper = np.full(B, np.nan)
+            prob = np.full(B, np.nan)
+            if nb.any():
+                upper[nb] = r_qnbinom(1.0 - alpha, size[nb], 1.0 / phi[nb])
+                prob[nb] = stats.nbinom.sf(y[nb] - 1.0, size[nb], 1.0 / phi[nb])
+            if po.any():
+                upper[po] = r_qpois(1.0 - alpha, mu0q[po])
+                prob[po] = stats.poisson.sf(y[po] - 1.0, mu0q[po])
+            pred_fit, expected = eta, np.exp(eta)
+        score = np.where(np.isnan(upper), np.nan, (y - pred_fit) / (upper - pred_fit))
+    return {"upper": upper, "score": score, "prob": prob, "mu0": expected, "phi": phi,
+            "trend": np.where(failed, np.nan, do_trend.astype(float))}
