@@ -127,6 +127,19 @@ def precreate(levels: Iterable[str], diseases: Iterable[str]) -> None:
             counter.labels(channel)
 
 
+
+# -- authentication (helper-alerts) ----------------------------------------------------------------
+AUTH_DENIED_REASONS = ("auth.token.missing", "auth.token.invalid", "auth.apikey.invalid", "auth.role.forbidden",
+                       "auth.jurisdiction.denied", "auth.login.failed", OTHER)
+AUTH_DENIED = Counter("sebac_auth_denied", "Requests refused by authentication or jurisdiction, by error key",
+                      ["reason"])
+for _reason in AUTH_DENIED_REASONS:
+    AUTH_DENIED.labels(_reason)
+
+
+def observe_auth_denied(reason: str) -> None:
+    AUTH_DENIED.labels(_bounded(reason, AUTH_DENIED_REASONS)).inc()
+
 # -- alert state, from the database at scrape time -----------------------------------------------
 def milestone_status(start: dt.datetime | None, done: dt.datetime | None, target: dt.timedelta,
                      now: dt.datetime) -> str | None:
