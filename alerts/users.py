@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
 from alerts.contracts import Alert
+from alerts.metrics import observe_auth_denied
 from alerts.policy import EscalationPolicy
 from alerts.tables import users
 from ingest.errors import DomainError
@@ -44,7 +45,14 @@ ROLE_LEVELS = {"chw": "site", "cscom": "health_area", "district": "district", "r
 ROLES = tuple(ROLE_LEVELS)
 NOTIFYING_LEVEL = "district"  # 7-1-7: an acknowledgement at this level or above is the notification
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2-cffi defaults: RFC 9106 low-memory profile (Argon2id, t=3, 64 MiB)
+
+
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Swap the hasher (tests use argon2's CHEAPEST profile); returns the previous one."""
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
 
 
 class User(BaseModel):
@@ -120,12 +128,16 @@ def can_read(user: User, alert: Alert, pyramid: Pyramid) -> bool:
     return alert.orgunit_id in pyramid and pyramid.is_within(alert.orgunit_id, user.orgunit_id)
 
 
+def _denied(key: str, message: str, **params: Any) -> DomainError:
+    observe_auth_denied(key)
+    return DomainError(key, message, status=403, **params)
+
+
 def authorize_read(user: User, alert: Alert, pyramid: Pyramid) -> None:
     if user.role == "chw":
-        raise DomainError("auth.role.forbidden", "community health workers have no access to alerts", status=403)
+        raise _denied("auth.role.forbidden", "community health workers have no access to alerts")
     if not can_read(user, alert, pyramid):
-        raise DomainError("auth.jurisdiction.denied", f"alert #{alert.alert_id} is outside your part of the "
-                          "pyramid", status=403)
+        raise _denied("auth.jurisdiction.denied", f"alert #{alert.alert_id} is outside your part of the pyramid")
 
 
 def authorize_action(user: User, action: str, alert: Alert, pyramid: Pyramid, policy: EscalationPolicy,

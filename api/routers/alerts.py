@@ -1,33 +1,94 @@
-"""Alert inbox: ``GET /api/v1/alerts`` (ordered by risk) and ``GET /api/v1/alerts/{id}``."""
+"""Alert inbox and actions, each within the caller's part of the pyramid.
+
+* ``GET /api/v1/alerts`` — filters ``status`` (repeatable), ``district``, ``disease``, ``level``;
+  pagination ``limit``/``offset``; ordered by risk then recency; only alerts within the user's org unit.
+* ``GET /api/v1/alerts/{id}`` — the alert with its events, signals, notifications and 7-1-7 timeliness.
+* ``POST /api/v1/alerts/{id}/{acknowledge|verify|discard|respond|close|escalate}`` — body
+  ``{"reason": "..."}`` (required for discard and close: the outcome), and ``{"level": "..."}``
+  optionally for escalate. An alert outside the caller's jurisdiction answers 403 and nothing changes.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
 
+from alerts.lifecycle import ACTIONS
+from alerts.outbox import OutboxRepository
+from alerts.timeliness import timeliness
+from alerts.users import authorize_read, visible_scope
+from api.auth import CurrentUser
 from api.deps import PipelineDep
 from ingest.errors import DomainError
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
+outbox = OutboxRepository()
+
+
+def _jurisdiction(pipeline: Any, scope: str) -> list[str] | None:
+    """Org unit ids of the scope's subtree; None for the root (everything)."""
+    if pipeline.pyramid.get(scope).parent_id is None:
+        return None
+    return [u.id for u in pipeline.pyramid.descendants(scope)]
 
 
 @router.get("/alerts")
-def list_alerts(pipeline: PipelineDep, status: list[str] | None = Query(default=None),
-                district: str | None = None, disease: str | None = None,
+def list_alerts(user: CurrentUser, pipeline: PipelineDep, status: list[str] | None = Query(default=None),
+                district: str | None = None, disease: str | None = None, level: str | None = None,
                 limit: int = Query(default=50, ge=1, le=500), offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    scope = visible_scope(user)
+    if scope is None:
+        raise DomainError("auth.role.forbidden", "this account has no access to alerts", status=403)
+    filters = dict(status=status, district_ids=[district] if district else None, disease=disease,
+                   orgunit_ids=_jurisdiction(pipeline, scope), level=level)
     with pipeline.db.connect() as conn:
-        rows = pipeline.alerts.list(conn, status=status, district_ids=[district] if district else None,
-                                    disease=disease, limit=limit, offset=offset)
-    return {"items": [a.model_dump(mode="json") for a in rows], "limit": limit, "offset": offset}
+        rows = pipeline.alerts.list(conn, limit=limit, offset=offset, **filters)
+        total = pipeline.alerts.total(conn, **filters)
+    return {"items": [a.model_dump(mode="json") for a in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def _detail(pipeline: Any, conn: Any, alert: Any) -> dict[str, Any]:
+    events = pipeline.alerts.events(conn, alert.alert_id)
+    signals = pipeline.alerts.signals(conn, alert.alert_id)
+    sent = [{k: r[k] for k in ("outbox_id", "channel", "reason", "level", "status", "attempts", "created_at",
+                               "sent_at", "last_error")} for r in outbox.for_alert(conn, alert.alert_id)]
+    return alert.model_dump(mode="json") | {
+        "events": [e.model_dump(mode="json") for e in events],
+        "signals": [s.model_dump(mode="json") for s in signals],
+        "notifications": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in n.items()} for n in sent],
+        "timeliness": timeliness(alert, pipeline.clock.now()),
+    }
 
 
 @router.get("/alerts/{alert_id}")
-def get_alert(alert_id: int, pipeline: PipelineDep) -> dict[str, Any]:
+def get_alert(alert_id: int, user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         alert = pipeline.alerts.get(conn, alert_id)
         if alert is None:
-            raise DomainError("alert.not_found", f"alert {alert_id} not found", status=404)
-        events = pipeline.alerts.events(conn, alert_id)
-        signals = pipeline.alerts.signals(conn, alert_id)
-    return alert.model_dump(mode="json") | {"events": [e.model_dump(mode="json") for e in events],
-                                            "signals": [s.model_dump(mode="json") for s in signals]}
+            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404)
+        authorize_read(user, alert, pipeline.pyramid)
+        return _detail(pipeline, conn, alert)
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+    level: str | None = Field(default=None, description="escalate only: target level (default: the next one)")
+
+
+@router.post("/alerts/{alert_id}/{action}")
+def act_on_alert(alert_id: int, action: str, user: CurrentUser, pipeline: PipelineDep,
+                 body: ActionIn | None = Body(default=None)) -> dict[str, Any]:
+    if action not in ACTIONS:
+        raise DomainError("alert.action.unknown", f"unknown action {action!r}; one of {', '.join(ACTIONS)}",
+                          status=404)
+    body = body or ActionIn()
+    if body.level is not None and action != "escalate":
+        raise DomainError("alert.action.levelNotAllowed", "level is only for escalate", status=422)
+    now = pipeline.clock.now()
+    with pipeline.db.begin() as conn:  # a refusal raises inside: the transaction rolls back, nothing changes
+        alert = pipeline.alerting.act(conn, alert_id, action, user, now, reason=body.reason, to_level=body.level)
+    with pipeline.db.connect() as conn:
+        return _detail(pipeline, conn, alert)
