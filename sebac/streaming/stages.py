@@ -15,6 +15,7 @@ batch and makes every effect idempotent so that at-least-once delivery gives an 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from pydantic import ValidationError
 
 from alerts.contracts import AlertEvent
 from detectors.contracts import Signal
-from ingest.contracts import Report
+from ingest.contracts import Channel, Report
 from sebac.pipeline import Pipeline
 from sebac.streaming.codec import RejectedRecord, WeekCount, raw_text, stable_id, with_stable_signal_id
 from sebac.streaming.repository import StreamRepository
@@ -81,9 +82,19 @@ class WeekCell:
     reclosed: bool = False
 
 
+def _channel_of(raw: bytes | None) -> str:
+    """The channel named in a poison message when readable, else ``http`` (``Channel`` has no
+    "stream" value; the message's ``topic:partition:offset`` is kept in the error params)."""
+    try:
+        return Channel(json.loads(raw or b"").get("channel")).value
+    except (ValueError, AttributeError, TypeError):
+        return Channel.http.value
+
+
 def poison(msg: Message, key: str, now: dt.datetime, **params: Any) -> RejectedRecord:
-    return RejectedRecord(rejected_id=stable_id("poison", msg.source), channel="stream", received_at=now,
-                          raw=raw_text(msg.value), errors=[{"key": key, "field": None, "params": params}],
+    return RejectedRecord(rejected_id=stable_id("poison", msg.source), channel=_channel_of(msg.value),
+                          received_at=now, raw=raw_text(msg.value),
+                          errors=[{"key": key, "field": None, "params": params | {"source": msg.source}}],
                           source=msg.source)
 
 
@@ -239,8 +250,6 @@ class WorkerStages:
 
 def _notification(alert: Any, event: AlertEvent) -> bytes:
     """A request to tell the people at ``level`` about the alert; consumers dedup by ``dedup_key``."""
-    import json
-
     return json.dumps({
         "dedup_key": f"notify:v1:{alert.alert_id}:{event.seq}", "alert_id": alert.alert_id, "event": event.type,
         "level": event.level, "disease": alert.disease, "orgunit_id": alert.orgunit_id,
