@@ -78,7 +78,7 @@ def national() -> dict:
     compliance = ('sum by (milestone) (sebac_alerts_717_milestones{status="met"}) / on (milestone) '
                   'clamp_min(sum by (milestone) (sebac_alerts_717_milestones{status=~"met|missed"}), 1)')
     panels = [
-        panel("stat", "Alertes actives / Active alerts", [target("sum(sebac_alerts_open)", instant=True)],
+        panel("stat", "Alertes actives / Active alerts", [target("sum(sebac_alerts_open) or vector(0)", instant=True)],
               0, 0, 4, 5, thresholds=[(None, "green"), (1, "red")],
               description="Open, acknowledged, verified or in response."),
         panel("stat", "Non acquittées / Unacknowledged", [target('sum(sebac_alerts{status="open"})', instant=True)],
@@ -132,7 +132,8 @@ def national() -> dict:
 def district() -> dict:
     d = 'district="$district"'
     panels = [
-        panel("stat", "Alertes actives / Active alerts", [target(f"sum(sebac_alerts_open{{{d}}})", instant=True)],
+        panel("stat", "Alertes actives / Active alerts", [target(f"sum(sebac_alerts_open{{{d}}}) or vector(0)",
+                                                                 instant=True)],
               0, 0, 6, 5, thresholds=[(None, "green"), (1, "red")]),
         panel("gauge", "Complétude / Completeness", [target(f"sebac_reporting_completeness_ratio{{{d}}}",
                                                            instant=True)],
