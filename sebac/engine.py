@@ -32,6 +32,9 @@ def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
                             duplicate_window=dt.timedelta(days=settings.duplicate_window_days))
     pipeline = Pipeline(db, pyramid, diseases, clock=clock, limits=Limits(max_cases=settings.max_cases),
                         epiweek_start_day=settings.epiweek_start_day, intake=intake)
+    from alerts.runtime import configure as configure_alerts
+
+    configure_alerts(pipeline, settings)  # escalation policy from settings; SMS commands (OK 12, VRAI 12...)
     if settings.broker:  # scale-out mode: the API publishes to Kafka, `sebac worker` stores and alerts
         from sebac.streaming.engine import publishing
 
