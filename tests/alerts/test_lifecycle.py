@@ -1,0 +1,89 @@
+"""The transition table: every (status, action) pair, its guard key, and replay."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from alerts.contracts import Alert, AlertStatus
+from alerts.lifecycle import ACTIONS, TRANSITIONS, Actor, check, replay, transition
+from alerts.contracts import AlertEvent
+from ingest.errors import DomainError
+
+T0 = dt.datetime(2026, 11, 16, 8, 0, tzinfo=dt.timezone.utc)
+S = AlertStatus
+ALLOWED = {  # status -> actions allowed (escalate handled by the escalation module)
+    S.open: {"acknowledge", "verify", "discard", "escalate"},
+    S.acknowledged: {"verify", "discard", "escalate"},
+    S.verified: {"respond", "close", "escalate"},
+    S.response: {"close", "escalate"},
+    S.discarded: {"close"},
+    S.closed: set(),
+}
+EPI = Actor("user:epi", "district", counts_for_notification=True)
+
+
+def alert(status: AlertStatus = S.open) -> Alert:
+    return Alert(alert_id=7, dedup_key="k", disease="cholera", orgunit_id="A", orgunit_level="health_area",
+                 district_id="D", level="district", status=status, created_at=T0, updated_at=T0,
+                 emergence_date=T0.date(), level_since=T0, escalate_at=T0 + dt.timedelta(minutes=30))
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("action", ACTIONS)
+def test_transition_table(status, action):
+    a = alert(status)
+    if action in ALLOWED[status]:
+        check(a, action, reason="because")
+    else:
+        with pytest.raises(DomainError) as e:
+            check(a, action, reason="because")
+        assert (e.value.key, e.value.status) == (f"alert.{action}.wrongStatus", 409)
+
+
+@pytest.mark.parametrize("action", ["discard", "close"])
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_discard_and_close_need_a_reason(action, reason):
+    status = S.open if action == "discard" else S.verified
+    with pytest.raises(DomainError) as e:
+        check(alert(status), action, reason=reason)
+    assert (e.value.key, e.value.status) == (f"alert.{action}.reasonRequired", 422)
+
+
+def test_unknown_action():
+    with pytest.raises(DomainError) as e:
+        check(alert(), "dance")
+    assert e.value.key == "alert.action.unknown"
+
+
+def test_each_transition_appends_one_event_with_who_when_where_why():
+    a, ev = transition(alert(), "discard", EPI, T0 + dt.timedelta(minutes=5), 2, reason=" rumour ")
+    assert (ev.type, ev.at, ev.by, ev.level, ev.reason) == ("discarded", T0 + dt.timedelta(minutes=5), "user:epi",
+                                                            "district", "rumour")
+    assert a.status == S.discarded and a.discard_reason == "rumour" and a.escalate_at is None
+
+
+def test_verify_from_open_implies_acknowledgement_and_records_7_1_7_notification():
+    a, _ = transition(alert(), "verify", EPI, T0 + dt.timedelta(hours=2), 2)
+    assert a.acknowledged_at == a.verified_at == a.notified_at == T0 + dt.timedelta(hours=2)
+    cscom = Actor("user:dtc", "health_area", counts_for_notification=False)
+    b, _ = transition(alert(), "acknowledge", cscom, T0, 2)
+    assert b.acknowledged_at == T0 and b.notified_at is None
+
+
+def test_replay_rebuilds_state_from_events():
+    first = alert()
+    created = AlertEvent(alert_id=7, seq=1, type="created", at=T0, by="system", level="district",
+                         data={"alert": first.model_dump(mode="json")})
+    a, e2 = transition(first, "acknowledge", EPI, T0 + dt.timedelta(minutes=10), 2)
+    a, e3 = transition(a, "verify", EPI, T0 + dt.timedelta(minutes=20), 3)
+    a, e4 = transition(a, "respond", EPI, T0 + dt.timedelta(hours=5), 4)
+    a, e5 = transition(a, "close", EPI, T0 + dt.timedelta(days=3), 5, reason="contained")
+    assert replay([e5, created, e3, e2, e4]) == a
+    assert a.version == 5
+    with pytest.raises(ValueError):
+        replay([e2, e3])
+
+
+def test_every_action_has_a_transition():
+    assert set(ACTIONS) == set(TRANSITIONS)
