@@ -1,26 +1,227 @@
 """The detectors stage of the pipeline: a stored report in, signals out.
 
 Composition calls :meth:`DetectionStage.on_report` inside the transaction that stored the report.
-Today: the immediate case definitions; the rule catalogue and statistical detectors plug in here.
+For the report's disease it runs
+
+1. the case-definition rules (:mod:`detectors.rules`, default: the IDSR catalogue) for the report's
+   onset period, at the health area and/or district the rule names (cluster rules over every report
+   of the disease nearby in space and time);
+2. the statistical detectors configured for the disease (:mod:`detectors.statistical`) on the
+   weekly series of the report's health area or district, for the onset week only when the report
+   is on time (one point: cheap), and for the onset week up to the current week (at most
+   ``reevaluate_weeks`` later) when the onset week is already past — a late count changes the
+   baselines and cumulative statistics (CUSUM, EARS C3) of the weeks after it.
+
+Signals about a period that had already closed when they were raised say so (``raised_late``) and
+when they would have fired (``would_have_fired_at``); see :mod:`detectors.rules.base`.
+
+Re-evaluation queue: ingest queues (health area, disease, week) cells that late reports changed
+(:mod:`ingest.reevaluation`). :meth:`reevaluate_due` pops the due cells and re-runs the period rules
+and statistical detectors on them (not immediate or cluster rules: those are about one report and
+already ran when it arrived). It is idempotent by dedup key; :meth:`on_report` also drains a few due
+cells, so an embedded engine without a timer still empties the queue.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
+from typing import Any, Iterable
 
 from sqlalchemy.engine import Connection
 
+from detectors import metrics
 from detectors.contracts import Signal
-from detectors.immediate import evaluate_immediate
+from detectors.epiweek import EpiWeek, epiweek, week_end, week_start
+from detectors.repository import DetectorRepository
+from detectors.rules.base import DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY, CaseRecord, RuleInput, Scope
+from detectors.rules.catalogue import RuleCatalogue, load_rules
+from detectors.statistical import DetectorConfig, DetectorSet, evaluate, load_detectors
+from detectors.weekly import weekly_counts
 from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
 from ingest.pyramid import Pyramid
 
+log = logging.getLogger("sebac.detectors")
+_DEFAULTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _default(kind: str, diseases: DiseaseCatalogue, levels: tuple[str, ...]):
+    """The shipped rule set / detector config, loaded once per disease catalogue (start-up cost)."""
+    key = (kind, tuple(diseases.codes()), levels)
+    if key not in _DEFAULTS:
+        _DEFAULTS[key] = (load_rules(None, diseases, levels) if kind == "rules"
+                          else load_detectors(None, diseases, levels))
+    return _DEFAULTS[key]
+
 
 class DetectionStage:
-    def __init__(self, pyramid: Pyramid, diseases: DiseaseCatalogue, *, epiweek_start_day: int = 0):
+    def __init__(self, pyramid: Pyramid, diseases: DiseaseCatalogue, *, epiweek_start_day: int = 0,
+                 rules: RuleCatalogue | None = None, detectors: DetectorSet | None = None,
+                 typical_delay: dt.timedelta = DEFAULT_TYPICAL_DELAY,
+                 closed_after_days: int = DEFAULT_CLOSED_AFTER_DAYS,
+                 queue_settle: dt.timedelta = dt.timedelta(minutes=15), queue_batch: int = 10):
         self.pyramid = pyramid
         self.diseases = diseases
         self.start_day = epiweek_start_day
+        self.rules = rules if rules is not None else _default("rules", diseases, pyramid.levels)
+        self.detectors = detectors if detectors is not None else _default("detectors", diseases, pyramid.levels)
+        self.typical_delay = typical_delay
+        self.closed_after_days = closed_after_days
+        self.queue_settle = queue_settle
+        self.queue_batch = queue_batch
+        self.repo = DetectorRepository()
+        metrics.precreate({r.kind for r in self.rules} | {c.algorithm for c in self.detectors},
+                          diseases.codes())
 
+    # -- entry points ------------------------------------------------------------------------------
     def on_report(self, conn: Connection, report: Report, now: dt.datetime) -> list[Signal]:
-        return evaluate_immediate(report, self.diseases, now, self.start_day)
+        trigger = self._record(report)
+        signals = self.evaluate_rules(conn, report.disease, trigger, now)
+        signals += self.evaluate_detectors(conn, report.disease, report.health_area_id, report.district_id,
+                                           report.onset_date, now, report_ids=(report.report_id,))
+        if self.queue_batch:
+            signals += self.reevaluate_due(conn, now, limit=self.queue_batch)
+        return signals
+
+    def reevaluate_due(self, conn: Connection, now: dt.datetime, *, settle: dt.timedelta | None = None,
+                       limit: int = 1000) -> list[Signal]:
+        """Pop the re-evaluation cells due at ``now`` and re-run period rules and detectors on them."""
+        try:
+            from ingest.reevaluation import pop_due
+        except ImportError:  # ingest without a re-evaluation queue
+            return []
+        out: list[Signal] = []
+        for item in pop_due(conn, now, settle=self.queue_settle if settle is None else settle, limit=limit):
+            if item.area_id not in self.pyramid or item.disease not in self.diseases:
+                continue
+            district = self.pyramid.ancestor_at(item.area_id, "district")
+            start = week_start(EpiWeek.parse(item.epiweek), self.start_day)
+            trigger = CaseRecord(report_id="", onset_date=start, cases=0, received_at=now,
+                                 health_area_id=item.area_id, district_id=district.id if district else "")
+            out += self.evaluate_rules(conn, item.disease, trigger, now, period_rules_only=True)
+            out += self.evaluate_detectors(conn, item.disease, item.area_id, trigger.district_id, start, now)
+        return out
+
+    # -- rules -------------------------------------------------------------------------------------
+    def evaluate_rules(self, conn: Connection, disease: str, trigger: CaseRecord, now: dt.datetime,
+                       *, period_rules_only: bool = False) -> list[Signal]:
+        out: list[Signal] = []
+        for rule in self.rules.for_disease(disease):
+            if period_rules_only and rule.kind in ("immediate", "cluster"):
+                continue
+            t0 = time.perf_counter()
+            if rule.kind == "cluster":
+                since, until = rule.window(trigger.onset_date, self.start_day)
+                rows = self.repo.case_rows(conn, disease, since, until)
+                records = tuple(self._row_record(r) for r in rows if r["report_id"] != trigger.report_id)
+                signals = rule.evaluate(self._input(disease, self._scope("district", trigger), trigger,
+                                                    records, now))
+            else:
+                signals = []
+                for level in rule.levels:
+                    scope = self._scope(level, trigger)
+                    if scope is None:
+                        continue
+                    if rule.kind == "immediate":
+                        records = (trigger,)
+                    else:
+                        since, until = rule.window(trigger.onset_date, self.start_day)
+                        records = tuple(self._row_record(r) for r in self.repo.case_rows(
+                            conn, disease, since, until, level=level, orgunit_id=scope.orgunit_id))
+                    signals += rule.evaluate(self._input(disease, scope, trigger, records, now))
+            metrics.observe_duration(rule.kind, time.perf_counter() - t0)
+            metrics.observe_evaluation(rule.kind, disease, bool(signals))
+            out += signals
+        return out
+
+    # -- statistical detectors ---------------------------------------------------------------------
+    def evaluate_detectors(self, conn: Connection, disease: str, health_area_id: str, district_id: str,
+                           onset: dt.date, now: dt.datetime, *, report_ids: Iterable[str] = ()) -> list[Signal]:
+        out: list[Signal] = []
+        onset_week = epiweek(onset, self.start_day)
+        current = epiweek(now.date(), self.start_day)
+        for cfg in self.detectors.for_disease(disease):
+            orgunit = health_area_id if cfg.level == "health_area" else district_id
+            last = onset_week
+            if current > onset_week and cfg.reevaluate_weeks:
+                last = min(current, self._shift(onset_week, cfg.reevaluate_weeks))
+            n_eval = self._weeks(onset_week, last)
+            t0 = time.perf_counter()
+            signals = self._run(conn, cfg, disease, orgunit, district_id, last, n_eval, now,
+                                {onset_week: tuple(report_ids)})
+            metrics.observe_duration(cfg.algorithm, time.perf_counter() - t0)
+            metrics.observe_evaluation(cfg.algorithm, disease, bool(signals))
+            out += signals
+        return out
+
+    def _run(self, conn: Connection, cfg: DetectorConfig, disease: str, orgunit: str, district_id: str,
+             last: EpiWeek, n_eval: int, now: dt.datetime, report_ids: dict[EpiWeek, tuple[str, ...]]
+             ) -> list[Signal]:
+        history = self.repo.history(conn, orgunit, disease)
+        if not history and cfg.level == "district":
+            areas = [u.id for u in self.pyramid.descendants(orgunit) if u.level == "health_area"] \
+                if orgunit in self.pyramid else []
+            history = self.repo.history_sum(conn, areas, disease)
+        first_seen = [d for d in (self.repo.first_onset(conn, cfg.level, orgunit),) if d is not None]
+        if history:
+            first_seen.append(week_start(min(history), self.start_day))
+        if not first_seen:
+            return []
+        wanted = self._shift(last, -(cfg.needed_history() + n_eval - 1))
+        first = max(epiweek(min(first_seen), self.start_day), wanted)
+        if first > last:
+            return []
+        daily = self.repo.daily_cases(conn, cfg.level, orgunit, disease, week_start(first, self.start_day),
+                                      week_end(last, self.start_day))
+        weeks, counts = weekly_counts(daily, history, first, last, self.start_day)
+        unit = self.pyramid.units.get(orgunit)
+        scope = Scope(orgunit, cfg.level, district_id, unit.population if unit else None)
+        return evaluate(cfg, scope, disease, weeks, counts, min(n_eval, len(weeks)), daily, now,
+                        start_day=self.start_day, typical_delay=self.typical_delay,
+                        closed_after_days=self.closed_after_days, report_ids=report_ids)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _shift(self, week: EpiWeek, n: int) -> EpiWeek:
+        return epiweek(week_start(week, self.start_day) + dt.timedelta(weeks=n), self.start_day)
+
+    def _weeks(self, a: EpiWeek, b: EpiWeek) -> int:
+        return (week_start(b, self.start_day) - week_start(a, self.start_day)).days // 7 + 1
+
+    def _input(self, disease: str, scope: Scope, trigger: CaseRecord, records: tuple[CaseRecord, ...],
+               now: dt.datetime) -> RuleInput:
+        return RuleInput(disease=disease, scope=scope, trigger=trigger, records=records, now=now,
+                         start_day=self.start_day, typical_delay=self.typical_delay,
+                         closed_after_days=self.closed_after_days)
+
+    def _scope(self, level: str, trigger: CaseRecord) -> Scope | None:
+        if level == "health_area":
+            oid = trigger.health_area_id
+        elif level == "district":
+            oid = trigger.district_id
+        else:
+            unit = self.pyramid.ancestor_at(trigger.health_area_id, level) \
+                if trigger.health_area_id in self.pyramid else None
+            oid = unit.id if unit else ""
+        if not oid:
+            return None
+        unit = self.pyramid.units.get(oid)
+        return Scope(oid, level, trigger.district_id, unit.population if unit else None)
+
+    def _coords(self, orgunit_id: str) -> tuple[float | None, float | None]:
+        if orgunit_id not in self.pyramid:
+            return None, None
+        for u in self.pyramid.ancestors(orgunit_id):
+            if u.lat is not None and u.lon is not None:
+                return u.lat, u.lon
+        return None, None
+
+    def _record(self, report: Report) -> CaseRecord:
+        lat, lon = self._coords(report.orgunit_id)
+        return CaseRecord(report.report_id, report.onset_date, report.cases, report.received_at,
+                          report.orgunit_id, report.health_area_id, report.district_id, lat, lon)
+
+    def _row_record(self, row: dict[str, Any]) -> CaseRecord:
+        lat, lon = self._coords(row["orgunit_id"])
+        return CaseRecord(row["report_id"], row["onset_date"], int(row["cases"]), row["received_at"],
+                          row["orgunit_id"], row["health_area_id"], row["district_id"], lat, lon)

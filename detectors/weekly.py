@@ -1,0 +1,48 @@
+"""Weekly case counts in event time: the series the statistical detectors read.
+
+Counts are by onset epi week (ISO weeks by default; ``start_day`` as ``SEBAC_EPIWEEK_START_DAY``).
+Historical weekly counts (uploaded for weeks before SEBAC, see ingest's ``weekly_counts_history``)
+and counts from reports are combined week by week as ``max(history, reports)``: a week known from
+both sources is not counted twice when reports are back-filled for a week that was also uploaded.
+
+A series starts at the first week with data for the org unit (first report of any disease, or the
+first history week): weeks before that are unknown, not zero; later weeks without reports are zero.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Mapping
+
+import numpy as np
+
+from detectors.epiweek import EpiWeek, epiweek, week_start
+
+
+def weeks_between(first: EpiWeek, last: EpiWeek, start_day: int = 0) -> list[EpiWeek]:
+    """``first`` … ``last`` inclusive (empty when ``first > last``)."""
+    out = []
+    day, end = week_start(first, start_day), week_start(last, start_day)
+    while day <= end:
+        out.append(epiweek(day, start_day))
+        day += dt.timedelta(days=7)
+    return out
+
+
+def weekly_counts(daily: Mapping[dt.date, int], history: Mapping[EpiWeek, int], first: EpiWeek,
+                  last: EpiWeek, start_day: int = 0) -> tuple[list[EpiWeek], np.ndarray]:
+    """Weeks ``first..last`` and their counts (float64, as the detectors take them).
+
+    >>> w, y = weekly_counts({dt.date(2026, 11, 2): 3, dt.date(2026, 11, 9): 1},
+    ...                      {EpiWeek(2026, 45): 5}, EpiWeek(2026, 44), EpiWeek(2026, 46))
+    >>> [str(x) for x in w], y.tolist()
+    (['2026-W44', '2026-W45', '2026-W46'], [0.0, 5.0, 1.0])
+    """
+    weeks = weeks_between(first, last, start_day)
+    index = {w: i for i, w in enumerate(weeks)}
+    from_reports = np.zeros(len(weeks))
+    for day, n in daily.items():
+        i = index.get(epiweek(day, start_day))
+        if i is not None:
+            from_reports[i] += n
+    from_history = np.array([float(history.get(w, 0)) for w in weeks])
+    return weeks, np.maximum(from_reports, from_history)
