@@ -51,15 +51,33 @@ def serve(demo: bool = typer.Option(False, "--demo", help="load the Mali demo an
         now = dt.datetime.now(dt.timezone.utc)
         clock = CatchUpClock(now - dt.timedelta(days=7), speed=7 * 86400 / demo_seconds)
     fastapi_app = build_app(settings, clock)
+    pipeline = fastapi_app.state.pipeline
+    # alerts (helper-alerts): escalation scheduler and notification outbox, on the pipeline's clock; in the
+    # demo a week passes in ~40 s, so they tick often enough for a 30-min deadline to be seen passing
+    from alerts.runtime import AlertWorkers
+
+    workers = AlertWorkers.from_settings(pipeline, settings, **({"tick_seconds": 0.1, "poll_seconds": 0.2}
+                                                                 if demo else {}))
+    fastapi_app.router.on_startup.append(workers.start)
     if demo:
-        pipeline = fastapi_app.state.pipeline
+        from sebac.demo import create_demo_users
+
         feeder = DemoFeeder(pipeline, simulate_week(pipeline.pyramid, dt.datetime.now(dt.timezone.utc)), clock, stop)
         fastapi_app.router.on_startup.append(feeder.start)
-        typer.echo(f"SEBAC demo: watch alerts at http://{settings.host}:{settings.port}/api/v1/alerts")
+        base = f"http://{settings.host}:{settings.port}"
+        typer.echo(f"SEBAC demo: watch alerts at {base}/api/v1/alerts (log in first; API docs at {base}/docs)")
+        typer.echo("Demo users (one per level; nobody acknowledges, so cholera alerts climb to national):")
+        for u in create_demo_users(pipeline):
+            typer.echo(f"  {u.role:<9} {u.username:<15} password {u.password:<18} {u.orgunit_id:<24} {u.phone or ''}")
+        typer.echo(f"  log in:  curl -s -X POST {base}/api/v1/auth/token -H 'content-type: application/json' "
+                   "-d '{\"username\": \"epi.djenne\", \"password\": \"...\"}'")
+        typer.echo("  then:    curl -s -H 'Authorization: Bearer <token>' " + base + "/api/v1/alerts")
+        typer.echo("  act:     POST /api/v1/alerts/{id}/acknowledge (or reply 'OK {id}' from the user's phone by SMS)")
     try:
         uvicorn.run(fastapi_app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     finally:
         stop.set()
+        workers.stop()
 
 
 @app.command()

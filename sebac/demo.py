@@ -92,3 +92,46 @@ class DemoFeeder(threading.Thread):
             except Exception:  # keep the demo alive; the error is in the log
                 log.exception("demo report failed")
         log.info("demo: replay finished; see GET /api/v1/alerts")
+
+
+# -- demo people (helper-alerts): one user per level along the outbreak's chain of command ---------------
+DEMO_PEOPLE = (  # (username, role, org unit, phone)
+    ("asc.mougna", "chw", "ML-MOP-DJENNE-MOUGNA-S1", "+22370000001"),
+    ("dtc.mougna", "cscom", "ML-MOP-DJENNE-MOUGNA", "+22370000002"),
+    ("epi.djenne", "district", "ML-MOP-DJENNE", "+22370000003"),
+    ("drs.mopti", "region", "ML-MOP", "+22370000004"),
+    ("dgshp.national", "national", "ML", "+22370000005"),
+    ("admin", "admin", "ML", None),
+)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: str
+    orgunit_id: str
+    phone: str | None
+
+
+def create_demo_users(pipeline: Any, seed: int | None = None) -> list[DemoUser]:
+    """One user per level (random passwords), each level subscribed to SMS alerts of its org unit."""
+    import secrets
+
+    from alerts.notify import SubscriptionIn, SubscriptionRepository
+    from alerts.users import UserIn, UserRepository
+
+    rng = random.Random(seed) if seed is not None else None
+    people, subs, out = UserRepository(), SubscriptionRepository(), []
+    with pipeline.db.begin() as conn:
+        for username, role, orgunit, phone in DEMO_PEOPLE:
+            if orgunit not in pipeline.pyramid:
+                continue
+            password = (f"demo-{rng.getrandbits(48):012x}" if rng else f"demo-{secrets.token_hex(6)}")
+            user = people.create(conn, UserIn(username=username, password=password, role=role, orgunit_id=orgunit,
+                                              phone=phone), pipeline.pyramid, pipeline.clock.now())
+            if phone and role not in ("chw", "admin"):
+                subs.create(conn, SubscriptionIn(orgunit_id=orgunit, channel="sms", address=phone, lang="fr",
+                                                 user_id=user.user_id), pipeline.pyramid)
+            out.append(DemoUser(username, password, role, orgunit, phone))
+    return out
