@@ -48,7 +48,7 @@ def timeliness(alert: Alert, now: dt.datetime) -> dict[str, Any]:
     stamps = {"emergence": emergence, "detection": alert.created_at, "notification": alert.notified_at,
               "response": alert.response_at}
     order = ("emergence", "detection", "notification", "response")
-    status = {m: milestone(stamps[order[i]], stamps[m], TARGETS[m], now) for i, m in enumerate(order) if i}
+    status = {m: milestone(stamps[order[i - 1]], stamps[m], TARGETS[m], now) for i, m in enumerate(order) if i}
     if alert.discarded_at is not None:  # not an outbreak: 7-1-7 does not apply
         compliant = None
     elif any(s == "missed" for s in status.values()):
@@ -62,7 +62,7 @@ def timeliness(alert: Alert, now: dt.datetime) -> dict[str, Any]:
         "detection": alert.created_at.isoformat(),
         "notification": alert.notified_at.isoformat() if alert.notified_at else None,
         "response": alert.response_at.isoformat() if alert.response_at else None,
-        "days": {m: _days(stamps[order[i]], stamps[m]) for i, m in enumerate(order) if i},
+        "days": {m: _days(stamps[order[i - 1]], stamps[m]) for i, m in enumerate(order) if i},
         "targets_days": {m: t.days for m, t in TARGETS.items()},
         "status": status,
         "compliant": compliant,
