@@ -7,8 +7,9 @@ level names), ``region`` / ``district`` (org unit ids at those levels), ``risk``
 ``outcome``, ``channel``, ``milestone`` and ``status`` (small fixed sets below; an unexpected value
 becomes ``other``). Never an alert id, a health area, a person or an address.
 
-7-1-7 (Frieden et al., *Lancet* 2021; Resolve to Save Lives): each alert is classified per milestone
-as ``met``, ``missed`` or ``pending`` (deadline not passed yet, milestone not reached):
+7-1-7 (Frieden et al., *Lancet* 2021; Resolve to Save Lives), with the definitions of
+:mod:`alerts.timeliness`: each alert is classified per milestone as ``met``, ``missed`` or ``pending``
+(deadline not passed yet, milestone not reached):
 
 * detection    — ``created_at − emergence_date ≤ 7 days`` (emergence = earliest onset);
 * notification — ``notified_at − created_at ≤ 1 day`` (acknowledged at district level or above);
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 
 from alerts.tables import alerts
+from alerts.timeliness import TARGETS, milestone
 
 OTHER = "other"
 UNKNOWN = "unknown"
@@ -37,8 +39,6 @@ CLOSE_OUTCOMES = ("discarded", "verified", "response", OTHER)  # the status the 
 NOTIFICATION_CHANNELS = ("sms", "email", "webhook", "log", OTHER)
 MILESTONES = ("detection", "notification", "response")
 MILESTONE_STATUSES = ("met", "missed", "pending")
-TARGETS = {"detection": dt.timedelta(days=7), "notification": dt.timedelta(days=1),
-           "response": dt.timedelta(days=7)}
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 DELAY_BUCKETS = (5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY,
                  3 * DAY, 7 * DAY)
@@ -141,25 +141,16 @@ def observe_auth_denied(reason: str) -> None:
     AUTH_DENIED.labels(_bounded(reason, AUTH_DENIED_REASONS)).inc()
 
 # -- alert state, from the database at scrape time -----------------------------------------------
-def milestone_status(start: dt.datetime | None, done: dt.datetime | None, target: dt.timedelta,
-                     now: dt.datetime) -> str | None:
-    """``met`` / ``missed`` / ``pending`` for one 7-1-7 milestone; None when its clock has not started."""
-    if start is None:
-        return None
-    if done is not None:
-        return "met" if done - start <= target else "missed"
-    return "missed" if now - start > target else "pending"
-
-
 def seven_one_seven(row: Any, now: dt.datetime) -> dict[str, str | None]:
-    """Pure: the three milestone statuses of one alert row (see the module docstring)."""
+    """Pure: the three milestone statuses of one alert row, as :func:`alerts.timeliness.timeliness`
+    computes them for one :class:`Alert` (here from a row, to classify thousands per scrape)."""
     created = _utc(row.created_at)
     emergence = dt.datetime.combine(row.emergence_date, dt.time(), dt.timezone.utc)
     notified = _utc(getattr(row, "notified_at", None))
     response = _utc(getattr(row, "response_at", None))
-    return {"detection": milestone_status(emergence, created, TARGETS["detection"], now),
-            "notification": milestone_status(created, notified, TARGETS["notification"], now),
-            "response": milestone_status(notified, response, TARGETS["response"], now)}
+    return {"detection": milestone(emergence, created, TARGETS["detection"], now),
+            "notification": milestone(created, notified, TARGETS["notification"], now),
+            "response": milestone(notified, response, TARGETS["response"], now)}
 
 
 @dataclass

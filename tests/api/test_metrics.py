@@ -61,22 +61,23 @@ def test_last_complete_week(now, start_day, want):
     assert tuple(d.isoformat() for d in im.last_complete_week(now, start_day)) == want
 
 
-@pytest.mark.parametrize("start, done, now, want", [
-    (None, None, at(2026, 11, 20), None),                                   # clock not started
-    (at(2026, 11, 1), at(2026, 11, 8), at(2026, 11, 20), "met"),            # exactly 7 days
-    (at(2026, 11, 1), at(2026, 11, 8, 0, 1), at(2026, 11, 20), "missed"),   # one minute over
-    (at(2026, 11, 1), None, at(2026, 11, 7), "pending"),
-    (at(2026, 11, 1), None, at(2026, 11, 9), "missed"),
-])
-def test_milestone_status(start, done, now, want):
-    assert am.milestone_status(start, done, dt.timedelta(days=7), now) == want
-
-
 def test_seven_one_seven_of_one_alert():
     row = SimpleNamespace(created_at=at(2026, 11, 10, 12), emergence_date=dt.date(2026, 11, 1),
                           notified_at=at(2026, 11, 11, 13), response_at=None)
     assert am.seven_one_seven(row, at(2026, 11, 14)) == {
         "detection": "missed", "notification": "missed", "response": "pending"}
+
+
+def test_row_classification_agrees_with_alert_timeliness(pipeline, clock):
+    from alerts.timeliness import timeliness
+
+    res = pipeline.submit(report("ML-MOP-DJENNE-MOUGNA-S1", disease="cholera", cases=1, onset="2026-11-10"),
+                          Channel.http)
+    alert = res.alerts[0]
+    for days in (0, 2, 9):
+        now = clock.now() + dt.timedelta(days=days)
+        row = SimpleNamespace(**alert.model_dump())
+        assert am.seven_one_seven(row, now) == timeliness(alert, now)["status"]
 
 
 def small_pyramid() -> Pyramid:
@@ -254,7 +255,14 @@ def test_database_down_is_reported_not_raised(pipeline):
 
 
 # -- bounded labels ----------------------------------------------------------------------------------
-def allowed_label_values(pyramid, diseases) -> dict[str, set[str]]:
+def configured_detectors(pipeline) -> set[str]:
+    """Rule kinds and algorithm ids the detection stage was configured with (code/config constants)."""
+    stage = pipeline.detection
+    return ({"immediate", "other"} | {r.kind for r in getattr(stage, "rules", ())}
+            | {c.algorithm for c in getattr(stage, "detectors", ())})
+
+
+def allowed_label_values(pyramid, diseases, detectors: set[str]) -> dict[str, set[str]]:
     regions = {u.id for u in pyramid.at_level("region")} | {"unknown"}
     districts = {u.id for u in pyramid.at_level("district")} | {"unknown"}
     levels = set(pyramid.levels) | {"unknown"}
@@ -270,7 +278,7 @@ def allowed_label_values(pyramid, diseases) -> dict[str, set[str]]:
         "risk": {"1", "2", "3", "4"},
         "status": set(am.STATUSES) | set(am.MILESTONE_STATUSES),
         "milestone": set(am.MILESTONES),
-        "detector": {"immediate"},
+        "detector": detectors,
         "worker": {"embedded"}, "topic": {"reports"},
     }
 
@@ -296,7 +304,7 @@ def test_no_label_has_unbounded_values(pipeline, pyramid, diseases):
     after = scrape(pipeline)
     new = {k for k in after if k not in before and not k[0].startswith(RUNTIME)}
     assert not new, sorted(new)[:10]
-    allowed = allowed_label_values(pyramid, diseases)
+    allowed = allowed_label_values(pyramid, diseases, configured_detectors(pipeline))
     below_district = {u.id for u in pyramid.units.values()
                       if pyramid.depth(u.id) > pyramid.levels.index("district")}
     ours = {m._name for mod in (im, am, dm, sm) for m in vars(mod).values() if hasattr(m, "_labelnames")}
