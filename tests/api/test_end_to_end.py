@@ -5,6 +5,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.api.alerts_helpers import user_client
+
 pytestmark = pytest.mark.integration
 
 
@@ -28,10 +30,12 @@ def test_cholera_report_raises_alert_readable_over_http(live_app):
         r = http.post("/api/v1/reports", json=REPORT)
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "accepted" and len(r.json()["alert_ids"]) == 1
-        alerts = http.get("/api/v1/alerts", params={"district": "ML-SIK-KADIOLO"}).json()["items"]
+        assert http.get("/api/v1/alerts").status_code == 401  # alerts need a login (helper-alerts)
+        epi = user_client(live_app, "epi.kadiolo", "district", "ML-SIK-KADIOLO")
+        alerts = epi.get("/api/v1/alerts", params={"district": "ML-SIK-KADIOLO"}).json()["items"]
         assert len(alerts) == 1
         assert (alerts[0]["disease"], alerts[0]["orgunit_id"]) == ("cholera", "ML-SIK-KADIOLO-ZEGOUA")
-        detail = http.get(f"/api/v1/alerts/{alerts[0]['alert_id']}").json()
+        detail = epi.get(f"/api/v1/alerts/{alerts[0]['alert_id']}").json()
         assert detail["events"][0]["type"] == "created" and len(detail["signals"]) == 1
         again = http.post("/api/v1/reports", json=REPORT)
         assert again.status_code == 200 and again.json()["status"] == "duplicate"

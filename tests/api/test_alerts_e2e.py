@@ -1,0 +1,109 @@
+"""End to end over real HTTP, a real SQLite database and the real background workers: a demo cholera
+outbreak climbs CSCom → district → region → national when nobody acknowledges, and stops at the
+district when the district epidemiologist acknowledges (by HTTP, and by SMS reply)."""
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from alerts.channels import Channels, LogSmsGateway
+from alerts.outbox import RetryPolicy
+from alerts.runtime import AlertWorkers
+from sebac.demo import create_demo_users
+from tests.api.alerts_helpers import cheap_hashing  # noqa: F401
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cheap_hashing")]
+
+MOUGNA = {"client_id": "chw-mougna-1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": "cholera", "cases": 2,
+          "onset_date": "2026-11-19", "sex": "F", "age_group": "5+", "text": "diarrhée aqueuse, vomissements"}
+SOFARA = MOUGNA | {"client_id": "chw-sofara-1", "orgunit_id": "ML-MOP-DJENNE-SOFARA-S1"}
+
+
+def wait_for(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def demo(live_app, clock):
+    pipeline = live_app.server.config.app.state.pipeline
+    users = {u.role: u for u in create_demo_users(pipeline, seed=1)}
+    sms = LogSmsGateway()
+    workers = AlertWorkers(pipeline, Channels(sms=sms), retry=RetryPolicy(), tick_seconds=0.05, poll_seconds=0.05)
+    workers.start()
+    clients = {}
+    for role, u in users.items():
+        r = httpx.post(f"{live_app.url}/api/v1/auth/token", json={"username": u.username, "password": u.password})
+        clients[role] = httpx.Client(base_url=live_app.url, timeout=10,
+                                     headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    yield clients, users, sms, clock
+    workers.stop()
+
+
+def _level(http: httpx.Client, alert_id: int) -> str:
+    return http.get(f"/api/v1/alerts/{alert_id}").json()["level"]
+
+
+def _raise(live_app, payload) -> int:
+    r = httpx.post(f"{live_app.url}/api/v1/reports", json=payload)
+    assert r.status_code == 201, r.text
+    (alert_id,) = r.json()["alert_ids"]
+    return alert_id
+
+
+def test_outbreak_climbs_to_national_when_nobody_acknowledges(live_app, demo):
+    http, users, sms, clock = demo
+    alert_id = _raise(live_app, MOUGNA)
+    national = http["national"]
+    assert _level(national, alert_id) == "health_area"
+    wait_for(lambda: any(to == users["cscom"].phone for to, _ in sms.sent))
+    for minutes, level in ((30, "district"), (30, "region"), (30, "national")):
+        clock.advance(minutes=minutes)
+        wait_for(lambda: _level(national, alert_id) == level)
+    detail = national.get(f"/api/v1/alerts/{alert_id}").json()
+    steps = [(e["level"], e["data"]["cause"]) for e in detail["events"] if e["type"] == "escalated"]
+    assert steps == [("district", "timeout"), ("region", "timeout"), ("national", "timeout")]
+    told = wait_for(lambda: {to for to, _ in sms.sent} >= {users[r].phone for r in ("cscom", "district", "region",
+                                                                                     "national")})
+    assert told
+    assert detail["status"] == "open" and detail["timeliness"]["status"]["notification"] == "pending"
+    # the district cannot act on it any more; the national officer can
+    r = http["district"].post(f"/api/v1/alerts/{alert_id}/acknowledge")
+    assert r.status_code == 403 and r.json()["error"]["key"] == "alert.acknowledge.levelTooLow"
+    assert national.post(f"/api/v1/alerts/{alert_id}/acknowledge").json()["status"] == "acknowledged"
+
+
+def test_outbreak_stops_at_district_when_the_district_user_acknowledges(live_app, demo):
+    http, users, sms, clock = demo
+    alert_id = _raise(live_app, MOUGNA)
+    clock.advance(minutes=31)
+    wait_for(lambda: _level(http["district"], alert_id) == "district")
+    r = http["district"].post(f"/api/v1/alerts/{alert_id}/acknowledge")
+    assert r.status_code == 200 and r.json()["status"] == "acknowledged"
+    clock.advance(hours=6)
+    time.sleep(0.5)  # several scheduler ticks
+    detail = http["district"].get(f"/api/v1/alerts/{alert_id}").json()
+    assert detail["level"] == "district" and detail["escalate_at"] is None
+    assert [e["level"] for e in detail["events"] if e["type"] == "escalated"] == ["district"]
+    assert detail["timeliness"]["status"]["notification"] == "met"
+
+
+def test_district_acknowledges_by_sms_reply(live_app, demo):
+    http, users, sms, clock = demo
+    alert_id = _raise(live_app, SOFARA)
+    clock.advance(minutes=31)
+    wait_for(lambda: _level(http["district"], alert_id) == "district")
+    from ingest.sms.commands import dispatch_command
+
+    reply = dispatch_command(f"OK {alert_id}", users["district"].phone, clock.now())
+    assert reply == f"Alerte #{alert_id} acquittée. Merci."
+    clock.advance(hours=2)
+    time.sleep(0.3)
+    assert http["region"].get(f"/api/v1/alerts/{alert_id}").json()["level"] == "district"
