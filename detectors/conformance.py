@@ -67,14 +67,19 @@ def _find(oracle_dir: Path, name: str) -> Path:
 
 @lru_cache(maxsize=4)
 def oracle_results(oracle_dir: Path) -> dict[str, dict[tuple[str, str], dict[str, np.ndarray]]]:
-    """R results: algorithm -> (dataset, series) -> columns t, upperbound, alarm (NaN = NA)."""
-    raw: dict[str, dict[tuple[str, str], list[tuple[int, float, float]]]] = {}
+    """R results: algorithm -> (dataset, series) -> columns t, upperbound, alarm, expected,
+    stat (NaN = NA)."""
+    raw: dict[str, dict[tuple[str, str], list[tuple[float, ...]]]] = {}
+
+    def num(cell: str) -> float:
+        return float(cell) if cell else math.nan
+
     with _open(_find(oracle_dir, "results.csv")) as fh:
         for row in csv.DictReader(fh):
-            ub = float(row["upperbound"]) if row["upperbound"] else math.nan
-            al = float(row["alarm"]) if row["alarm"] else math.nan
             raw.setdefault(row["algorithm"], {}).setdefault(
-                (row["dataset"], row["series"]), []).append((int(row["t"]), ub, al))
+                (row["dataset"], row["series"]), []).append(
+                (int(row["t"]), num(row["upperbound"]), num(row["alarm"]),
+                 num(row["expected"]), num(row["stat"])))
     out: dict[str, dict[tuple[str, str], dict[str, np.ndarray]]] = {}
     for alg, by_series in raw.items():
         out[alg] = {}
@@ -82,7 +87,7 @@ def oracle_results(oracle_dir: Path) -> dict[str, dict[tuple[str, str], dict[str
             rows.sort()
             arr = np.array(rows, dtype=float)
             out[alg][key] = {"t": arr[:, 0].astype(int), "upperbound": arr[:, 1],
-                             "alarm": arr[:, 2]}
+                             "alarm": arr[:, 2], "expected": arr[:, 3], "stat": arr[:, 4]}
     return out
 
 

@@ -125,7 +125,7 @@ def read_runs(path: str | Path, algorithm: str | None = None) -> list[Run]:
 def _fmt(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return f"{float(value):.12g}"
+    return f"{float(value) + 0.0:.12g}"   # + 0.0: no "-0"
 
 
 def result_rows(algorithm: str, s: OracleSeries, det: Detection) -> Iterator[list[str]]:

@@ -19,7 +19,8 @@ import numpy as np
 
 from detectors.algorithms.base import Detection, Series
 
-__all__ = ["BatchDetection", "as_matrix", "check_range", "detect_one"]
+__all__ = ["BatchDetection", "as_matrix", "check_range", "detect_one", "reference_values",
+           "stack_detections"]
 
 
 @dataclass
@@ -61,6 +62,27 @@ class BatchDetection:
             stat=self.stat[i].copy(),
             extra=extra,
         )
+
+
+def stack_detections(detections: list[Detection]) -> BatchDetection:
+    """Stack per-series detections on the same points into one :class:`BatchDetection`."""
+    if not detections:
+        raise ValueError("nothing to stack")
+    t = detections[0].t
+    for d in detections:
+        if not np.array_equal(d.t, t):
+            raise ValueError("detections monitor different points")
+    keys = sorted({k for d in detections for k in d.extra})
+    extra = {k: [d.extra.get(k) for d in detections] for k in keys}
+    return BatchDetection(
+        t=np.asarray(t),
+        observed=np.vstack([d.observed for d in detections]),
+        upperbound=np.vstack([d.upperbound for d in detections]),
+        alarm=np.vstack([d.alarm for d in detections]),
+        expected=np.vstack([d.expected for d in detections]),
+        stat=np.vstack([d.stat for d in detections]),
+        extra=extra,
+    )
 
 
 def as_matrix(observed: np.ndarray) -> np.ndarray:

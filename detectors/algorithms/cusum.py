@@ -142,7 +142,7 @@ def detect_many(
             cusum[:, i + 1] = np.maximum(0.0, cusum[:, i] + (z[:, i] - k))  # NaN propagates
         alarm = cusum[:, 1:] >= h
         upper = _bound(m, h, k, cusum[:, :-1], cusum[:, 1:], trans, alpha)
-    upper = np.where(np.isnan(upper) | (upper < 0), 0.0, upper)
+    upper = np.where(np.isnan(upper) | (upper < 0), 0.0, upper) + 0.0   # + 0.0: no -0
     return BatchDetection(t=t, observed=x.copy(), upperbound=upper, alarm=alarm, expected=m,
                           stat=cusum[:, 1:].copy())
 

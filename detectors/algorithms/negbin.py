@@ -123,8 +123,8 @@ def fit_log_glm(
             break
         e, m, y = eta[active], mu[active], Y[active]
         mu_eta = linkinv(e)
-        var = m if th is None else m + m**2 / th[active, None]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            var = m if th is None else m + m**2 / th[active, None]
             z = e + (y - m) / mu_eta
             w = np.sqrt(mu_eta**2 / var)
         bad = ~(np.isfinite(z).all(axis=1) & np.isfinite(w).all(axis=1))

@@ -16,6 +16,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from detectors.algorithms._batch import BatchDetection, as_matrix, stack_detections
 from detectors.algorithms.base import Detection, Detector, Series
 
 __all__ = ["AlgorithmSpec", "AlgorithmUnavailable", "ALGORITHMS", "algorithm_ids", "get",
@@ -46,6 +47,9 @@ class AlgorithmSpec:
     defaults: Mapping[str, Any]
     start_rule: StartRule
     farrington_family: bool = False
+    batch_style: str = "matrix"   # "matrix": f(observed (S, n), start, end, params, *, freq,
+    #                               start_epoch) -> BatchDetection; "items": helper-farrington's
+    #                               f([(series, start, end), ...], params) -> list[Detection]
 
 
 def _ears_start(n, freq, p, dated):
@@ -76,7 +80,9 @@ _ALG = "detectors.algorithms."
 
 
 def _spec(id_, r_function, module, function, batch, defaults, start, farr=False):
-    return AlgorithmSpec(id_, r_function, _ALG + module, function, batch, defaults, start, farr)
+    style = "items" if farr else "matrix"
+    return AlgorithmSpec(id_, r_function, _ALG + module, function, batch, defaults, start, farr,
+                         style)
 
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {s.id: s for s in [
@@ -96,7 +102,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {s.id: s for s in [
           "detect_batch",
           {**_FF_COMMON, "weightsThreshold": 2.58, "pThresholdTrend": 1, "noPeriods": 10,
            "pastWeeksNotIncluded": 26, "thresholdMethod": "muan"}, _farr_start, True),
-    _spec("farrington", "algo.farrington", "farrington", "detect", None,
+    _spec("farrington", "algo.farrington", "farrington", "detect", "detect_batch",
           {"b": 5, "w": 3, "reweight": True, "alpha": 0.05, "trend": True, "limit54": [5, 4],
            "powertrans": "2/3", "fitFun": "algo.farrington.fitGLM.fast"}, _farr_start, True),
     _spec("cusum", "algo.cusum", "cusum", "detect", "detect_many",
@@ -151,8 +157,13 @@ def detector(algorithm_id: str) -> Detector:
     return run
 
 
-def batch_detector(algorithm_id: str) -> Callable[..., Any] | None:
-    """The vectorised ``detect_many``-style function with defaults merged, or None."""
+def batch_detector(algorithm_id: str) -> Callable[..., BatchDetection] | None:
+    """Vectorised detector ``f(observed (S, n), start, end, params=None, *, freq=52,
+    start_epoch=1) -> BatchDetection`` with defaults merged, or None if there is none (yet).
+
+    Algorithms whose batch function takes ``[(series, start, end), ...]`` (helper-farrington's
+    ``detect_batch``) are adapted to this matrix form.
+    """
     spec = get(algorithm_id)
     if spec.batch_function is None:
         return None
@@ -161,8 +172,15 @@ def batch_detector(algorithm_id: str) -> Callable[..., Any] | None:
     except AlgorithmUnavailable:
         return None
 
-    def run(observed, start: int, end: int, params: Mapping[str, Any] | None = None, **kw):
-        return fn(observed, start, end, {**spec.defaults, **dict(params or {})}, **kw)
+    def run(observed, start: int, end: int, params: Mapping[str, Any] | None = None, *,
+            freq: int = 52, start_epoch: int = 1) -> BatchDetection:
+        merged = {**spec.defaults, **dict(params or {})}
+        if spec.batch_style == "matrix":
+            return fn(observed, start, end, merged, freq=freq, start_epoch=start_epoch)
+        y = as_matrix(observed)
+        items = [(Series(observed=row.copy(), freq=freq, start_epoch=start_epoch), start, end)
+                 for row in y]
+        return stack_detections(fn(items, merged))
 
     run.__name__ = f"detect_many_{algorithm_id}"
     return run

@@ -1,0 +1,139 @@
+"""Speed of the vectorised detectors: microseconds per series-week and "all of Mali".
+
+Usage::
+
+    .venv/bin/python bench/detectors.py                 # default figures (a few minutes)
+    .venv/bin/python bench/detectors.py --quick         # smaller sizes, for a smoke run
+    .venv/bin/python bench/detectors.py --series 2000 --mali-series 30000
+
+Synthetic data: weekly Poisson counts with a yearly cycle and a mean drawn per series (0.3 to
+30 cases a week, as districts x diseases are), ``history`` weeks of baseline followed by the
+``monitored`` weeks evaluated. Every algorithm runs through its batch function
+(``registry.batch_detector``): all series at once, numpy over the series axis.
+
+Table 1 (speed): ``--series`` series x (5 years + 52 weeks), the last 52 weeks monitored;
+figure = wall time / (series x monitored weeks). Table 2 ("all of Mali"): 1,500 areas x 20
+diseases = 30,000 series, 52 weeks monitored on 5 years of history; slow algorithms run on
+``--mali-cap`` series and are extrapolated linearly (marked). Prints Markdown.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from detectors.algorithms import registry  # noqa: E402
+
+FAST = ["earsC_C1", "earsC_C2", "earsC_C3", "cusum", "cusum_glm_rossi", "bayes", "rki",
+        "glrpois"]
+SLOW = ["glrnb", "ff_default", "ff_noufaily", "farrington"]
+
+
+def synthetic(n_series: int, n_weeks: int, seed: int = 2024) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    level = np.exp(rng.uniform(np.log(0.3), np.log(30.0), n_series))[:, None]
+    phase = rng.uniform(0, 2 * np.pi, n_series)[:, None]
+    t = np.arange(n_weeks)[None, :]
+    mu = level * np.exp(0.5 * np.cos(2 * np.pi * t / 52 + phase))
+    return rng.poisson(mu).astype(float)
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        nproc = str(os.cpu_count())
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "cpu": cpu, "nproc": nproc, "load average (1/5/15 min)": load,
+            "python": platform.python_version(), "numpy": np.__version__}
+
+
+def timed(alg: str, y: np.ndarray, monitored: int, repeat: int = 1) -> float | None:
+    fn = registry.batch_detector(alg)
+    if fn is None:
+        return None
+    n = y.shape[1]
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(y, n - monitored + 1, n, freq=52, start_epoch=1)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--series", type=int, default=2000)
+    ap.add_argument("--slow-series", type=int, default=200, help="series for glrnb/Farrington")
+    ap.add_argument("--mali-series", type=int, default=30000)
+    ap.add_argument("--mali-cap", type=int, default=3000,
+                    help="slow algorithms run on this many Mali series, then extrapolate")
+    ap.add_argument("--history", type=int, default=260)
+    ap.add_argument("--monitored", type=int, default=52)
+    ap.add_argument("--algorithms", nargs="*", default=FAST + SLOW)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.series, args.slow_series, args.mali_series, args.mali_cap = 300, 30, 3000, 300
+    n_weeks = args.history + args.monitored
+
+    print("## Detector speed (vectorised batch functions)\n")
+    for k, v in machine().items():
+        print(f"- {k}: `{v}`" if k == "command" else f"- {k}: {v}")
+    print(f"- data: synthetic weekly Poisson counts, {args.history} weeks of history + "
+          f"{args.monitored} monitored weeks per series\n")
+
+    print("| algorithm | series | series-weeks | wall time (s) | µs per series-week |")
+    print("|---|---:|---:|---:|---:|")
+    for alg in args.algorithms:
+        S = args.slow_series if alg in SLOW else args.series
+        y = synthetic(S, n_weeks)
+        dt = timed(alg, y, args.monitored, repeat=1 if alg in SLOW else 3)
+        if dt is None:
+            print(f"| {alg} | – | – | not available | – |")
+            continue
+        sw = S * args.monitored
+        print(f"| {alg} | {S:,} | {sw:,} | {dt:.3f} | {dt / sw * 1e6:.2f} |")
+        sys.stdout.flush()
+
+    S = args.mali_series
+    print(f"\n### All of Mali: {S:,} series (1,500 areas × 20 diseases), {args.monitored} weeks "
+          f"monitored on {args.history // 52} years of history\n")
+    print("| algorithm | series run | wall time (s) | for all series (s) | under 10 s |")
+    print("|---|---:|---:|---:|:---:|")
+    y_all = synthetic(S, n_weeks, seed=7)
+    for alg in args.algorithms:
+        run = min(S, args.mali_cap) if alg in SLOW else S
+        dt = timed(alg, y_all[:run], args.monitored)
+        if dt is None:
+            print(f"| {alg} | – | not available | – | – |")
+            continue
+        total = dt * S / run
+        mark = "" if run == S else " (extrapolated)"
+        print(f"| {alg} | {run:,} | {dt:.2f} | {total:.1f}{mark} | "
+              f"{'yes' if total < 10 else 'no'} |")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
