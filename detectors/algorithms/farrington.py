@@ -45,10 +45,10 @@ from scipy import stats
 
 from .base import Detection, Series
 from .farrington_common import (
+    ProblemBlock,
     enough_cases,
     farrington_reference_rows,
     fit_reweighted,
-    stack_problems,
     trend_pvalue,
 )
 
@@ -111,11 +111,12 @@ def detect_batch(items: Sequence[tuple[Series, int, int]],
         valid = rows >= 1
         rc = np.maximum(rows, 1) - 1
         t = (rows - ks[:, None]).astype(float)
-        blocks.append((obs[rc], t, np.zeros_like(rows), valid))
+        blocks.append((obs[rc], t, valid))
         y_now.append(obs[ks - 1])
         ranges.append(ks)
-    ps = stack_problems(blocks, 1)
-    res = _fit_and_threshold(ps, np.concatenate(y_now), p) if ps.n_problems else None
+    ps = ProblemBlock.build(np.concatenate([x[0] for x in blocks]), np.concatenate([x[1] for x in blocks]),
+                            np.concatenate([x[2] for x in blocks]), np.zeros(b * (2 * w + 1), dtype=np.int64), 1)
+    res = _fit_and_threshold(ps, np.concatenate(y_now), p)
 
     out, offset = [], 0
     for (series, _, _), ks in zip(items, ranges):
@@ -135,7 +136,7 @@ def detect_batch(items: Sequence[tuple[Series, int, int]],
     return out
 
 
-def _fit_and_threshold(ps, y: np.ndarray, p: FarringtonParams) -> dict[str, np.ndarray]:
+def _fit_and_threshold(ps: ProblemBlock, y: np.ndarray, p: FarringtonParams) -> dict[str, np.ndarray]:
     B = ps.n_problems
     grp = np.zeros(B, dtype=np.int64)
     zero = np.zeros(B)
@@ -156,8 +157,8 @@ def _fit_and_threshold(ps, y: np.ndarray, p: FarringtonParams) -> dict[str, np.n
         var_u[do_trend] = ra.fit.link_variance_unscaled(grp, zero)[do_trend]
         phi[do_trend] = ra.phi[do_trend]
     if use_b.any():
-        sub, ids = ps.subset(use_b)
-        rb = fit_reweighted(sub, trend=False, reweight=p.reweight, threshold=1.0)
+        ids = np.flatnonzero(use_b)
+        rb = fit_reweighted(ps.subset(use_b), trend=False, reweight=p.reweight, threshold=1.0)
         zb = np.zeros(ids.shape[0])
         gb = np.zeros(ids.shape[0], dtype=np.int64)
         eta[ids] = rb.fit.predict_link(gb, zb)

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from .base import Series
-from .glm import GroupedGlmFit, fit_poisson_glm_grouped
+from .glm import DenseGlmFit, fit_poisson_glm_dense
 
 __all__ = [
-    "ProblemSet",
+    "ProblemBlock",
     "ReweightedFit",
     "anscombe_residuals",
     "assign_weights",
@@ -47,6 +47,9 @@ __all__ = [
     "enough_cases",
     "r_qnbinom",
     "r_qpois",
+    "r_pnbinom_upper",
+    "r_ppois_upper",
+    "trend_pvalue",
 ]
 
 _HAT_ONE = 1.0 - 10.0 * np.finfo(float).eps
@@ -198,92 +201,94 @@ def flexible_layout(
     return offsets.astype(np.int64), lev[keep].astype(np.int64)
 
 
-# --------------------------------------------------------------------------- problem set
+# --------------------------------------------------------------------------- problem blocks
 @dataclass(frozen=True)
-class ProblemSet:
-    """Rows of ``B`` small GLMs stacked in long format (see ``fit_poisson_glm_grouped``)."""
+class ProblemBlock:
+    """``K`` GLM problems (one per monitored point) sharing one row layout of ``L`` slots.
 
-    y: np.ndarray        # (N,) response
-    t: np.ndarray        # (N,) time covariate, centred at the predicted point (t0 = 0)
-    group: np.ndarray    # (N,) factor level 0..G-1
-    problem: np.ndarray  # (N,) problem id 0..B-1
-    n_problems: int
+    ``valid`` marks rows that exist (reference point present, count not NA); absent rows get
+    prior weight 0 and are ignored, as R never sees them.
+    """
+
+    y: np.ndarray       # (K, L)
+    t: np.ndarray       # (K, L) time covariate (R's wtime, any origin)
+    valid: np.ndarray   # (K, L) bool
+    levels: np.ndarray  # (L,) factor level 0..G-1 of each slot
     n_groups: int
 
-    def subset(self, keep: np.ndarray) -> tuple["ProblemSet", np.ndarray]:
-        """Problems where ``keep`` is True, renumbered; also returns their old ids."""
-        ids = np.flatnonzero(keep)
-        newid = np.cumsum(keep) - 1
-        rsel = keep[self.problem]
-        return (
-            ProblemSet(self.y[rsel], self.t[rsel], self.group[rsel], newid[self.problem[rsel]],
-                       int(ids.shape[0]), self.n_groups),
-            ids,
-        )
+    @classmethod
+    def build(cls, y: np.ndarray, t: np.ndarray, valid: np.ndarray, levels: np.ndarray,
+              n_groups: int) -> "ProblemBlock":
+        valid = valid & ~np.isnan(y)
+        return cls(np.where(valid, y, 0.0), np.broadcast_to(t, y.shape).astype(float), valid,
+                   np.asarray(levels, dtype=np.int64), int(n_groups))
+
+    def subset(self, keep: np.ndarray) -> "ProblemBlock":
+        return ProblemBlock(self.y[keep], self.t[keep], self.valid[keep], self.levels, self.n_groups)
+
+    @property
+    def n_problems(self) -> int:
+        return int(self.y.shape[0])
 
     def max_y(self) -> np.ndarray:
-        out = np.full(self.n_problems, -np.inf)
-        np.maximum.at(out, self.problem, self.y)
-        return out
+        return np.max(np.where(self.valid, self.y, -np.inf), axis=1)
 
     def n_rows(self) -> np.ndarray:
-        return np.bincount(self.problem, minlength=self.n_problems).astype(float)
+        return self.valid.sum(axis=1)
 
 
 def anscombe_residuals(y: np.ndarray, mu: np.ndarray, hat: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """Standardised Anscombe residuals ``3/2 (y^(2/3) mu^(-1/6) - mu^(1/2)) / sqrt(phi (1-h))``.
 
-    ``phi`` is per row. Hat values above ``1 - 10 eps`` count as 1 (R ``lm.influence``).
+    Hat values above ``1 - 10 eps`` count as 1 (R ``lm.influence``).
     """
     h = np.where(hat > _HAT_ONE, 1.0, hat)
-    a = 1.5 * (np.cbrt(y) ** 2 * mu ** (-1.0 / 6.0) - np.sqrt(mu))
     with np.errstate(divide="ignore", invalid="ignore"):
+        a = 1.5 * (y ** (2.0 / 3.0) * mu ** (-1.0 / 6.0) - mu ** 0.5)
         return a / np.sqrt(phi * (1.0 - h))
 
 
-def assign_weights(s: np.ndarray, problem: np.ndarray, n_problems: int, threshold: float) -> np.ndarray:
-    """``omega = gamma s^-2`` where ``s > threshold`` else ``gamma``; ``gamma`` makes sum = n."""
-    big = s > threshold
-    with np.errstate(divide="ignore"):
-        raw = np.where(big, s ** -2.0, 1.0)
-    n = np.bincount(problem, minlength=n_problems).astype(float)
-    gamma = n / np.bincount(problem, raw, minlength=n_problems)
-    return gamma[problem] * raw
+def assign_weights(s: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
+    """``omega = gamma s^-2`` where ``s > threshold`` else ``gamma``, ``sum(omega) = n`` per problem.
+
+    ``s`` and ``valid`` have shape ``(K, L)``; absent rows get weight 0.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.where(valid, np.where(s > threshold, s ** -2.0, 1.0), 0.0)
+        gamma = valid.sum(axis=1) / raw.sum(axis=1)
+    return gamma[:, None] * raw
 
 
 @dataclass(frozen=True)
 class ReweightedFit:
     """Final quasi-Poisson fit of each problem after the optional reweighting step."""
 
-    fit: GroupedGlmFit
-    initial_converged: np.ndarray  # (B,) convergence of the first (unweighted) fit
-    phi: np.ndarray                # (B,) max(1, Pearson dispersion of the final fit)
-    pearson: np.ndarray            # (B,) Pearson dispersion of the final fit (unfloored)
-    omega_dispersion: np.ndarray   # (B,) sum(omega r^2)/df: what R's summary() sees in farringtonFlexible
+    fit: DenseGlmFit
+    initial_converged: np.ndarray  # (K,) convergence of the first (unweighted) fit
+    phi: np.ndarray                # (K,) max(1, Pearson dispersion of the final fit)
+    pearson: np.ndarray            # (K,) Pearson dispersion of the final fit (unfloored)
+    omega_dispersion: np.ndarray   # (K,) sum(omega r^2)/df: what summary() sees in farringtonFlexible
 
 
-def fit_reweighted(ps: ProblemSet, *, trend: bool, reweight: bool, threshold: float) -> ReweightedFit:
-    """Initial quasi-Poisson fit, then (``reweight``) refit with Anscombe-residual weights."""
-    fit1 = fit_poisson_glm_grouped(ps.y, ps.t, ps.group, ps.problem, ps.n_problems, ps.n_groups,
-                                   trend=trend)
+def fit_reweighted(pb: ProblemBlock, *, trend: bool, reweight: bool, threshold: float) -> ReweightedFit:
+    """Initial quasi-Poisson fit, then (``reweight``) a refit with Anscombe-residual weights."""
+    w1 = pb.valid.astype(float)
+    fit1 = fit_poisson_glm_dense(pb.y, pb.t, pb.levels, pb.n_groups, w1, trend=trend)
+    disp1 = fit1.pearson_dispersion(pb.y)
     if not reweight:
-        disp = fit1.pearson_dispersion(ps.y, ps.problem)
-        return ReweightedFit(fit1, fit1.converged, np.fmax(disp, 1.0), disp, disp)
-    phi1 = np.fmax(fit1.pearson_dispersion(ps.y, ps.problem), 1.0)
-    s = anscombe_residuals(ps.y, fit1.mu, fit1.hat, phi1[ps.problem])
-    omega = assign_weights(s, ps.problem, ps.n_problems, threshold)
-    fit2 = fit_poisson_glm_grouped(ps.y, ps.t, ps.group, ps.problem, ps.n_problems, ps.n_groups,
-                                   weights=omega, trend=trend)
-    pearson = fit2.pearson_dispersion(ps.y, ps.problem)
-    r = (ps.y - fit2.mu) / fit2.mu
-    keep = omega > 0
-    num = np.bincount(ps.problem[keep], (omega * r * r)[keep], minlength=ps.n_problems)
+        return ReweightedFit(fit1, fit1.converged, np.fmax(disp1, 1.0), disp1, disp1)
+    phi1 = np.fmax(disp1, 1.0)
+    s = anscombe_residuals(pb.y, fit1.mu, fit1.hat, phi1[:, None])
+    omega = assign_weights(s, pb.valid, threshold)
+    fit2 = fit_poisson_glm_dense(pb.y, pb.t, pb.levels, pb.n_groups, omega, trend=trend)
+    pearson = fit2.pearson_dispersion(pb.y)
+    r = (pb.y - fit2.mu) / fit2.mu
     with np.errstate(divide="ignore", invalid="ignore"):
-        omega_disp = num / fit2.df_residual
+        omega_disp = np.sum(np.where(omega > 0, omega * r * r, 0.0), axis=1) / fit2.df_residual
     return ReweightedFit(fit2, fit1.converged, np.fmax(pearson, 1.0), pearson, omega_disp)
 
 
-def trend_pvalue(fit: GroupedGlmFit, dispersion: np.ndarray) -> np.ndarray:
+def trend_pvalue(fit: DenseGlmFit, dispersion: np.ndarray) -> np.ndarray:
     """Two-sided t-test p-value of the slope, as ``summary.glm`` for quasi families."""
     with np.errstate(divide="ignore", invalid="ignore"):
         tval = fit.slope / np.sqrt(dispersion / fit.within_ss)
@@ -302,62 +307,134 @@ def enough_cases(observed: np.ndarray, ks: np.ndarray, limit54: tuple[float, flo
     return (c[ks] - c[lo]) >= cases
 
 
-def _discrete_quantile(p: float, cdf, guess: np.ndarray) -> np.ndarray:
-    """Smallest integer x >= 0 with cdf(x) >= p (1 - 64 eps), R's fuzz for left continuity."""
-    target = p * (1.0 - 64.0 * np.finfo(float).eps)
-    x = np.where(np.isfinite(guess), np.maximum(guess, 0.0), np.nan)
-    ok = np.isfinite(x)
-    for _ in range(64):
-        up = ok & (cdf(x) < target)
-        if not up.any():
-            break
-        x = np.where(up, x + 1.0, x)
-    for _ in range(64):
-        down = ok & (x > 0) & (cdf(x - 1.0) >= target)
-        if not down.any():
-            break
-        x = np.where(down, x - 1.0, x)
-    return x
+_FUZZ = 1.0 - 64.0 * np.finfo(float).eps
+
+
+def _r_discrete_quantile(p: float, cdf, mu: float, sigma: float, gamma: float) -> float:
+    """R's discrete quantile search (``qDiscrete_search.h``): Cornish-Fisher start, then steps.
+
+    Returns the smallest ``y`` with ``cdf(y) >= p (1 - 64 eps)`` (R's fuzz for left continuity),
+    with R's coarse-to-fine increments for ``y >= 1e5``.
+    """
+    if p + 1.01 * np.finfo(float).eps >= 1.0:
+        return np.inf
+    z = float(stats.norm.ppf(p))
+    y = float(np.rint(mu + sigma * (z + gamma * (z * z - 1.0) / 6.0)))
+    if not np.isfinite(y):
+        return np.nan
+    y = max(y, 0.0)
+    pf = p * _FUZZ
+
+    def search(y: float, incr: float) -> float:
+        zc = cdf(y)
+        if zc >= pf:  # search to the left
+            while True:
+                if y <= 0:
+                    return 0.0
+                newz = cdf(y - incr)
+                if np.isnan(newz) or newz < pf:
+                    return y
+                y = max(0.0, y - incr)
+        while True:  # to the right
+            y = y + incr
+            zc = cdf(y)
+            if np.isnan(zc) or zc >= pf:
+                return y
+
+    if y < 1e5:
+        return search(y, 1.0)
+    incr = np.floor(y / 64.0)
+    while True:
+        old = incr
+        y = search(y, incr)
+        incr = max(1.0, np.floor(incr / 100.0))
+        if not (old > 1 and incr > y * 1e-15):
+            return y
+
+
+def _r_discrete_quantile_vec(p: float, cdf, mu: np.ndarray, sigma: np.ndarray,
+                             gamma: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_r_discrete_quantile` (unit steps; starts >= 1e5 use the scalar one)."""
+    out = np.full(mu.shape, np.nan)
+    if p + 1.01 * np.finfo(float).eps >= 1.0:
+        return np.where(valid, np.inf, np.nan)
+    z = float(stats.norm.ppf(p))
+    with np.errstate(all="ignore"):
+        y = np.rint(mu + sigma * (z + gamma * (z * z - 1.0) / 6.0))
+    ok = valid & np.isfinite(y)
+    y = np.where(ok, np.maximum(y, 0.0), np.nan)
+    big = ok & (y >= 1e5)
+    small = np.flatnonzero(ok & ~big)
+    pf = p * _FUZZ
+    if small.size:
+        ys = y[small]
+        zc = cdf(ys, small)
+        left = zc >= pf
+        idx = np.flatnonzero(left)  # search to the left
+        while idx.size:
+            yy = ys[idx]
+            pos = yy > 0
+            newz = np.full(idx.shape, np.nan)
+            if pos.any():
+                newz[pos] = cdf(yy[pos] - 1.0, small[idx[pos]])
+            move = pos & ~np.isnan(newz) & (newz >= pf)
+            ys[idx[move]] = yy[move] - 1.0
+            idx = idx[move]
+        idx = np.flatnonzero(~left)  # search to the right
+        while idx.size:
+            ys[idx] += 1.0
+            zc = cdf(ys[idx], small[idx])
+            idx = idx[~(np.isnan(zc) | (zc >= pf))]
+        out[small] = ys
+    for i in np.flatnonzero(big):
+        out[i] = _r_discrete_quantile(p, lambda x, i=i: float(cdf(np.array([x]), np.array([i]))[0]),
+                                      float(mu[i]), float(sigma[i]), float(gamma[i]))
+    return out
 
 
 def r_qnbinom(p: float, size: np.ndarray, prob: np.ndarray) -> np.ndarray:
-    """``qnbinom(p, size, prob)`` of R (non-integer ``size`` allowed)."""
-    size = np.asarray(size, dtype=float)
-    prob = np.asarray(prob, dtype=float)
+    """``qnbinom(p, size, prob)`` of R (non-integer ``size``), elementwise.
+
+    CDF ``P(X <= y) = I_prob(size, y + 1)`` (regularised incomplete beta, as R's ``pnbinom``).
+    """
+    size = np.atleast_1d(np.asarray(size, dtype=float))
+    prob = np.atleast_1d(np.asarray(prob, dtype=float))
+    valid = (size >= 0) & (prob > 0) & (prob <= 1) & np.isfinite(size)
+    trivial = valid & ((prob == 1) | (size == 0))
     with np.errstate(all="ignore"):
-        guess = stats.nbinom.ppf(p, size, prob)
-        return _discrete_quantile(p, lambda x: stats.nbinom.cdf(x, size, prob), guess)
+        q = 1.0 / prob
+        pp = (1.0 - prob) * q
+        sigma = np.sqrt(size * pp * q)
+        out = _r_discrete_quantile_vec(
+            p, lambda x, i: special.betainc(size[i], x + 1.0, prob[i]),
+            size * pp, sigma, (q + pp) / sigma, valid & ~trivial)
+    return np.where(trivial, 0.0, out)
 
 
 def r_qpois(p: float, mu: np.ndarray) -> np.ndarray:
-    """``qpois(p, mu)`` of R."""
-    mu = np.asarray(mu, dtype=float)
+    """``qpois(p, lambda)`` of R, elementwise (CDF = ``Q(y + 1, lambda)``, upper regularised gamma)."""
+    mu = np.atleast_1d(np.asarray(mu, dtype=float))
+    valid = (mu >= 0) & np.isfinite(mu)
+    trivial = valid & (mu == 0)
     with np.errstate(all="ignore"):
-        guess = stats.poisson.ppf(p, mu)
-        return _discrete_quantile(p, lambda x: stats.poisson.cdf(x, mu), guess)
+        sigma = np.sqrt(mu)
+        out = _r_discrete_quantile_vec(
+            p, lambda x, i: special.gammaincc(x + 1.0, mu[i]), mu, sigma, 1.0 / sigma,
+            valid & ~trivial)
+    return np.where(trivial, 0.0, out)
 
 
-def stack_problems(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-                   n_groups: int) -> ProblemSet:
-    """Stack 2-D blocks ``(y, t, group, valid)`` of shape ``(K_i, L_i)`` (one problem per row).
+def r_pnbinom_upper(y: np.ndarray, size: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """``pnbinom(y - 1, size, prob, lower.tail = FALSE)`` = P(X >= y)."""
+    y = np.asarray(y, dtype=float)
+    with np.errstate(all="ignore"):
+        v = special.betaincc(size, np.maximum(y, 1.0), prob)
+    return np.where(y <= 0, 1.0, v)
 
-    Problems are numbered in block order; rows where ``valid`` is False (missing reference
-    point, NA count) are left out, as R drops them.
-    """
-    ys, ts, gs, ps = [], [], [], []
-    offset = 0
-    for y, t, g, valid in blocks:
-        k = y.shape[0]
-        v = valid & ~np.isnan(y)
-        pid = np.broadcast_to(np.arange(offset, offset + k)[:, None], y.shape)
-        ys.append(y[v])
-        ts.append(np.broadcast_to(t, y.shape)[v])
-        gs.append(np.broadcast_to(g, y.shape)[v])
-        ps.append(pid[v])
-        offset += k
-    if not ys:
-        e = np.zeros(0)
-        return ProblemSet(e, e, e.astype(np.int64), e.astype(np.int64), 0, n_groups)
-    return ProblemSet(np.concatenate(ys).astype(float), np.concatenate(ts).astype(float),
-                      np.concatenate(gs).astype(np.int64), np.concatenate(ps).astype(np.int64),
-                      offset, n_groups)
+
+def r_ppois_upper(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``ppois(y - 1, mu, lower.tail = FALSE)`` = P(X >= y)."""
+    y = np.asarray(y, dtype=float)
+    with np.errstate(all="ignore"):
+        v = special.gammainc(np.maximum(y, 1.0), mu)
+    return np.where(y <= 0, 1.0, v)

@@ -61,13 +61,15 @@ from scipy import stats
 
 from .base import Detection, Series
 from .farrington_common import (
+    ProblemBlock,
     enough_cases,
     fit_reweighted,
     flexible_layout,
     flexible_reference_positions,
+    r_pnbinom_upper,
+    r_ppois_upper,
     r_qnbinom,
     r_qpois,
-    stack_problems,
     trend_pvalue,
 )
 
@@ -130,7 +132,11 @@ def detect(series: Series, start: int, end: int, params: Mapping[str, Any],
 
 def detect_batch(items: Sequence[tuple[Series, int, int]], params: Mapping[str, Any],
                  *, r_compatible: bool | None = None) -> list[Detection]:
-    """Like :func:`detect` for many ``(series, start, end)`` at once (all GLMs fitted together)."""
+    """Like :func:`detect` for many ``(series, start, end)`` at once.
+
+    Monitored points of all items that share a baseline layout (all undated series of one
+    frequency do) are fitted together in one batch of GLMs.
+    """
     p = FlexibleParams.from_mapping(params)
     if r_compatible is not None:
         p = FlexibleParams(**{**p.__dict__, "r_compatible": bool(r_compatible)})
@@ -139,69 +145,70 @@ def detect_batch(items: Sequence[tuple[Series, int, int]], params: Mapping[str, 
     G = npd if factors else 1
     g0 = npd - 1 if factors else 0
 
-    blocks, owners = [], []  # owners: (item index, positions into that item's range)
-    y_now: list[np.ndarray] = []
-    ranges = []
+    names = ("upper", "score", "prob", "mu0", "phi", "trend")
+    cols, ranges, obs_all = [], [], []
+    by_layout: dict[tuple, list[tuple[int, np.ndarray]]] = defaultdict(list)
     for it, (series, start, end) in enumerate(items):
         n = series.n
         if not (1 <= start <= end <= n):
             raise ValueError(f"farrington_flexible.range.out_of_bounds: 1..{n}")
         ks = np.arange(start, end + 1, dtype=np.int64)
         ranges.append(ks)
-        obs = np.asarray(series.observed, dtype=float)
+        obs_all.append(np.asarray(series.observed, dtype=float))
+        cols.append({name: np.full(ks.shape[0], np.nan) for name in names})
         refs = flexible_reference_positions(series, ks, b)
         ok = (refs > 0).all(axis=1)
-        by_gap: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        for j in np.flatnonzero(ok):
-            by_gap[tuple(int(x) for x in -np.diff(refs[j]))].append(int(j))
-        if series.dates is not None:
-            days = np.asarray(series.dates, dtype="datetime64[D]").astype(np.int64).astype(float)
-            step = days[1] - days[0] if n > 1 else 1.0
-        for gaps, js in by_gap.items():
-            offsets, levels = flexible_layout(gaps, w, npd, p.past_weeks)
-            jj = np.asarray(js)
+        gaps = -np.diff(refs, axis=1)
+        if not ok.any():
+            continue
+        uniq, inv = np.unique(gaps[ok], axis=0, return_inverse=True)
+        okj = np.flatnonzero(ok)
+        for u in range(uniq.shape[0]):
+            by_layout[tuple(int(x) for x in uniq[u])].append((it, okj[inv.reshape(-1) == u]))
+
+    for gaps, members in by_layout.items():
+        offsets, levels = flexible_layout(gaps, w, npd, p.past_weeks)
+        ys, ts, vs, ynow = [], [], [], []
+        for it, jj in members:
+            series, obs, ks = items[it][0], obs_all[it], ranges[it]
+            n = series.n
             rows = ks[jj, None] + offsets[None, :]
             valid = (rows >= 1) & (rows <= n)
             rc = np.clip(rows, 1, n) - 1
             if series.dates is None:
-                t = offsets[None, :].astype(float)
+                t = np.broadcast_to(offsets[None, :].astype(float), rows.shape)
             else:
+                days = np.asarray(series.dates, dtype="datetime64[D]").astype(np.int64).astype(float)
+                step = days[1] - days[0] if n > 1 else 1.0
                 t = (days[rc] - days[ks[jj] - 1][:, None]) / step
-            g = (levels - 1 if factors else np.zeros_like(levels))[None, :]
-            blocks.append((obs[rc], t, g, valid))
-            owners.append((it, jj))
-            y_now.append(obs[ks[jj] - 1])
-    ps = stack_problems(blocks, G)
-    B = ps.n_problems
-    res = _fit_and_threshold(ps, np.concatenate(y_now), p, G, g0, b) if B else None
+            ys.append(obs[rc])
+            ts.append(t)
+            vs.append(valid)
+            ynow.append(obs[ks[jj] - 1])
+        pb = ProblemBlock.build(np.concatenate(ys), np.concatenate(ts), np.concatenate(vs),
+                                levels - 1 if factors else np.zeros_like(levels), G)
+        res = _fit_and_threshold(pb, np.concatenate(ynow), p, g0, b)
+        pos = 0
+        for it, jj in members:
+            for name in names:
+                cols[it][name][jj] = res[name][pos:pos + jj.shape[0]]
+            pos += jj.shape[0]
 
     out = []
-    for it, (series, start, end) in enumerate(items):
-        ks = ranges[it]
-        m = ks.shape[0]
-        cols = {name: np.full(m, np.nan) for name in ("upper", "score", "prob", "mu0", "phi", "trend")}
-        offset = 0
-        for (own, jj) in owners:
-            kb = jj.shape[0]
-            if own == it and res is not None:
-                sl = slice(offset, offset + kb)
-                for name in cols:
-                    cols[name][jj] = res[name][sl]
-            offset += kb
-        obs = np.asarray(series.observed, dtype=float)
+    for it, ks in enumerate(ranges):
+        c, obs = cols[it], obs_all[it]
         y = obs[ks - 1]
         enough = enough_cases(obs, ks, p.limit54)
-        upper = np.where(enough, cols["upper"], np.nan)
-        expected = np.where(enough & ~np.isnan(cols["upper"]), cols["mu0"], np.nan)
+        upper = np.where(enough, c["upper"], np.nan)
+        expected = np.where(enough & ~np.isnan(c["upper"]), c["mu0"], np.nan)
         with np.errstate(invalid="ignore"):
-            alarm = enough & ~np.isnan(cols["score"]) & (cols["score"] > 1) & (y != 0)
+            alarm = enough & ~np.isnan(c["score"]) & (c["score"] > 1) & (y != 0)
         out.append(Detection(t=ks, observed=y, upperbound=upper, alarm=alarm, expected=expected,
-                             stat=cols["score"], pvalue=cols["prob"], phi=cols["phi"],
-                             trend=cols["trend"]))
+                             stat=c["score"], pvalue=c["prob"], phi=c["phi"], trend=c["trend"]))
     return out
 
 
-def _fit_and_threshold(ps, y_now: np.ndarray, p: FlexibleParams, G: int, g0: int,
+def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g0: int,
                        b: int) -> dict[str, np.ndarray]:
     """Fit every problem of ``ps`` and compute U, score, p-value (per problem, not yet limit54)."""
     B = ps.n_problems
@@ -232,8 +239,8 @@ def _fit_and_threshold(ps, y_now: np.ndarray, p: FlexibleParams, G: int, g0: int
         disp[sel] = (ra.omega_dispersion if p.r_compatible else ra.phi)[sel]
         failed[sel] = ra.fit.group_weight[np.arange(B), grp][sel] <= 0
     if use_b.any():
-        sub, ids = ps.subset(use_b)
-        rb = fit_reweighted(sub, trend=False, reweight=p.reweight, threshold=thr)
+        ids = np.flatnonzero(use_b)
+        rb = fit_reweighted(ps.subset(use_b), trend=False, reweight=p.reweight, threshold=thr)
         gb = grp[ids]
         zb = np.zeros(ids.shape[0])
         eta[ids] = rb.fit.predict_link(gb, zb)
@@ -271,10 +278,10 @@ def _fit_and_threshold(ps, y_now: np.ndarray, p: FlexibleParams, G: int, g0: int
             prob = np.full(B, np.nan)
             if nb.any():
                 upper[nb] = r_qnbinom(1.0 - alpha, size[nb], 1.0 / phi[nb])
-                prob[nb] = stats.nbinom.sf(y[nb] - 1.0, size[nb], 1.0 / phi[nb])
+                prob[nb] = r_pnbinom_upper(y[nb], size[nb], 1.0 / phi[nb])
             if po.any():
                 upper[po] = r_qpois(1.0 - alpha, mu0q[po])
-                prob[po] = stats.poisson.sf(y[po] - 1.0, mu0q[po])
+                prob[po] = r_ppois_upper(y[po], mu0q[po])
             pred_fit, expected = eta, np.exp(eta)
         score = np.where(np.isnan(upper), np.nan, (y - pred_fit) / (upper - pred_fit))
     return {"upper": upper, "score": score, "prob": prob, "mu0": expected, "phi": phi,

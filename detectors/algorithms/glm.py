@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GlmFit", "GroupedGlmFit", "fit_poisson_glm", "fit_poisson_glm_grouped", "poisson_deviance"]
+__all__ = ["DenseGlmFit", "GlmFit", "fit_poisson_glm", "fit_poisson_glm_dense", "poisson_deviance"]
 
 
 @dataclass(frozen=True)
@@ -130,210 +130,234 @@ def fit_poisson_glm(
 # ---------------------------------------------------------------------------------------------
 
 _DBL_EPS = float(np.finfo(float).eps)
+_LOG_DBL_EPS = float(np.log(_DBL_EPS))
 
 
 @dataclass(frozen=True)
-class GroupedGlmFit:
-    """Result of :func:`fit_poisson_glm_grouped` for ``B`` problems stored in long format.
+class DenseGlmFit:
+    """Result of :func:`fit_poisson_glm_dense` for ``B`` problems of ``L`` rows each.
 
-    Per problem ``b`` (arrays of shape ``(B,)`` or ``(B, G)``) and per row ``i`` (shape ``(N,)``).
-    ``group_weight`` (``S0``), ``group_tbar`` and ``within_ss`` (``Sc``) come from the last IRLS
-    step, like R's ``qr``; they give the unscaled covariance in closed form::
+    ``group_weight`` (``S0_g``), ``group_tbar`` and ``within_ss`` (``Sc``) come from the last
+    IRLS step, like R's ``qr``; they give the unscaled covariance in closed form::
 
-        Var(a_g + beta t0) / dispersion = 1 / S0_g + (t0 - tbar_g)^2 / Sc
+        x0' (X'WX)^-1 x0 = 1 / S0_g + (t0 - tbar_g)^2 / Sc      (x0 = group g, time t0)
+
+    Times are stored centred (``t - t_center``); the methods take uncentred ``t0``.
     """
 
-    intercepts: np.ndarray       # (B, G) a_g (0 for groups without rows)
+    intercepts: np.ndarray       # (B, G) a_g at t = t_center (0 for groups without rows)
     slope: np.ndarray            # (B,) beta (0 without trend)
-    mu: np.ndarray               # (N,)
-    working_weights: np.ndarray  # (N,) prior * mu of the last IRLS step
-    hat: np.ndarray              # (N,)
-    group_weight: np.ndarray     # (B, G) S0_g = sum of working weights in group g
-    group_tbar: np.ndarray       # (B, G) working-weighted mean of t in group g
-    within_ss: np.ndarray        # (B,) Sc = sum W (t - tbar_g)^2 (inf without trend)
+    t_center: np.ndarray         # (B,)
+    mu: np.ndarray               # (B, L)
+    working_weights: np.ndarray  # (B, L) prior * mu of the last IRLS step (R: fit$weights)
+    hat: np.ndarray              # (B, L)
+    group_weight: np.ndarray     # (B, G)
+    group_tbar: np.ndarray       # (B, G) centred
+    within_ss: np.ndarray        # (B,) inf without trend
     deviance: np.ndarray         # (B,)
     df_residual: np.ndarray      # (B,) rows with prior weight > 0 minus rank
     converged: np.ndarray        # (B,) bool
     iterations: np.ndarray       # (B,) int
 
-    def pearson_dispersion(self, y: np.ndarray, problem: np.ndarray) -> np.ndarray:
-        """``summary.glm`` dispersion per problem: sum(W r^2)/df.r, r = (y - mu)/mu."""
+    def pearson_dispersion(self, y: np.ndarray) -> np.ndarray:
+        """``summary.glm`` dispersion: sum(W r^2)/df.r with working residuals r = (y - mu)/mu."""
         r = (y - self.mu) / self.mu
-        num = np.bincount(problem, self.working_weights * r * r, minlength=self.slope.shape[0])
         with np.errstate(divide="ignore", invalid="ignore"):
-            return num / self.df_residual
+            return np.sum(self.working_weights * r * r, axis=1) / self.df_residual
 
     def link_variance_unscaled(self, group: np.ndarray, t0: np.ndarray) -> np.ndarray:
-        """``x0' (X'WX)^-1 x0`` for the prediction row (group ``group[b]``, time ``t0[b]``)."""
         b = np.arange(self.slope.shape[0])
-        s0 = self.group_weight[b, group]
-        dt = t0 - self.group_tbar[b, group]
+        dt = (t0 - self.t_center) - self.group_tbar[b, group]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return 1.0 / s0 + np.where(np.isfinite(self.within_ss), dt * dt / self.within_ss, 0.0)
+            extra = np.where(np.isfinite(self.within_ss), dt * dt / self.within_ss, 0.0)
+            return 1.0 / self.group_weight[b, group] + extra
 
     def predict_link(self, group: np.ndarray, t0: np.ndarray) -> np.ndarray:
         b = np.arange(self.slope.shape[0])
-        return self.intercepts[b, group] + self.slope * t0
+        return self.intercepts[b, group] + self.slope * (t0 - self.t_center)
 
 
-def _poisson_devres(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0)
-    return 2.0 * w * (ylogy - (y - mu))
-
-
-def fit_poisson_glm_grouped(
+def fit_poisson_glm_dense(
     y: np.ndarray,
     t: np.ndarray,
-    group: np.ndarray,
-    problem: np.ndarray,
-    n_problems: int,
+    levels: np.ndarray,
     n_groups: int,
     weights: np.ndarray | None = None,
     *,
     trend: bool = True,
     maxit: int = 25,
     epsilon: float = 1e-8,
-) -> GroupedGlmFit:
-    """Fit ``B`` Poisson GLMs ``log mu_i = a_{g(i)} + beta t_i`` at once, each as R's ``glm.fit``.
+    chunk_cells: int = 16384,
+) -> DenseGlmFit:
+    """Fit ``B`` Poisson GLMs ``log mu_bl = a_{b, g(l)} + beta_b t_bl`` at once, each as ``glm.fit``.
 
-    Rows of all problems are stacked ("long" format): row ``i`` belongs to problem
-    ``problem[i]`` (0..B-1) and to group ``group[i]`` (0..G-1). The design "one intercept per
-    group plus a common slope" spans the same space as R's ``1 + wtime + factor`` design, so the
+    ``y``, ``t``, ``weights``: shape ``(B, L)``; ``levels``: the group (0..G-1) of each of the
+    ``L`` row slots, shared by all problems; prior weight 0 marks an absent row. One intercept
+    per group plus a common slope spans the same space as R's ``1 + wtime + factor`` design, so
     IRLS iterates, fitted values, dispersion, hat values and prediction variances are R's.
 
     Each IRLS step is a weighted least-squares fit solved in closed form (within-group
-    regression)::
+    regression), with ``W = w mu`` and ``z = eta + (y - mu)/mu``::
 
         zbar_g = sum_g W z / S0_g,  tbar_g = sum_g W t / S0_g
         beta   = sum W (t - tbar_g)(z - zbar_g) / sum W (t - tbar_g)^2
-        eta_i  = zbar_g + beta (t_i - tbar_g)
+        a_g    = zbar_g - beta tbar_g
 
-    with ``W = w mu`` and ``z = eta + (y - mu)/mu``. Start, stopping rule, ``maxit``, the
-    ``mu >= DBL_EPSILON`` clamp and step halving on a non-finite deviance follow ``glm.fit``;
-    every problem has its own convergence flag and stops at its own iteration.
+    Start ``mu = y + 0.1``, the stopping rule ``|dev - dev_old|/(|dev| + 0.1) < epsilon``, ``maxit``,
+    the ``mu >= DBL_EPSILON`` clamp and step halving on a non-finite deviance follow
+    ``glm.fit``; each problem stops at its own iteration (its own convergence flag).
+
+    Problems are processed in chunks of about ``chunk_cells`` cells so that the working arrays
+    stay in the CPU cache; row slots are internally sorted by group so group sums are
+    ``np.add.reduceat`` (no BLAS call, no thread start-up).
     """
     y = np.asarray(y, dtype=float)
-    t = np.asarray(t, dtype=float)
-    group = np.asarray(group, dtype=np.int64)
-    problem = np.asarray(problem, dtype=np.int64)
-    B, G, N = int(n_problems), int(n_groups), y.shape[0]
-    w = np.ones(N) if weights is None else np.asarray(weights, dtype=float)
+    B, L = y.shape
+    levels = np.asarray(levels, dtype=np.int64)
+    order = np.argsort(levels, kind="stable")
+    inv = np.empty_like(order)
+    inv[order] = np.arange(L)
+    lev_s = levels[order]
+    used, starts = np.unique(lev_s, return_index=True)
+    counts = np.diff(np.append(starts, L))
+    G = int(n_groups)
+    w_all = np.ones((B, L)) if weights is None else np.asarray(weights, dtype=float)
+    t_all = np.broadcast_to(np.asarray(t, dtype=float), (B, L))
+    step = max(1, int(chunk_cells) // max(L, 1))
+    parts = []
+    for s0 in range(0, B, step):
+        sl = slice(s0, min(B, s0 + step))
+        parts.append(_fit_dense_sorted(
+            np.ascontiguousarray(y[sl][:, order]), np.ascontiguousarray(t_all[sl][:, order]),
+            np.ascontiguousarray(w_all[sl][:, order]), starts, counts, trend, maxit, epsilon))
+    cat = {k: np.concatenate([q[k] for q in parts]) if parts else None for k in parts[0]} if parts else {}
 
-    # outputs
-    out_a = np.zeros((B, G))
-    out_beta = np.zeros(B)
-    out_mu = np.empty(N)
-    out_W = np.empty(N)
-    out_hat = np.zeros(N)
-    out_s0 = np.zeros((B, G))
-    out_tbar = np.zeros((B, G))
-    out_sc = np.full(B, np.inf)
-    out_dev = np.zeros(B)
-    out_conv = np.zeros(B, dtype=bool)
-    out_iter = np.zeros(B, dtype=np.int64)
+    def groups(x: np.ndarray) -> np.ndarray:
+        full = np.zeros((B, G))
+        full[:, used] = x
+        return full
 
+    return DenseGlmFit(
+        intercepts=groups(cat["a"]), slope=cat["beta"], t_center=cat["center"],
+        mu=cat["mu"][:, inv], working_weights=cat["W"][:, inv], hat=cat["hat"][:, inv],
+        group_weight=groups(cat["s0"]), group_tbar=groups(cat["tbar"]), within_ss=cat["sc"],
+        deviance=cat["dev"], df_residual=cat["df"], converged=cat["conv"],
+        iterations=cat["iter"],
+    )
+
+
+def _fit_dense_sorted(y, t, w, starts, counts, trend, maxit, epsilon) -> dict[str, np.ndarray]:
+    """IRLS for one chunk; row slots sorted by group (``starts``/``counts`` per used group)."""
+    B, L = y.shape
+    G = starts.shape[0]
+
+    def gsum(x: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(x, starts, axis=-1)
+
+    def expand(x: np.ndarray) -> np.ndarray:
+        return np.repeat(x, counts, axis=-1)
+
+    y = np.ascontiguousarray(y, dtype=float)
     good = w > 0
-    n_ok = np.bincount(problem, good.astype(float), minlength=B)
-    present = np.bincount(problem * G + group, good.astype(float), minlength=B * G).reshape(B, G) > 0
-    rank = present.sum(axis=1) + (1 if trend else 0)
-    df = n_ok - rank
+    n_ok = good.sum(axis=1)
+    present = gsum(good.astype(float)) > 0
+    df = (n_ok - present.sum(axis=1) - (1 if trend else 0)).astype(float)
+    t_raw = t
+    with np.errstate(invalid="ignore", divide="ignore"):
+        center = np.where(n_ok > 0, np.sum(np.where(good, t_raw, 0.0), axis=1) / n_ok, 0.0)
+    t = np.ascontiguousarray(np.where(good, t_raw - center[:, None], 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+    C = np.sum(w * (ylogy - y), axis=1)
 
-    # active (compacted) state
-    act = np.arange(B)                 # global ids of active problems
-    rows = np.arange(N)                # global ids of active rows
-    ya, ta, wa, ga = y, t, w, group
-    pa = problem.copy()                # local problem id of active rows
-    mu = ya + 0.1
+    out = {
+        "a": np.zeros((B, G)), "beta": np.zeros(B), "mu": np.empty((B, L)), "W": np.zeros((B, L)),
+        "hat": np.zeros((B, L)), "s0": np.zeros((B, G)), "tbar": np.zeros((B, G)),
+        "sc": np.full(B, np.inf), "dev": np.zeros(B), "conv": np.zeros(B, dtype=bool),
+        "iter": np.zeros(B, dtype=np.int64),
+    }
+    act = np.arange(B)
+    alive = np.ones(B, dtype=bool)
+    ya, ta, wa, Ca = y, t, w, C
+    mu = y + 0.1
     eta = np.log(mu)
-    dev_old = np.bincount(pa, _poisson_devres(ya, mu, wa), minlength=B)
-    a_old = np.zeros((B, G))
-    beta_old = np.zeros(B)
-    have_old = False
-    it = 0
-    for it in range(1, maxit + 1):
-        Ba = act.shape[0]
-        gga = pa * G + ga
-        W = wa * mu
-        z = eta + (ya - mu) / mu
-        s0 = np.bincount(gga, W, minlength=Ba * G)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zbar = np.where(s0 > 0, np.bincount(gga, W * z, minlength=Ba * G) / s0, 0.0)
+    dev_old = 2.0 * (Ca + np.sum(wa * (mu - ya * eta), axis=1))
+    a_old = beta_old = None
+    err = np.seterr(all="ignore")
+    try:
+        for it in range(1, maxit + 1):
+            Ba = act.shape[0]
+            buf = np.empty((5, Ba, L))
+            W = np.multiply(wa, mu, out=buf[0])
+            np.multiply(W, ta, out=buf[1])
+            v = np.subtract(eta, 1.0, out=buf[2])
+            v *= mu
+            v += ya
+            v *= wa                                  # W z
+            np.multiply(v, ta, out=buf[3])
+            np.multiply(buf[1], ta, out=buf[4])
+            S = gsum(buf)
+            s0, s1, sz, stz, s2 = S
+            inv0 = np.where(s0 > 0, 1.0 / s0, 0.0)
+            zbar = sz * inv0
             if trend:
-                tbar = np.where(s0 > 0, np.bincount(gga, W * ta, minlength=Ba * G) / s0, 0.0)
-                dt = ta - tbar[gga]
-                sc = np.bincount(pa, W * dt * dt, minlength=Ba)
-                beta = np.bincount(pa, W * dt * (z - zbar[gga]), minlength=Ba) / sc
-                beta = np.where(sc > 0, beta, 0.0)
-                eta = zbar[gga] + beta[pa] * dt
-                a = zbar - np.repeat(beta, G) * tbar
+                tbar = s1 * inv0
+                sc = np.sum(s2 - s1 * tbar, axis=1)
+                beta = np.where(sc > 0, np.sum(stz - s1 * zbar, axis=1) / sc, 0.0)
+                a = zbar - beta[:, None] * tbar
             else:
-                tbar = np.zeros(Ba * G)
-                dt = None
+                tbar = np.zeros((Ba, G))
                 sc = np.full(Ba, np.inf)
                 beta = np.zeros(Ba)
-                eta = zbar[gga]
                 a = zbar
-        mu = np.maximum(np.exp(eta), _DBL_EPS)
-        dev = np.bincount(pa, _poisson_devres(ya, mu, wa), minlength=Ba)
-        bad = ~np.isfinite(dev)
-        if bad.any():  # glm.fit: "step size truncated due to divergence"
-            if not have_old:  # R stops here ("no valid set of coefficients"): give up
-                dev[bad] = np.nan
-            else:
-                a2 = a.reshape(Ba, G)
+            W = W.copy()
+            eta = expand(a)
+            if trend:
+                eta += beta[:, None] * ta
+            mu = np.maximum(np.exp(eta), _DBL_EPS)
+            dev = 2.0 * (Ca + np.sum(wa * (mu - ya * np.maximum(eta, _LOG_DBL_EPS)), axis=1))
+            bad = alive & ~np.isfinite(dev)
+            if bad.any() and a_old is not None:  # glm.fit: "step size truncated due to divergence"
                 for _ in range(maxit):
+                    a[bad] = (a[bad] + a_old[bad]) / 2.0
+                    beta[bad] = (beta[bad] + beta_old[bad]) / 2.0
+                    eta[bad] = expand(a[bad]) + beta[bad, None] * ta[bad]
+                    mu[bad] = np.maximum(np.exp(eta[bad]), _DBL_EPS)
+                    dev[bad] = 2.0 * (Ca[bad] + np.sum(
+                        wa[bad] * (mu[bad] - ya[bad] * np.maximum(eta[bad], _LOG_DBL_EPS)), axis=1))
+                    bad = bad & ~np.isfinite(dev)
                     if not bad.any():
                         break
-                    a2[bad] = (a2[bad] + a_old[bad]) / 2.0
-                    beta[bad] = (beta[bad] + beta_old[bad]) / 2.0
-                    sel = bad[pa]
-                    eta[sel] = a2.reshape(-1)[gga[sel]] + beta[pa[sel]] * ta[sel]
-                    mu[sel] = np.maximum(np.exp(eta[sel]), _DBL_EPS)
-                    dev = np.bincount(pa, _poisson_devres(ya, mu, wa), minlength=Ba)
-                    bad = ~np.isfinite(dev)
-                a = a2.reshape(-1)
-        with np.errstate(invalid="ignore"):
             done = np.abs(dev - dev_old) / (np.abs(dev) + 0.1) < epsilon
-        last = it == maxit
-        fin = done | last | ~np.isfinite(dev)
-        if fin.any():
-            gids = act[fin]
-            rsel = fin[pa]
-            grows = rows[rsel]
-            out_conv[gids] = done[fin]
-            out_iter[gids] = it
-            out_dev[gids] = dev[fin]
-            out_beta[gids] = beta[fin]
-            out_a[gids] = a.reshape(Ba, G)[fin]
-            out_s0[gids] = s0.reshape(Ba, G)[fin]
-            out_tbar[gids] = tbar.reshape(Ba, G)[fin]
-            out_sc[gids] = sc[fin]
-            out_mu[grows] = mu[rsel]
-            out_W[grows] = W[rsel]
-            g_r = gga[rsel]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                h = W[rsel] / s0[g_r]
+            fin = alive & (done | (it == maxit) | ~np.isfinite(dev))
+            if fin.any():
+                ids = act[fin]
+                out["conv"][ids] = done[fin]
+                out["iter"][ids] = it
+                out["dev"][ids] = dev[fin]
+                out["beta"][ids] = beta[fin]
+                out["a"][ids] = a[fin]
+                out["s0"][ids] = s0[fin]
+                out["tbar"][ids] = tbar[fin]
+                out["sc"][ids] = sc[fin]
+                out["mu"][ids] = mu[fin]
+                Wf = W[fin]
+                out["W"][ids] = Wf
+                h = expand(inv0[fin])
                 if trend:
-                    h = h + W[rsel] * dt[rsel] ** 2 / sc[pa[rsel]]
-            out_hat[grows] = np.where(W[rsel] > 0, h, 0.0)
-        if last or fin.all():
-            break
-        keep = ~fin
-        rkeep = keep[pa]
-        newid = np.cumsum(keep) - 1
-        act = act[keep]
-        rows = rows[rkeep]
-        ya, ta, wa, ga = ya[rkeep], ta[rkeep], wa[rkeep], ga[rkeep]
-        pa = newid[pa[rkeep]]
-        mu, eta = mu[rkeep], eta[rkeep]
-        dev_old = dev[keep]
-        a_old = a.reshape(Ba, G)[keep]
-        beta_old = beta[keep]
-        have_old = True
-
-    return GroupedGlmFit(
-        intercepts=out_a, slope=out_beta, mu=out_mu, working_weights=out_W, hat=out_hat,
-        group_weight=out_s0, group_tbar=out_tbar, within_ss=out_sc, deviance=out_dev,
-        df_residual=df.astype(float), converged=out_conv, iterations=out_iter,
-    )
+                    d = ta[fin] - expand(tbar[fin])
+                    h = h + d * d / sc[fin, None]
+                out["hat"][ids] = np.where(Wf > 0, Wf * h, 0.0)
+                alive = alive & ~fin
+            if not alive.any():
+                break
+            if alive.sum() < 0.75 * Ba:  # compact the problems still iterating
+                k = alive
+                act, ya, ta, wa, Ca = act[k], ya[k], ta[k], wa[k], Ca[k]
+                mu, eta, dev, a, beta = mu[k], eta[k], dev[k], a[k], beta[k]
+                alive = np.ones(act.shape[0], dtype=bool)
+            dev_old, a_old, beta_old = dev, a, beta
+    finally:
+        np.seterr(**err)
+    out.update(center=center, df=df)
+    return out
