@@ -105,14 +105,16 @@ def _week(value: Any) -> EpiWeek:
 
 
 def normalise_history(raw: Any) -> dict[EpiWeek, int]:
-    """Accept ``{week: count}`` or rows/objects with ``epiweek``/``week`` (``2024-W07``,
+    """Accept ``[(iso_year, iso_week, count)]`` (``ingest.history.history_counts``), ``{week: count}`` or rows/objects with ``epiweek``/``week`` (``2024-W07``,
     ``EpiWeek`` or ``(year, week)``) or ``year``+``week`` fields, and a ``count``/``cases``."""
     if raw is None:
         return {}
     items: Iterable[Any] = raw.items() if isinstance(raw, dict) else raw
     out: dict[EpiWeek, int] = {}
     for item in items:
-        if isinstance(item, tuple) and len(item) == 2 and not hasattr(item, "_mapping"):
+        if isinstance(item, tuple) and len(item) == 3 and not hasattr(item, "_mapping"):
+            wk, n = (item[0], item[1]), item[2]          # ingest.history: (iso_year, iso_week, count)
+        elif isinstance(item, tuple) and len(item) == 2 and not hasattr(item, "_mapping"):
             wk, n = item
         else:
             m = dict(item._mapping) if hasattr(item, "_mapping") else (
