@@ -107,3 +107,48 @@ def test_district_acknowledges_by_sms_reply(live_app, demo):
     clock.advance(hours=2)
     time.sleep(0.3)
     assert http["region"].get(f"/api/v1/alerts/{alert_id}").json()["level"] == "district"
+
+
+SECRET = "gateway-secret-for-tests-42"
+
+
+@pytest.fixture
+def sms_app(db_url, clock):
+    """The live app with the generic SMS gateway webhook enabled."""
+    from sebac.engine import build_app
+    from sebac.settings import Settings
+    from tests.conftest import LiveServer
+
+    app = build_app(Settings(database_url=db_url, environment="test", sms_generic_secret=SECRET), clock)
+    with LiveServer(app) as server:
+        yield server
+
+
+def test_district_acknowledges_by_replying_to_the_sms_gateway_webhook(sms_app, clock):
+    pipeline = sms_app.server.config.app.state.pipeline
+    users = {u.role: u for u in create_demo_users(pipeline, seed=2)}
+    alert_id = _raise(sms_app, MOUGNA)
+    workers = AlertWorkers(pipeline, Channels(sms=LogSmsGateway()), tick_seconds=0.05, poll_seconds=0.05)
+    workers.start()
+    try:
+        clock.advance(minutes=31)
+        def level() -> str:
+            with pipeline.db.connect() as conn:
+                return pipeline.alerts.get(conn, alert_id).level
+
+        wait_for(lambda: level() == "district")
+        sms = {"from": users["district"].phone, "text": f"ok {alert_id}", "id": "gw-msg-1"}
+        r = httpx.post(f"{sms_app.url}/api/v1/sms/generic", json=sms, headers={"X-Sebac-Secret": SECRET})
+        assert r.status_code == 200, r.text
+        assert r.json()["reply"] == f"Alerte #{alert_id} acquittée. Merci."
+        r = httpx.post(f"{sms_app.url}/api/v1/sms/generic", json=sms | {"from": "+22399999999", "id": "gw-2"},
+                       headers={"X-Sebac-Secret": SECRET})
+        assert r.json()["reply"].startswith("Ce numéro n'est pas enregistré")
+        clock.advance(hours=3)
+        time.sleep(0.3)
+        with pipeline.db.connect() as conn:
+            alert = pipeline.alerts.get(conn, alert_id)
+        assert (alert.status.value, alert.level, alert.acknowledged_by) == ("acknowledged", "district",
+                                                                            "user:epi.djenne")
+    finally:
+        workers.stop()
