@@ -59,6 +59,34 @@ class Settings(BaseSettings):
                                           description="a week's report is prompt if received ≤ N days after it ends")
     silent_after_days: int = Field(default=3, ge=1, le=60, description="a site silent this long is listed")
 
+    # -- alerts (helper-alerts): escalation, notifications, authentication --
+    escalation_policy_path: Path | None = Field(default=None, description="escalation policy YAML; "
+                                                "default: alerts/data/escalation.yaml")
+    escalation_tick_seconds: float = Field(default=5.0, gt=0, le=3600, description="scheduler period (wall clock)")
+    outbox_poll_seconds: float = Field(default=2.0, gt=0, le=3600, description="notification worker period")
+    outbox_max_attempts: int = Field(default=6, ge=1, le=50, description="delivery attempts before dead letter")
+    outbox_backoff_seconds: float = Field(default=30.0, gt=0, description="first retry delay (doubles each time)")
+    sms_gateway_url: str | None = Field(default=None, description="outgoing SMS gateway (POST {to, text}); "
+                                        "unset = SMS written to the log")
+    sms_gateway_token: str | None = Field(default=None, description="bearer token for the outgoing SMS gateway")
+    smtp_host: str | None = Field(default=None, description="SMTP server for email notifications; unset = off")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = Field(default="sebac@localhost", description="From: address of notification emails")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    auth_token_hours: float = Field(default=12.0, gt=0, le=24 * 90, description="lifetime of login tokens")
+
+    @model_validator(mode="after")
+    def _no_placeholder_alert_secrets(self) -> "Settings":
+        # helper-alerts: outside development, notification credentials must be real
+        if self.environment != "development":
+            for name in ("sms_gateway_token", "smtp_password"):
+                value = getattr(self, name)
+                if value is not None and (len(value) < 12 or value.lower() in ("change-me", "changeme", "secret")):
+                    raise ValueError(f"SEBAC_{name.upper()} is a placeholder or shorter than 12 characters")
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
