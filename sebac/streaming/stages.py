@@ -27,6 +27,8 @@ from pydantic import ValidationError
 from alerts.contracts import AlertEvent
 from detectors.contracts import Signal
 from ingest.contracts import Channel, Report
+from ingest.metrics import observe_report_duplicate, observe_report_received
+from sebac.metrics import observe_report_processed, precreate_worker
 from sebac.pipeline import Pipeline
 from sebac.streaming.codec import RejectedRecord, WeekCount, raw_text, stable_id, with_stable_signal_id
 from sebac.streaming.repository import StreamRepository
@@ -102,11 +104,15 @@ def _rejected_output(record: RejectedRecord) -> Output:
     return Output("rejected", record.rejected_id, record.model_dump_json().encode())
 
 
+STREAM_WORKER = "stream"  # the metrics' worker label; Prometheus's instance label tells workers apart
+
+
 class WorkerStages:
     def __init__(self, pipeline: Pipeline, repository: StreamRepository | None = None):
         self.pipeline = pipeline
         self.db: sa.Engine = pipeline.db
         self.repo = repository or StreamRepository()
+        precreate_worker(STREAM_WORKER, ("reports",))
 
     # -- reports ---------------------------------------------------------------------------------
     def decode_reports(self, batch: Sequence[Message], now: dt.datetime) -> tuple[list[tuple[Report, Message]],
@@ -132,6 +138,11 @@ class WorkerStages:
         good, bad = self.decode_reports(batch, now)
         done = self._with_fallback(good, lambda items: self._store_reports(items, now), now)
         done.outputs.extend(_rejected_output(r) for r in bad)
+        for report in done.new:  # counted after the commit, once per stored report
+            observe_report_received(report, self.pipeline.pyramid)
+            observe_report_processed(report.received_at, now, worker=STREAM_WORKER)
+        for report in done.duplicates:
+            observe_report_duplicate(report, self.pipeline.pyramid)
         return done
 
     def _store_reports(self, items: Sequence[tuple[Report, Message]], now: dt.datetime) -> ReportsDone:
@@ -223,7 +234,8 @@ class WorkerStages:
         records = []
         for msg in batch:
             try:
-                records.append(RejectedRecord.model_validate_json(msg.value or b""))
+                record = RejectedRecord.model_validate_json(msg.value or b"")
+                records.append(record.model_copy(update={"raw": raw_text(record.raw)}))
             except ValidationError:
                 records.append(poison(msg, "stream.message.undecodable", now))
         with self.db.begin() as conn:

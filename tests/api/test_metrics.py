@@ -279,7 +279,7 @@ def allowed_label_values(pyramid, diseases, detectors: set[str]) -> dict[str, se
         "status": set(am.STATUSES) | set(am.MILESTONE_STATUSES),
         "milestone": set(am.MILESTONES),
         "detector": detectors,
-        "worker": {"embedded"}, "topic": {"reports"},
+        "worker": {"embedded", "stream"}, "topic": {"reports"},
     }
 
 
@@ -340,3 +340,23 @@ def test_promtool_check_metrics_passes(pipeline):
 def test_catalogue_reasons_are_all_error_keys():
     assert "report.accepted" not in im.known_reasons() and "report.orgunit.unknown" in im.known_reasons()
     assert set(im.known_reasons()) - {"other"} <= set(CATALOGUE["en"])
+
+
+def test_stream_worker_counts_stored_reports_and_redeliveries(pipeline, pyramid, diseases, clock):
+    from ingest.validation import validate_report
+    from sebac.streaming.stages import STREAM_WORKER, Message, WorkerStages
+
+    stages = WorkerStages(pipeline)
+    site = sorted(u.id for u in pyramid.descendants("ML-KOU-FANA") if u.level == "site")[0]
+    rep = validate_report(report(site), channel=Channel.sms, pyramid=pyramid, diseases=diseases, now=clock.now())
+    labels = {"channel": "sms", "region": "ML-KOU", "district": "ML-KOU-FANA"}
+    r0, d0 = value("sebac_reports_received_total", **labels), value("sebac_reports_duplicate_total", **labels)
+    p0 = value("sebac_pipeline_reports_processed_total", worker=STREAM_WORKER)
+    msg = Message(rep.model_dump_json().encode(), "reports:0:1")
+    clock.advance(minutes=3)
+    stages.process_reports([msg], clock.now())
+    stages.process_reports([msg], clock.now())   # redelivered after a rebalance: stored once
+    assert value("sebac_reports_received_total", **labels) == r0 + 1
+    assert value("sebac_reports_duplicate_total", **labels) == d0 + 1
+    assert value("sebac_pipeline_reports_processed_total", worker=STREAM_WORKER) == p0 + 1
+    assert value("sebac_pipeline_lag_seconds", worker=STREAM_WORKER) == 180
