@@ -1,0 +1,50 @@
+"""The alerts stage on PostgreSQL: timestamptz round trips, and two schedulers ticking at once
+write each escalation once (row locks), as two API replicas would."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from alerts.escalation import EscalationScheduler
+from sebac.db import make_engine, migrate
+from tests.alerts.scenario import START, Scenario
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg(pg_url):
+    engine = make_engine(pg_url)
+    migrate(engine)
+    migrate(engine)  # twice: idempotent
+    yield engine
+    engine.dispose()
+
+
+def test_concurrent_schedulers_escalate_once_on_postgres(pg, pyramid, diseases):
+    s = Scenario(pg, pyramid, diseases)
+    s.subscribe("ML-MOP-DJENNE", "sms", "+22370000003")
+    alerts = [s.at(0).signal("cholera", area=a) for a in ("ML-MOP-DJENNE-MOUGNA", "ML-MOP-DJENNE-SOFARA")]
+    assert alerts[0].escalate_at == START + dt.timedelta(minutes=30)  # timestamptz round trip keeps UTC
+    s.at(31)
+    schedulers = [EscalationScheduler(pg, s.service) for _ in range(4)]
+    written: list[int] = []
+    barrier = threading.Barrier(len(schedulers))
+
+    def run(sched):
+        barrier.wait()
+        written.append(sched.tick(s.now))
+
+    threads = [threading.Thread(target=run, args=(x,)) for x in schedulers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum(written) == 2
+    for a in alerts:
+        events = s.events(a.alert_id)
+        assert [e.level for e in events if e.type == "escalated"] == ["district"]
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert s.deliver()["sent"] == 2  # one SMS per alert to the district, not one per scheduler
