@@ -41,6 +41,7 @@ from detectors.weekly import weekly_counts
 from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
 from ingest.pyramid import Pyramid
+from ingest.reevaluation import pop_due
 
 log = logging.getLogger("sebac.detectors")
 _DEFAULTS: dict[tuple[Any, ...], Any] = {}
@@ -87,21 +88,28 @@ class DetectionStage:
     def reevaluate_due(self, conn: Connection, now: dt.datetime, *, settle: dt.timedelta | None = None,
                        limit: int = 1000) -> list[Signal]:
         """Pop the re-evaluation cells due at ``now`` and re-run period rules and detectors on them."""
-        try:
-            from ingest.reevaluation import pop_due
-        except ImportError:  # ingest without a re-evaluation queue
-            return []
         out: list[Signal] = []
         for item in pop_due(conn, now, settle=self.queue_settle if settle is None else settle, limit=limit):
-            if item.area_id not in self.pyramid or item.disease not in self.diseases:
-                continue
-            district = self.pyramid.ancestor_at(item.area_id, "district")
-            start = week_start(EpiWeek.parse(item.epiweek), self.start_day)
-            trigger = CaseRecord(report_id="", onset_date=start, cases=0, received_at=now,
-                                 health_area_id=item.area_id, district_id=district.id if district else "")
-            out += self.evaluate_rules(conn, item.disease, trigger, now, period_rules_only=True)
-            out += self.evaluate_detectors(conn, item.disease, item.area_id, trigger.district_id, start, now)
+            out += self.reevaluate_cell(conn, item.area_id, item.disease, item.epiweek, now)
         return out
+
+    def reevaluate_cell(self, conn: Connection, area_id: str, disease: str, week: str,
+                        now: dt.datetime) -> list[Signal]:
+        """Period rules and statistical detectors for one (health area, disease, epi week) and the
+        area's district; immediate and cluster rules are per report and are not re-run."""
+        if area_id not in self.pyramid or disease not in self.diseases:
+            return []
+        district = self.pyramid.ancestor_at(area_id, "district")
+        start = week_start(EpiWeek.parse(week), self.start_day)
+        trigger = CaseRecord(report_id="", onset_date=start, cases=0, received_at=now,
+                             health_area_id=area_id, district_id=district.id if district else "")
+        out = self.evaluate_rules(conn, disease, trigger, now, period_rules_only=True)
+        return out + self.evaluate_detectors(conn, disease, area_id, trigger.district_id, start, now)
+
+    def on_week_closed(self, conn: Connection, area_id: str, disease: str, week: str, cases: int,
+                       now: dt.datetime) -> list[Signal]:
+        """Streaming hook: an epi week closed for (area, disease); evaluate it once more, complete."""
+        return self.reevaluate_cell(conn, area_id, disease, week, now)
 
     # -- rules -------------------------------------------------------------------------------------
     def evaluate_rules(self, conn: Connection, disease: str, trigger: CaseRecord, now: dt.datetime,

@@ -7,6 +7,9 @@ import logging
 from fastapi import FastAPI
 
 from api.app import create_app
+from detectors.rules.catalogue import load_rules
+from detectors.stage import DetectionStage
+from detectors.statistical import load_detectors
 from ingest.clock import Clock
 from ingest.channels import channels_from_settings
 from ingest.diseases import load_diseases
@@ -32,6 +35,7 @@ def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
                             duplicate_window=dt.timedelta(days=settings.duplicate_window_days))
     pipeline = Pipeline(db, pyramid, diseases, clock=clock, limits=Limits(max_cases=settings.max_cases),
                         epiweek_start_day=settings.epiweek_start_day, intake=intake)
+    pipeline.detection = build_detection(settings, pyramid, diseases)
     from alerts.runtime import configure as configure_alerts
 
     configure_alerts(pipeline, settings)  # escalation policy from settings; SMS commands (OK 12, VRAI 12...)
@@ -40,6 +44,18 @@ def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
 
         return publishing(pipeline, settings)
     return pipeline
+
+
+def build_detection(settings: Settings, pyramid, diseases) -> DetectionStage:
+    """Rules and statistical detectors from settings (strict: a bad file stops start-up)."""
+    rules = load_rules(settings.rules_path, diseases, pyramid.levels)
+    detectors = load_detectors(settings.detectors_path, diseases, pyramid.levels)
+    log.info("detectors: %d case-definition rules, %d statistical detectors", len(rules), len(detectors))
+    return DetectionStage(pyramid, diseases, epiweek_start_day=settings.epiweek_start_day, rules=rules,
+                          detectors=detectors,
+                          typical_delay=dt.timedelta(hours=settings.typical_report_delay_hours),
+                          closed_after_days=settings.late_after_days,
+                          queue_settle=dt.timedelta(minutes=settings.reevaluation_settle_minutes))
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> FastAPI:

@@ -25,22 +25,6 @@ class Settings(BaseSettings):
     epiweek_start_day: int = Field(default=0, ge=0, le=6, description="0 = Monday (ISO weeks) … 6 = Sunday")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # -- streaming (helper-streaming): Kafka topics and faust workers, used when ``broker`` is set --
-    stream_app_id: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$",
-                               description="faust app id: consumer group and changelog topic names")
-    stream_topic_prefix: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$")
-    stream_partitions: int = Field(default=8, ge=1, le=1024, description="partitions of every topic")
-    stream_replication: int = Field(default=1, ge=1, le=5, description="replication factor of created topics")
-    stream_batch_size: int = Field(default=1000, ge=1, le=10_000, description="messages per worker batch")
-    stream_batch_seconds: float = Field(default=0.05, gt=0, le=10)
-    stream_publish_timeout: float = Field(default=10.0, gt=0, le=120,
-                                          description="seconds the API waits for the broker ack before 503")
-    stream_close_interval: float = Field(default=60.0, gt=0, description="seconds between epi-week close runs")
-    stream_close_grace_hours: float = Field(default=24.0, ge=0,
-                                            description="wait after a week ends before closing it")
-    stream_retention_weeks: int = Field(default=8, ge=1, description="closed weeks kept in worker tables")
-    worker_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus port of a worker; 0 = off")
-
     # -- ingest channels (helper-ingest): SMS gateways, CHW registry, DHIS2, batches, lateness, quality --
     chw_registry_path: Path | None = Field(default=None, description="CHW phones → sites (YAML/CSV); "
                                            "default: one demo CHW per site of the demo pyramid")
@@ -58,6 +42,32 @@ class Settings(BaseSettings):
     promptness_deadline_days: int = Field(default=1, ge=0, le=30,
                                           description="a week's report is prompt if received ≤ N days after it ends")
     silent_after_days: int = Field(default=3, ge=1, le=60, description="a site silent this long is listed")
+
+    # -- detectors (helper-detectors): case-definition rules and statistical detectors --
+    rules_path: Path | None = Field(default=None, description="case-definition rules YAML; default: IDSR "
+                                    "catalogue (detectors/rules/data/idsr.yaml)")
+    detectors_path: Path | None = Field(default=None, description="statistical detectors per disease YAML; "
+                                        "default: detectors/data/detectors.yaml")
+    typical_report_delay_hours: float = Field(default=24.0, ge=0, le=24 * 60, description="onset → report "
+                                              "delay assumed on time (would_have_fired_at of late signals)")
+    reevaluation_settle_minutes: float = Field(default=15.0, ge=0, le=24 * 60, description="wait after a late "
+                                               "report before its queued week is re-evaluated")
+
+    # -- streaming (helper-streaming): Kafka topics and faust workers, used when ``broker`` is set --
+    stream_app_id: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$",
+                               description="faust app id: consumer group and changelog topic names")
+    stream_topic_prefix: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$")
+    stream_partitions: int = Field(default=8, ge=1, le=1024, description="partitions of every topic")
+    stream_replication: int = Field(default=1, ge=1, le=5, description="replication factor of created topics")
+    stream_batch_size: int = Field(default=1000, ge=1, le=10_000, description="messages per worker batch")
+    stream_batch_seconds: float = Field(default=0.05, gt=0, le=10)
+    stream_publish_timeout: float = Field(default=10.0, gt=0, le=120,
+                                          description="seconds the API waits for the broker ack before 503")
+    stream_close_interval: float = Field(default=60.0, gt=0, description="seconds between epi-week close runs")
+    stream_close_grace_hours: float = Field(default=24.0, ge=0,
+                                            description="wait after a week ends before closing it")
+    stream_retention_weeks: int = Field(default=8, ge=1, description="closed weeks kept in worker tables")
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus port of a worker; 0 = off")
 
     # -- alerts (helper-alerts): escalation, notifications, authentication --
     escalation_policy_path: Path | None = Field(default=None, description="escalation policy YAML; "
