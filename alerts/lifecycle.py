@@ -1,12 +1,13 @@
 """Alert lifecycle: a transition table, guards with stable error keys, and a reducer over events.
 
-::
+Transition table (action: from → to, event type)::
 
-    open ──acknowledge──▶ acknowledged ──verify──▶ verified ──respond──▶ response ──close──▶ closed
-      │                        │                      │                                      ▲
-      ├──verify (implies ack)──┘──discard(reason)──▶ discarded ──close──────────────────────┘
-      └──discard(reason)──────────────────────────▶      verified ──close(outcome)──────────┘
-    escalate (manual or by the scheduler) keeps the status and moves the level up the path.
+    acknowledge  open                                  → acknowledged   acknowledged
+    verify       open, acknowledged                    → verified       verified (implies acknowledgement)
+    discard      open, acknowledged                    → discarded      discarded (reason required)
+    respond      verified                              → response       response_started
+    close        verified, response, discarded         → closed         closed (outcome required)
+    escalate     open, acknowledged, verified, response  (unchanged)    escalated (level moves up)
 
 Every change is an :class:`AlertEvent` ``(type, at, by, level, reason, data)``; :func:`reduce` folds
 one event into the alert and :func:`replay` rebuilds the whole alert from its events, so the
