@@ -9,7 +9,7 @@ weights ``w``::
 
 R details reproduced (they matter at 1e-6 relative precision):
 
-* start ``mu = y + 0.1``;
+* start ``mu = y + 0.1``; fitted means are clamped at ``DBL_EPSILON`` (``make.link("log")``);
 * stop when ``|dev - dev_old| / (|dev| + 0.1) < epsilon`` (``epsilon = 1e-8``) or after
   ``maxit = 25`` iterations (the fit is then flagged as not converged);
 * the returned working weights, the unscaled covariance ``(X' W X)^-1`` and the hat values come
@@ -29,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+_MU_MIN = float(np.finfo(float).eps)
 
 __all__ = ["DenseGlmFit", "GlmFit", "fit_poisson_glm", "fit_poisson_glm_dense", "poisson_deviance"]
 
@@ -101,7 +103,7 @@ def fit_poisson_glm(
         Q, R = np.linalg.qr(X * sw[:, None])
         coef = np.linalg.solve(R, Q.T @ (z * sw))
         eta = X @ coef + off
-        mu = np.exp(eta)
+        mu = np.maximum(np.exp(eta), _MU_MIN)  # R make.link("log")$linkinv
         dev = poisson_deviance(y, mu, w)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
             converged = True
