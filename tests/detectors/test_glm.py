@@ -60,8 +60,9 @@ def test_dense_batch_equals_single_fits(trend, G, weighted, absent):
         x0[G - 1] = 1.0
         if trend:
             x0[-1] = t0[b]
-        assert var[b] == pytest.approx(x0 @ ref.cov_unscaled @ x0, rel=1e-7)
-        assert eta0[b] == pytest.approx(x0 @ ref.coef, rel=1e-8, abs=1e-8)
+        tol = 1e-3 if degenerate else 1e-7
+        assert var[b] == pytest.approx(x0 @ ref.cov_unscaled @ x0, rel=tol)
+        assert eta0[b] == pytest.approx(x0 @ ref.coef, rel=tol, abs=1e-8)
 
 
 @pytest.mark.parametrize("y, trend, iterations, converged", [
