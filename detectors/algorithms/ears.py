@@ -80,15 +80,16 @@ def _baseline_stats(y: np.ndarray, t: np.ndarray, lag: int, baseline: int):
     Points whose baseline would start before the series get NaN.
     """
     S, n = y.shape
-    windows = sliding_window_view(y, baseline, axis=1)          # (S, n-B+1, B)
-    mean = windows.mean(axis=-1)
-    sd = windows.std(axis=-1, ddof=1)
-    j = t - lag - baseline                                       # 0-based window index
+    j = t - lag - baseline                                       # 0-based window start
     ok = j >= 0
     m = np.full((S, t.size), np.nan)
     s = np.full((S, t.size), np.nan)
-    m[:, ok] = mean[:, j[ok]]
-    s[:, ok] = sd[:, j[ok]]
+    if ok.any():
+        j0 = int(j[ok].min())
+        part = y[:, j0:int(j[ok].max()) + baseline]              # only the windows needed
+        windows = sliding_window_view(part, baseline, axis=1)    # (S, windows, B)
+        m[:, ok] = windows.mean(axis=-1)[:, j[ok] - j0]
+        s[:, ok] = windows.std(axis=-1, ddof=1)[:, j[ok] - j0]
     return m, s
 
 

@@ -185,79 +185,68 @@ def glr_negbin(x: np.ndarray, mu0: np.ndarray, alpha: np.ndarray, c_arl: float):
     at 0.5) and its failure mode: a step that overflows gives NaN, which C's ``fmax(0, NaN)``
     turns into ``kappa = 0`` and ``l_{n,k} = 0`` -- R then misses the alarm, and so do we.
 
-    Vectorisation: per segment, the statistic of *every* remaining point is computed at once
-    (all pairs ``k <= n``); the first point over the threshold ends the segment and the series
-    is recomputed from the next point. Pairs whose score at ``kappa = 0`` is not positive end at
-    ``kappa = 0`` whatever the start (concave log-likelihood) and are not iterated.
+    Vectorisation: per segment, the statistic of *every* remaining point ``n`` is computed at
+    once, stepping ``k`` forward for all ``(series, n)`` rows together (C's warm-start chain);
+    the first point over the threshold ends the segment and the series is recomputed from the
+    next point. Rows whose score at ``kappa = 0`` is not positive end at ``kappa = 0`` whatever
+    the start (concave log-likelihood) and are not iterated.
     """
     S, m = x.shape
     a = np.asarray(alpha, dtype=float).reshape(S)
     seg = np.zeros(S, dtype=int)
     glr = np.zeros((S, m))
     alarm = np.zeros((S, m), dtype=bool)
-    n_tri, k_tri = np.tril_indices(m)                            # all pairs k <= n
     pending = np.arange(S)
     while pending.size:
-        block = max(1, _PAIR_BLOCK // (n_tri.size * m))
         still = []
-        for b0 in range(0, pending.size, block):
-            idx = pending[b0:b0 + block]
-            G = _nb_segment(x[idx], mu0[idx], a[idx], seg[idx], n_tri, k_tri)
-            for r, s_i in enumerate(idx):                         # small loop: one per series
-                lo = seg[s_i]
-                over = np.flatnonzero(G[r, lo:] >= c_arl)
-                hi = lo + over[0] if over.size else m - 1
-                glr[s_i, lo:hi + 1] = G[r, lo:hi + 1]
-                if over.size:
-                    alarm[s_i, hi] = True
-                    seg[s_i] = hi + 1
-                    if hi + 1 < m:
-                        still.append(s_i)
+        for s0 in np.unique(seg[pending]):
+            group = pending[seg[pending] == s0]
+            block = max(1, _PAIR_BLOCK // ((m - s0) ** 2))
+            for b0 in range(0, group.size, block):
+                idx = group[b0:b0 + block]
+                G = _nb_segment(x[idx], mu0[idx], a[idx], int(s0))
+                for r, s_i in enumerate(idx):                     # small loop: one per series
+                    over = np.flatnonzero(G[r, s0:] >= c_arl)
+                    hi = s0 + over[0] if over.size else m - 1
+                    glr[s_i, s0:hi + 1] = G[r, s0:hi + 1]
+                    if over.size:
+                        alarm[s_i, hi] = True
+                        seg[s_i] = hi + 1
+                        if hi + 1 < m:
+                            still.append(s_i)
         pending = np.asarray(still, dtype=int)
     return glr, alarm
 
 
-def _nb_segment(x, mu, a, seg, n_tri, k_tri) -> np.ndarray:
-    """``GLR_n`` for all ``n >= seg`` of each series, as if no alarm came in between."""
+def _nb_segment(x, mu, a, s0: int) -> np.ndarray:
+    """``GLR_n`` for all ``n >= s0`` of each series (segment starting at ``s0``, no alarm)."""
     S, m = x.shape
-    sel = k_tri[None, :] >= seg[:, None]
-    si, pi = np.nonzero(sel)                                     # ordered by series, n, k
-    ni, ki = n_tri[pi], k_tri[pi]
+    rs, rn = np.divmod(np.arange(S * (m - s0)), m - s0)
+    rn = rn + s0                                                 # rows (series, n)
     f0 = np.cumsum((x - mu) / (1.0 + a[:, None] * mu), axis=1)  # score at kappa = 0
     f0 = np.concatenate([np.zeros((S, 1)), f0], axis=1)
-    score0 = f0[si, ni + 1] - f0[si, ki]
-    pos = score0 > 0
     G = np.full((S, m), -np.inf)
-    np.maximum.at(G, (si[~pos], ni[~pos]), 0.0)                  # those pairs give l = 0
-    P = np.flatnonzero(pos)
-    if P.size:
-        i_all = np.arange(m)
-        T = (i_all[None, :] >= ki[P, None]) & (i_all[None, :] <= ni[P, None])
-        X, M, A = x[si[P]], mu[si[P]], a[si[P]][:, None]
-        first = ki[P] == seg[si[P]]
-        # previous pair (same series and n, k - 1) is P-1 when it was positive too
-        prev_pos = np.zeros(P.size, dtype=bool)
-        prev_pos[1:] = (P[1:] - 1 == P[:-1]) & ~first[1:]
-        prev = np.maximum(np.arange(P.size) - 1, 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sx, sm = np.where(T, X, 0).sum(axis=1), np.where(T, M, 0).sum(axis=1)
-            guess = np.fmax(0.0, np.log(sx / sm))                 # Poisson estimate
-        start = np.where(first, 0.5, np.where(prev_pos, guess[prev], 0.0))
-        kappa = np.zeros(P.size)
-        todo = np.arange(P.size)
-        for _ in range(m + 2):   # fixpoint of the warm-start chain; 2-3 rounds in practice
-            kappa[todo] = _newton_c(X[todo], M[todo], A[todo], T[todo], start[todo])
-            new_start = np.where(first, 0.5, np.where(prev_pos, kappa[prev], 0.0))
-            changed = ~(np.abs(new_start - start) <= 1e-9)
-            if not changed.any():
-                break
-            start = new_start
-            todo = np.flatnonzero(changed)
+    carried = np.full(rs.size, 0.5)                              # C's kappa_ml per row
+    cols = np.arange(m)
+    for k in range(s0, m):
+        idx = np.flatnonzero(rn >= k)
+        pos = f0[rs[idx], rn[idx] + 1] - f0[rs[idx], k] > 0
+        neg = idx[~pos]
+        G[rs[neg], rn[neg]] = np.maximum(G[rs[neg], rn[neg]], 0.0)   # kappa = 0, l = 0
+        carried[neg] = 0.0
+        P = idx[pos]
+        if not P.size:
+            continue
+        T = cols[None, k:] <= rn[P, None]                          # terms i = k..n
+        X, M, A = x[rs[P], k:], mu[rs[P], k:], a[rs[P]][:, None]
+        kappa = _newton_c(X, M, A, T, carried[P])
+        carried[P] = kappa
         k2 = kappa[:, None]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             terms = k2 * X + (X + 1.0 / A) * np.log((1.0 + A * M) / (1.0 + A * M * np.exp(k2)))
             lnk = np.where(T, terms, 0.0).sum(axis=1)
-        np.maximum.at(G, (si[P], ni[P]), np.where(np.isnan(lnk), -np.inf, lnk))
+        lnk = np.where(np.isnan(lnk), -np.inf, lnk)
+        G[rs[P], rn[P]] = np.maximum(G[rs[P], rn[P]], lnk)
     return np.where(G == -np.inf, -1e99, G)
 
 
