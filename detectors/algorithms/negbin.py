@@ -78,11 +78,28 @@ def _deviance(y: np.ndarray, mu: np.ndarray, theta: np.ndarray | None) -> np.nda
 
 
 def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Per-series weighted least squares by QR: ``argmin ||w (z - X b)||`` -> ``(S, p)``."""
-    A = X[None, :, :] * w[:, :, None]
-    Q, R = np.linalg.qr(A)
-    qtb = np.einsum("snp,sn->sp", Q, z * w)
-    return np.linalg.solve(R, qtb[:, :, None])[:, :, 0]
+    """Per-series weighted least squares ``argmin ||w (z - X b)||`` -> ``(S, p)``.
+
+    Normal equations (fast for the few columns used here) where ``X' W X`` is well conditioned;
+    QR of ``diag(w) X`` (what R's ``Cdqrls`` does) for the others, e.g. fits whose means run off
+    to zero, so precision never depends on the shortcut.
+    """
+    w2 = w * w
+    A = np.einsum("np,sn,nq->spq", X, w2, X)
+    b = np.einsum("np,sn->sp", X, w2 * z)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        cond = np.linalg.cond(A)
+    good = np.isfinite(cond) & (cond < 1e6)
+    out = np.empty((w.shape[0], X.shape[1]))
+    if good.any():
+        out[good] = np.linalg.solve(A[good], b[good][:, :, None])[:, :, 0]
+    bad = ~good
+    if bad.any():
+        Aq = X[None, :, :] * w[bad][:, :, None]
+        Q, R = np.linalg.qr(Aq)
+        qtb = np.einsum("snp,sn->sp", Q, z[bad] * w[bad])
+        out[bad] = np.linalg.solve(R, qtb[:, :, None])[:, :, 0]
+    return out
 
 
 def fit_log_glm(
