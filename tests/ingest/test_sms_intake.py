@@ -111,7 +111,9 @@ def test_zero_report_counts_once(intake, pipeline):
     assert [(r.orgunit_id, r.epiweek, r.district_id) for r in rows] == [(SITE, "2026-W47", "ML-MOP-DJENNE")]
 
 
-def test_alert_commands_go_to_the_registered_handler(intake, pipeline):
+def test_alert_commands_go_to_the_registered_handler(intake, pipeline, monkeypatch):
+    import ingest.sms.commands
+    monkeypatch.setattr(ingest.sms.commands, "_HANDLERS", [])  # alerts may have installed its own handler
     seen = []
 
     def handler(text, phone, now):
