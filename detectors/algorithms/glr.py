@@ -238,20 +238,24 @@ def _nb_segment(x, mu, a, s0: int) -> np.ndarray:
         if not P.size:
             continue
         T = cols[None, k:] <= rn[P, None]                          # terms i = k..n
-        X, M, A = x[rs[P], k:], mu[rs[P], k:], a[rs[P]][:, None]
-        kappa = _newton_c(X, M, A, T, carried[P])
+        # terms outside k..n are zeroed: they add exactly 0 while exp(kappa) is finite, and an
+        # infinite exp(kappa) makes the row NaN either way (as in C)
+        X = np.where(T, x[rs[P], k:], 0.0)
+        M = np.where(T, mu[rs[P], k:], 0.0)
+        A = a[rs[P]][:, None]
+        kappa = _newton_c(X, M, A, carried[P])
         carried[P] = kappa
         k2 = kappa[:, None]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            terms = k2 * X + (X + 1.0 / A) * np.log((1.0 + A * M) / (1.0 + A * M * np.exp(k2)))
-            lnk = np.where(T, terms, 0.0).sum(axis=1)
+            lnk = np.sum(k2 * X + (X + 1.0 / A) * np.log((1.0 + A * M) / (1.0 + A * M * np.exp(k2))),
+                         axis=1)
         lnk = np.where(np.isnan(lnk), -np.inf, lnk)
         G[rs[P], rn[P]] = np.maximum(G[rs[P], rn[P]], lnk)
     return np.where(G == -np.inf, -1e99, G)
 
 
-def _newton_c(X, M, A, T, start) -> np.ndarray:
-    """C's Newton-Raphson for kappa, element-wise; returns ``fmax(0, kappa)``."""
+def _newton_c(X, M, A, start) -> np.ndarray:
+    """C's Newton-Raphson for kappa, row-wise (unused terms zeroed); returns ``fmax(0, kappa)``."""
     old = np.full(start.shape, 0.4)
     new = start.astype(float).copy()
     it = 0
@@ -266,10 +270,11 @@ def _newton_c(X, M, A, T, start) -> np.ndarray:
             k = new[act]
             old[act] = k
             e = np.exp(k)[:, None]
-            Xa, Ma, Aa, Ta = X[act], M[act], A[act], T[act]
-            den = 1.0 + Aa * e * Ma
-            score = np.where(Ta, (Xa - e * Ma) / den, 0.0).sum(axis=1)
-            fisher = e[:, 0] * np.where(Ta, Ma * (Aa * Xa + 1.0) / den**2, 0.0).sum(axis=1)
+            Xa, Ma, Aa = X[act], M[act], A[act]
+            eM = e * Ma
+            den = 1.0 + Aa * eM
+            score = np.sum((Xa - eM) / den, axis=1)
+            fisher = e[:, 0] * np.sum(Ma * (Aa * Xa + 1.0) / (den * den), axis=1)
             new[act] = k + score / fisher
     return np.fmax(0.0, new)
 

@@ -220,3 +220,11 @@ def test_glrnb_fitted_alpha_matches_r():
         assert 1 / fit.theta[0] == pytest.approx(r_alpha, rel=tol), key
         checked += 1
     assert checked >= 85
+
+
+def test_trigamma_matches_scipy():
+    from scipy.special import polygamma
+
+    from detectors.algorithms.negbin import trigamma
+    x = np.concatenate([np.geomspace(1e-3, 1e7, 5000), np.arange(0.5, 60, 0.5)])
+    np.testing.assert_allclose(trigamma(x), polygamma(1, x), rtol=5e-15)
