@@ -149,7 +149,7 @@ def _fit_and_threshold(ps: ProblemBlock, y: np.ndarray, p: FarringtonParams) -> 
         ra = fit_reweighted(ps, trend=True, reweight=p.reweight, threshold=1.0)
         pval = trend_pvalue(ra.fit, ra.pearson)
         eta_a = ra.fit.predict_link(grp, zero)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
             do_trend = (ra.initial_converged & (int(p.b) >= 3) & (pval < 0.05)
                         & (np.maximum(np.exp(eta_a), _EPS) <= ps.max_y()))
         use_b = ~do_trend

@@ -228,8 +228,8 @@ def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g
         conv = ra.initial_converged
         pval = trend_pvalue(ra.fit, ra.omega_dispersion if p.r_compatible else ra.pearson)
         eta_a = ra.fit.predict_link(grp, zero)
-        mu_k = np.maximum(np.exp(eta_a), _EPS)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
+            mu_k = np.maximum(np.exp(eta_a), _EPS)
             do_trend = conv & (b >= 3) & (pval < p.pThresholdTrend) & (mu_k <= ps.max_y())
         use_b = ~do_trend
         sel = do_trend
