@@ -24,7 +24,9 @@ Measures per detector, scenario and ``k`` (over ``replicates`` series):
 * **timeliness** — mean weeks from the outbreak's first week to its first alarm (detected only).
 
 Detectors run with the registry's default parameters (the R oracle configuration) unless given.
-Detectors whose module is not importable are skipped with a note.
+Detectors whose module is not importable are skipped with a note. ``rule:<id>`` runs a weekly rule of
+the IDSR catalogue (count, rate, ratio, trend; the production rule code) on the same series, so the
+IDSR thresholds can be compared with the statistical detectors.
 
 References
 ----------
@@ -36,6 +38,7 @@ public health surveillance. *J Stat Softw* 70(10) (``sts_creation``).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import importlib
 import io
 import math
@@ -54,7 +57,10 @@ FREQ = 52
 DMAX = 20
 BASELINE_OUTBREAKS = 4
 DEFAULT_DETECTORS = ("earsC_C1", "earsC_C2", "earsC_C3", "cusum", "bayes", "rki", "glrpois", "farrington",
-                     "ff_default", "ff_noufaily")
+                     "ff_default", "ff_noufaily", "rule:malaria_ratio", "rule:pneumonia_u5_trend")
+RULE_PREFIX = "rule:"       # "rule:<id>": a weekly case-definition rule of the IDSR catalogue
+RULE_KINDS = ("count", "rate", "ratio", "trend")
+_EPOCH = dt.date(2001, 1, 1)  # a Monday: week t of a simulated series starts _EPOCH + 7(t-1) days
 
 
 @dataclass(frozen=True)
@@ -145,8 +151,45 @@ def simulate(scenario: Scenario, k: float, replicates: int, n: int, eval_weeks: 
     return Simulation(obs, outbreak, start, eval_start)
 
 
+def idsr_rule(rule_id: str) -> Any:
+    """A weekly rule (count, rate, ratio, trend) of the shipped IDSR catalogue, by id."""
+    from detectors.rules.catalogue import load_rules
+    from ingest.diseases import load_diseases
+
+    rule = load_rules(None, load_diseases()).by_id.get(rule_id)
+    if rule is None:
+        raise KeyError(f"unknown rule {rule_id!r}")
+    if rule.kind not in RULE_KINDS:
+        raise ValueError(f"rule {rule_id!r} of kind {rule.kind!r} does not work on weekly counts")
+    return rule
+
+
+def rule_alarms(rule: Any, observed: np.ndarray, eval_start: int) -> np.ndarray:
+    """Run a case-definition rule (the production code) on weekly counts: week ``t`` becomes one
+    report of ``y_t`` cases with onset on its Monday; the rule is evaluated at each evaluated week."""
+    from detectors.rules.base import CaseRecord, RuleInput, Scope
+
+    n = observed.shape[1]
+    days = [_EPOCH + dt.timedelta(weeks=t) for t in range(n)]
+    now = dt.datetime.combine(days[-1], dt.time(), dt.timezone.utc) + dt.timedelta(days=7)
+    scope = Scope("sim", rule.levels[0], "sim")
+    out = np.zeros((observed.shape[0], n - eval_start + 1), dtype=bool)
+    for r, row in enumerate(observed):
+        recs = [CaseRecord(f"w{t}", days[t], int(c), now) for t, c in enumerate(row)]
+        for j, t in enumerate(range(eval_start - 1, n)):
+            window = tuple(x for x in recs[max(0, t - 9): t + 1] if x.cases > 0)
+            trigger = recs[t]
+            out[r, j] = bool(rule.evaluate(RuleInput(rule.diseases[0], scope, trigger, window, now)))
+    return out
+
+
 def run_detector(algorithm: str, sim: Simulation, params: Mapping[str, Any] | None = None) -> np.ndarray:
     """Alarms (R, eval_weeks) of ``algorithm`` on the evaluation weeks of every replicate."""
+    if algorithm.startswith(RULE_PREFIX):
+        rule = idsr_rule(algorithm[len(RULE_PREFIX):])
+        if params:
+            rule = rule.model_validate({**rule.model_dump(), **dict(params)})
+        return rule_alarms(rule, sim.observed, sim.eval_start)
     spec = registry.get(algorithm)
     n = sim.observed.shape[1]
     y = sim.observed.astype(float)
@@ -215,6 +258,14 @@ def available(algorithms: Iterable[str]) -> tuple[list[str], list[str]]:
     """(usable ids, notes about the skipped ones)."""
     ok, notes = [], []
     for a in algorithms:
+        if a.startswith(RULE_PREFIX):
+            try:
+                idsr_rule(a[len(RULE_PREFIX):])
+            except (KeyError, ValueError) as exc:
+                notes.append(f"{a}: {exc}, skipped")
+                continue
+            ok.append(a)
+            continue
         try:
             registry.detector(a)
         except KeyError:
@@ -248,6 +299,12 @@ def backtest(detectors: Sequence[str] = DEFAULT_DETECTORS, scenarios: Sequence[S
             sim = simulate(scn, k, replicates, n, eval_weeks, rng)
             for alg in usable:
                 user = dict((params or {}).get(alg) or {})
+                if alg.startswith(RULE_PREFIX):
+                    t0 = time.perf_counter()
+                    s = score(run_detector(alg, sim, user), sim)
+                    report.rows.append(Row(alg, scn.name, float(k), s.sensitivity, s.false_positive_rate,
+                                           s.timeliness_weeks, s.replicates, time.perf_counter() - t0))
+                    continue
                 plan = registry.plan_range(alg, n, FREQ, params=user)
                 if plan is None or plan[0] > sim.eval_start:
                     _note(report, f"{alg}: {years} years are too short for its baseline, skipped")

@@ -110,3 +110,22 @@ def test_cli_writes_table_csv_and_png(tmp_path):
     assert (tmp_path / "backtest.png").read_bytes()[:4] == b"\x89PNG"
     bad = CliRunner().invoke(app, ["backtest", "--scenarios", "nowhere", "--out", str(tmp_path)])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("rule_id, series, expected", [
+    # malaria_ratio: y_t ≥ 1.5 y_{t−1}, y_{t−1} ≥ 5, y_t ≥ 10
+    ("malaria_ratio", [8, 12, 12, 20, 4, 3], [True, False, True, False, False]),
+    # pneumonia_u5_trend: y_t > y_{t−1} and y_t ≥ 5
+    ("pneumonia_u5_trend", [1, 5, 4, 6, 6, 9], [True, False, True, False, True]),
+])
+def test_idsr_rules_run_on_simulated_weeks(rule_id, series, expected):
+    alarms = bt.rule_alarms(bt.idsr_rule(rule_id), np.array([series]), eval_start=2)
+    assert alarms[0].tolist() == expected
+
+
+def test_rules_that_need_reports_are_not_backtested():
+    rep = bt.backtest(["rule:immediate", "rule:nope", "rule:malaria_ratio"], [bt.SCENARIOS["high_2harm"]],
+                      ks=(5,), replicates=3)
+    assert [r.detector for r in rep.rows] == ["rule:malaria_ratio"]
+    assert any("rule:immediate" in n and "weekly counts" in n for n in rep.notes)
+    assert any("rule:nope" in n for n in rep.notes)
