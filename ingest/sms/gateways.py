@@ -10,7 +10,7 @@
   ``input.uuid``, the sender ``input.urn`` or ``contact.urn`` (``tel:+223...``), the time
   ``input.created_on``. The secret travels in a header set on the action (``X-Sebac-Secret`` or
   ``Authorization: Token <secret>``). Reply: ``{"reply": "...", "status": "..."}``; in the flow,
-  send ``@webhook.reply`` (or ``@results.<name>.extra.reply`` in older RapidPro).
+  send ``@webhook.reply``.
 * **Generic** (any gateway that can POST JSON or a form): ``from``/``phone``, ``text``/``message``,
   optional ``id``/``message_id``, ``sent_at`` (ISO 8601 or Unix seconds), ``secret`` (or the
   ``X-Sebac-Secret`` header). Reply: ``{"reply": "...", "status": "..."}``.
