@@ -130,13 +130,23 @@ def test_prometheus_scrapes_the_engine(demo_done):
 def test_every_dashboard_query_parses_and_returns_series_after_the_demo(demo_done):
     queries = all_queries()
     assert len(queries) >= 30
-    failures = []
-    for where, expr in queries:
-        body = query(demo_done, substitute(expr, VARIABLES))
-        if body.get("status") != "success":
-            failures.append(f"{where}: {body.get('errorType')}: {body.get('error')}\n    {expr}")
-        elif not body["data"]["result"]:
-            failures.append(f"{where}: no series\n    {expr}")
+    # A scrape that times out on a loaded machine marks every series stale until the next one succeeds,
+    # so an empty answer is retried for a few seconds; a parse error is final.
+    pending, failures = list(queries), []
+    deadline = time.monotonic() + 20
+    while pending:
+        empty = []
+        for where, expr in pending:
+            body = query(demo_done, substitute(expr, VARIABLES))
+            if body.get("status") != "success":
+                failures.append(f"{where}: {body.get('errorType')}: {body.get('error')}\n    {expr}")
+            elif not body["data"]["result"]:
+                empty.append((where, expr))
+        if not empty or time.monotonic() > deadline:
+            failures += [f"{where}: no series\n    {expr}" for where, expr in empty]
+            break
+        pending = empty
+        time.sleep(1)
     assert not failures, "\n".join(failures)
 
 
@@ -151,5 +161,7 @@ def test_every_dashboard_query_parses_and_returns_series_after_the_demo(demo_don
     ("sum(sebac_report_lateness_seconds_count)", 150),
 ])
 def test_the_demo_is_visible_in_prometheus(demo_done, expr, at_least):
-    result = query(demo_done, expr)["data"]["result"]
+    deadline = time.monotonic() + 10
+    while not (result := query(demo_done, expr)["data"]["result"]) and time.monotonic() < deadline:
+        time.sleep(1)  # see the retry note above: a timed-out scrape leaves stale series for a second
     assert result and float(result[0]["value"][1]) >= at_least, (expr, result)
