@@ -125,12 +125,13 @@ def detect_batch(items: Sequence[tuple[Series, int, int]],
         offset += m
         obs = np.asarray(series.observed, dtype=float)
         y = obs[ks - 1]
-        enough = enough_cases(obs, ks, p.limit54)
+        enough, na = enough_cases(obs, ks, p.limit54)
         upper, mu0, q, med, trend, phi = (res[k][sl] for k in ("upper", "mu0", "q", "median", "trend", "phi"))
         with np.errstate(invalid="ignore"):
             x = np.where(enough, (y - mu0) / (upper - mu0), 0.0)
-            alarm = x > 1
-        out.append(Detection(t=ks, observed=y, upperbound=np.where(enough, upper, 0.0),
+            alarm = (x > 1) & ~na
+        out.append(Detection(t=ks, observed=y,
+                             upperbound=np.where(na, np.nan, np.where(enough, upper, 0.0)),
                              alarm=alarm, expected=med, pvalue=q, trend=trend,
                              extra={"phi": phi, "mu0": mu0}))
     return out

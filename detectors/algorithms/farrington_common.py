@@ -162,7 +162,7 @@ def _r_range(a: int, b: int) -> np.ndarray:
 def flexible_layout(
     gaps: tuple[int, ...], w: int, p: int, past_weeks_not_included: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows (offsets to ``k``, ascending) and factor levels of R's ``blocks()``.
+    """Rows (offsets to ``k``, sorted by level, then ascending) and factor levels of ``blocks()``.
 
     ``gaps[i-1] = r_{i-1} - r_i`` where ``r_0 = k > r_1 > ... > r_b`` are the reference
     positions. Windows ``r_i +- w`` (and ``k-w..k``) get level ``p``; for ``p > 1`` the
@@ -197,6 +197,7 @@ def flexible_layout(
     pw = int(past_weeks_not_included)
     assign(_r_range(-pw, 0), np.nan)
     keep = np.flatnonzero(~np.isnan(lev))
+    keep = keep[np.argsort(lev[keep], kind="stable")]  # grouped by level (fast group sums)
     offsets = keep - origin
     return offsets.astype(np.int64), lev[keep].astype(np.int64)
 
@@ -244,7 +245,8 @@ def anscombe_residuals(y: np.ndarray, mu: np.ndarray, hat: np.ndarray, phi: np.n
     """
     h = np.where(hat > _HAT_ONE, 1.0, hat)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a = 1.5 * (y ** (2.0 / 3.0) * mu ** (-1.0 / 6.0) - mu ** 0.5)
+        cy, cmu = np.cbrt(y), np.cbrt(mu)
+        a = 1.5 * (cy * cy / np.sqrt(cmu) - np.sqrt(mu))
         return a / np.sqrt(phi * (1.0 - h))
 
 
@@ -253,8 +255,8 @@ def assign_weights(s: np.ndarray, valid: np.ndarray, threshold: float) -> np.nda
 
     ``s`` and ``valid`` have shape ``(K, L)``; absent rows get weight 0.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = np.where(valid, np.where(s > threshold, s ** -2.0, 1.0), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        raw = np.where(valid, np.where(s > threshold, 1.0 / (s * s), 1.0), 0.0)
         gamma = valid.sum(axis=1) / raw.sum(axis=1)
     return gamma[:, None] * raw
 
@@ -297,14 +299,21 @@ def trend_pvalue(fit: DenseGlmFit, dispersion: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- misc
-def enough_cases(observed: np.ndarray, ks: np.ndarray, limit54: tuple[float, float]) -> np.ndarray:
-    """limit54 rule: at least ``limit54[0]`` cases in the last ``limit54[1]`` points (k included)."""
+def enough_cases(observed: np.ndarray, ks: np.ndarray,
+                 limit54: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """limit54 rule: at least ``limit54[0]`` cases in the last ``limit54[1]`` points (k included).
+
+    Returns ``(enough, na)``: ``na`` where a count in the window is NA (R's rule is then NA).
+    """
     cases, period = float(limit54[0]), int(limit54[1])
     if not (cases >= 0 and period > 0):
         raise ValueError("farrington.limit54.out_of_bounds: cases >= 0 and period > 0")
-    c = np.concatenate([[0.0], np.cumsum(np.nan_to_num(observed, nan=0.0))])
+    obs = np.asarray(observed, dtype=float)
+    c = np.concatenate([[0.0], np.cumsum(np.nan_to_num(obs, nan=0.0))])
+    nas = np.concatenate([[0], np.cumsum(np.isnan(obs))])
     lo = np.maximum(ks - period, 0)
-    return (c[ks] - c[lo]) >= cases
+    na = (nas[ks] - nas[lo]) > 0
+    return ((c[ks] - c[lo]) >= cases) & ~na, na
 
 
 _FUZZ = 1.0 - 64.0 * np.finfo(float).eps

@@ -198,7 +198,7 @@ def detect_batch(items: Sequence[tuple[Series, int, int]], params: Mapping[str, 
     for it, ks in enumerate(ranges):
         c, obs = cols[it], obs_all[it]
         y = obs[ks - 1]
-        enough = enough_cases(obs, ks, p.limit54)
+        enough, _ = enough_cases(obs, ks, p.limit54)
         upper = np.where(enough, c["upper"], np.nan)
         expected = np.where(enough & ~np.isnan(c["upper"]), c["mu0"], np.nan)
         with np.errstate(invalid="ignore"):

@@ -216,35 +216,49 @@ def fit_poisson_glm_dense(
     y = np.asarray(y, dtype=float)
     B, L = y.shape
     levels = np.asarray(levels, dtype=np.int64)
-    order = np.argsort(levels, kind="stable")
-    inv = np.empty_like(order)
-    inv[order] = np.arange(L)
-    lev_s = levels[order]
-    used, starts = np.unique(lev_s, return_index=True)
-    counts = np.diff(np.append(starts, L))
     G = int(n_groups)
+    is_sorted = bool(np.all(np.diff(levels) >= 0))
+    order = np.arange(L) if is_sorted else np.argsort(levels, kind="stable")
+    used, starts = np.unique(levels[order], return_index=True)
+    counts = np.diff(np.append(starts, L))
     w_all = np.ones((B, L)) if weights is None else np.asarray(weights, dtype=float)
     t_all = np.broadcast_to(np.asarray(t, dtype=float), (B, L))
+    out = {
+        "a": np.zeros((B, used.shape[0])), "beta": np.zeros(B), "mu": np.empty((B, L)),
+        "W": np.zeros((B, L)), "hat": np.zeros((B, L)), "s0": np.zeros((B, used.shape[0])),
+        "tbar": np.zeros((B, used.shape[0])), "sc": np.full(B, np.inf), "dev": np.zeros(B),
+        "conv": np.zeros(B, dtype=bool), "iter": np.zeros(B, dtype=np.int64),
+        "center": np.zeros(B), "df": np.zeros(B),
+    }
     step = max(1, int(chunk_cells) // max(L, 1))
-    parts = []
     for s0 in range(0, B, step):
         sl = slice(s0, min(B, s0 + step))
-        parts.append(_fit_dense_sorted(
-            np.ascontiguousarray(y[sl][:, order]), np.ascontiguousarray(t_all[sl][:, order]),
-            np.ascontiguousarray(w_all[sl][:, order]), starts, counts, trend, maxit, epsilon))
-    cat = {k: np.concatenate([q[k] for q in parts]) if parts else None for k in parts[0]} if parts else {}
+
+        def cols(x: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(x[sl] if is_sorted else x[sl][:, order])
+
+        part = _fit_dense_sorted(cols(y), cols(t_all), cols(w_all), starts, counts, trend, maxit,
+                                 epsilon)
+        for k, v in part.items():
+            out[k][sl] = v
+    if not is_sorted:
+        inv = np.empty_like(order)
+        inv[order] = np.arange(L)
+        for k in ("mu", "W", "hat"):
+            out[k] = out[k][:, inv]
 
     def groups(x: np.ndarray) -> np.ndarray:
+        if used.shape[0] == G:
+            return x
         full = np.zeros((B, G))
         full[:, used] = x
         return full
 
     return DenseGlmFit(
-        intercepts=groups(cat["a"]), slope=cat["beta"], t_center=cat["center"],
-        mu=cat["mu"][:, inv], working_weights=cat["W"][:, inv], hat=cat["hat"][:, inv],
-        group_weight=groups(cat["s0"]), group_tbar=groups(cat["tbar"]), within_ss=cat["sc"],
-        deviance=cat["dev"], df_residual=cat["df"], converged=cat["conv"],
-        iterations=cat["iter"],
+        intercepts=groups(out["a"]), slope=out["beta"], t_center=out["center"], mu=out["mu"],
+        working_weights=out["W"], hat=out["hat"], group_weight=groups(out["s0"]),
+        group_tbar=groups(out["tbar"]), within_ss=out["sc"], deviance=out["dev"],
+        df_residual=out["df"], converged=out["conv"], iterations=out["iter"],
     )
 
 
@@ -312,7 +326,6 @@ def _fit_dense_sorted(y, t, w, starts, counts, trend, maxit, epsilon) -> dict[st
                 sc = np.full(Ba, np.inf)
                 beta = np.zeros(Ba)
                 a = zbar
-            W = W.copy()
             eta = expand(a)
             if trend:
                 eta += beta[:, None] * ta

@@ -118,3 +118,11 @@ def test_agrees_with_r_oracle_on_every_point():
     assert a["points"] > 6000
     assert a["alarm"] == 1.0 and a["upper"] == 1.0, a
     assert a["max_rel"] < 1e-9, a
+
+
+def test_missing_count_in_the_last_weeks_gives_na_like_r():
+    y = np.tile([3.0, 5, 4, 6, 5, 4, 3, 5, 6, 4, 5, 4, 3], 24)[:312]
+    y[-2] = np.nan
+    d = farrington.detect(Series(y, freq=52), 309, 312, R)
+    assert np.isnan(d.upperbound[-2:]).all() and not d.alarm.any()
+    assert np.isfinite(d.upperbound[:2]).all()
