@@ -38,7 +38,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from detectors.algorithms import registry
 from detectors.algorithms.base import Series
@@ -74,6 +74,14 @@ class DetectorConfig(BaseModel):
     enabled: bool = True
     name_fr: str | None = None
     name_en: str | None = None
+
+    @model_validator(mode="after")
+    def _alpha_is_a_probability(self) -> "DetectorConfig":
+        # every algorithm with an ``alpha`` reads it as a tail probability; not all check it themselves
+        alpha = self.params.get("alpha")
+        if alpha is not None and not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+            raise ValueError(f"params.alpha must be in (0, 1), not {alpha!r}")
+        return self
 
     @property
     def merged_params(self) -> dict[str, Any]:

@@ -89,3 +89,12 @@ def test_reevaluation_skips_immediate_rules(db, drive):
     with db.begin() as conn:
         mark_for_reevaluation(conn, AREA, "cholera", "2026-W45", now=at(wk(3)), reason="late")
         assert drive.stage.reevaluate_due(conn, at(wk(3, 1)), settle=dt.timedelta(0)) == []
+
+
+def test_week_close_hook_evaluates_the_closed_week(db, drive):
+    # streaming closes 2026-W45 for Mougna: the period rules run on the complete week once more
+    drive.store(SITE, "meningitis", 2, wk(1, 1))
+    with db.begin() as conn:
+        signals = drive.stage.on_week_closed(conn, AREA, "meningitis", "2026-W45", 2, at(wk(2, 1), 1))
+    [s] = [s for s in signals if s.orgunit_id == AREA]
+    assert s.epiweek == "2026-W45" and not s.raised_late   # closing on time is not late
