@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .base import Detection, Series
 from .farrington_common import (
@@ -168,7 +168,7 @@ def _fit_and_threshold(ps: ProblemBlock, y: np.ndarray, p: FarringtonParams) -> 
     n_rows = ps.n_rows()
     eta[n_rows < 1] = np.nan
 
-    z = stats.norm.ppf(1.0 - float(p.alpha) / 2.0)
+    z = special.ndtri(1.0 - float(p.alpha) / 2.0)
     e = _POWERS[p.powertrans]
     with np.errstate(all="ignore"):
         mu0 = np.maximum(np.exp(eta), _EPS)
@@ -182,7 +182,7 @@ def _fit_and_threshold(ps: ProblemBlock, y: np.ndarray, p: FarringtonParams) -> 
         else:
             se = np.sqrt(mu0 * tau)
         upper = (mu0 ** e + z * se) ** (1.0 / e)
-        q = stats.norm.cdf(y ** e, loc=mu0 ** e, scale=se)
+        q = special.ndtr((y ** e - mu0 ** e) / se)
         median = (mu0 ** e) ** (1.0 / e)
     return {"upper": upper, "mu0": mu0, "q": q, "median": median, "phi": phi,
             "trend": np.where(np.isnan(eta), np.nan, do_trend.astype(float))}

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from .base import Series
 from .glm import DenseGlmFit, fit_poisson_glm_dense
@@ -294,7 +294,7 @@ def trend_pvalue(fit: DenseGlmFit, dispersion: np.ndarray) -> np.ndarray:
     """Two-sided t-test p-value of the slope, as ``summary.glm`` for quasi families."""
     with np.errstate(divide="ignore", invalid="ignore"):
         tval = fit.slope / np.sqrt(dispersion / fit.within_ss)
-        p = 2.0 * stats.t.sf(np.abs(tval), fit.df_residual)
+        p = 2.0 * special.stdtr(fit.df_residual, -np.abs(tval))
     return np.where(fit.df_residual > 0, p, np.nan)
 
 
@@ -327,7 +327,7 @@ def _r_discrete_quantile(p: float, cdf, mu: float, sigma: float, gamma: float) -
     """
     if p + 1.01 * np.finfo(float).eps >= 1.0:
         return np.inf
-    z = float(stats.norm.ppf(p))
+    z = float(special.ndtri(p))
     y = float(np.rint(mu + sigma * (z + gamma * (z * z - 1.0) / 6.0)))
     if not np.isfinite(y):
         return np.nan
@@ -367,7 +367,7 @@ def _r_discrete_quantile_vec(p: float, cdf, mu: np.ndarray, sigma: np.ndarray,
     out = np.full(mu.shape, np.nan)
     if p + 1.01 * np.finfo(float).eps >= 1.0:
         return np.where(valid, np.inf, np.nan)
-    z = float(stats.norm.ppf(p))
+    z = float(special.ndtri(p))
     with np.errstate(all="ignore"):
         y = np.rint(mu + sigma * (z + gamma * (z * z - 1.0) / 6.0))
     ok = valid & np.isfinite(y)

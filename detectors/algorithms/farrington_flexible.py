@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .base import Detection, Series
 from .farrington_common import (
@@ -251,7 +251,7 @@ def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g
     eta[failed] = np.nan
 
     alpha = float(p.alpha)
-    z = stats.norm.ppf(1.0 - alpha)
+    z = special.ndtri(1.0 - alpha)
     y = y_now
     with np.errstate(all="ignore"):
         se_eta = np.sqrt(disp * var_u)
@@ -266,7 +266,7 @@ def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g
             else:
                 se = np.sqrt(mu0 * tau)
             upper = (mu0 ** e + z * se) ** (1.0 / e)
-            prob = stats.norm.sf(y ** e, loc=mu0 ** e, scale=se)
+            prob = special.ndtr(-(y ** e - mu0 ** e) / se)
             pred_fit, expected = mu0, mu0
         else:
             mu0q = np.exp(eta) if p.thresholdMethod == "nbPlugin" else np.exp(eta + z * se_eta)
