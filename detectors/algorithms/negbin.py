@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, xlogy
 
 __all__ = ["LogGlmFit", "NbFit", "fit_log_glm", "glm_nb", "theta_ml", "linkinv"]
 
@@ -68,10 +68,9 @@ class LogGlmFit:
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray, theta: np.ndarray | None) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if theta is None:  # poisson()$dev.resids
-            r = np.where(y > 0, y * np.log(y / mu) - (y - mu), mu)
-            return 2.0 * r.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if theta is None:  # poisson()$dev.resids: 2 (y log(y/mu) - (y - mu)), 2 mu at y = 0
+            return 2.0 * (xlogy(y, y / mu) - (y - mu)).sum(axis=1)
         th = theta[:, None]
         r = y * np.log(np.maximum(1.0, y) / mu) - (y + th) * np.log((y + th) / (mu + th))
         return (2.0 * r).sum(axis=1)
@@ -80,17 +79,21 @@ def _deviance(y: np.ndarray, mu: np.ndarray, theta: np.ndarray | None) -> np.nda
 def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Per-series weighted least squares ``argmin ||w (z - X b)||`` -> ``(S, p)``.
 
-    Normal equations (fast for the few columns used here) where ``X' W X`` is well conditioned;
+    Normal equations (one matrix product for all series) where ``X' W X`` is well conditioned;
     QR of ``diag(w) X`` (what R's ``Cdqrls`` does) for the others, e.g. fits whose means run off
     to zero, so precision never depends on the shortcut.
     """
+    S, p = w.shape[0], X.shape[1]
     w2 = w * w
-    A = np.einsum("np,sn,nq->spq", X, w2, X)
-    b = np.einsum("np,sn->sp", X, w2 * z)
+    iu, ju = np.triu_indices(p)
+    A = np.empty((S, p, p))
+    A[:, iu, ju] = w2 @ (X[:, iu] * X[:, ju])
+    A[:, ju, iu] = A[:, iu, ju]
+    b = (w2 * z) @ X
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        cond = np.linalg.cond(A)
-    good = np.isfinite(cond) & (cond < 1e6)
-    out = np.empty((w.shape[0], X.shape[1]))
+        ev = np.linalg.eigvalsh(A)
+        good = np.isfinite(ev).all(axis=1) & (ev[:, 0] > 1e-6 * ev[:, -1])
+    out = np.empty((S, p))
     if good.any():
         out[good] = np.linalg.solve(A[good], b[good][:, :, None])[:, :, 0]
     bad = ~good
@@ -138,16 +141,25 @@ def fit_log_glm(
     for it in range(1, maxit + 1):
         if active.size == 0:
             break
-        e, m, y = eta[active], mu[active], Y[active]
-        mu_eta = linkinv(e)
+        whole = active.size == S                   # no gathers while every series iterates
+        e = eta if whole else eta[active]
+        m = mu if whole else mu[active]
+        y = Y if whole else Y[active]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            var = m if th is None else m + m**2 / th[active, None]
-            z = e + (y - m) / mu_eta
-            w = np.sqrt(mu_eta**2 / var)
+            if th is None:                          # mu.eta = linkinv = mu, variance = mu
+                z = e + (y - m) / m
+                w = np.sqrt(m)
+            else:
+                mu_eta = linkinv(e)
+                var = m + m**2 / th[active, None]
+                z = e + (y - m) / mu_eta
+                w = np.sqrt(mu_eta**2 / var)
         bad = ~(np.isfinite(z).all(axis=1) & np.isfinite(w).all(axis=1))
         beta = np.full((active.size, p), np.nan)
         good = ~bad
-        if good.any():
+        if good.all():
+            beta = _wls(X, w, z)
+        elif good.any():
             beta[good] = _wls(X, w[good], z[good])
         with np.errstate(over="ignore", invalid="ignore"):
             e_new = beta @ X.T
@@ -155,7 +167,10 @@ def fit_log_glm(
             dev = _deviance(y, m_new, None if th is None else th[active])
         bad |= ~np.isfinite(dev) | ~np.isfinite(beta).all(axis=1)
         failed[active[bad]] = True
-        eta[active], mu[active], coef[active] = e_new, m_new, beta
+        if whole:
+            eta, mu, coef = e_new, m_new, beta
+        else:
+            eta[active], mu[active], coef[active] = e_new, m_new, beta
         iterations[active] = it
         with np.errstate(invalid="ignore"):
             done = np.abs(dev - devold[active]) / (np.abs(dev) + 0.1) < epsilon
