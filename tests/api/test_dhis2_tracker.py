@@ -78,15 +78,11 @@ def test_all_failing_is_error_409_and_kept_then_reprocessed_after_mapping_fix(ht
     assert http.post(f"/api/v1/rejected/{kept[0]['rejected_id']}/reprocess").status_code == 409
 
 
-@pytest.mark.parametrize("body, status", [
-    (b'{"events": [', 400),
-    (b'{"trackedEntities": []}', 400),
-    (b'[1, 2]', 400),
-])
-def test_bad_payloads(http, body, status):
-    r = http.post("/api/v1/dhis2/tracker", content=body, headers={"content-type": "application/json"})
-    assert r.status_code == status
-    assert len(http.get("/api/v1/rejected", params={"channel": "dhis2"}).json()["items"]) == 1
+def test_bad_payloads_are_400_and_kept(http):
+    for i, body in enumerate([b'{"events": [', b'{"trackedEntities": []}', b'[1, 2]']):
+        r = http.post("/api/v1/dhis2/tracker", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400, body
+        assert len(http.get("/api/v1/rejected", params={"channel": "dhis2"}).json()["items"]) == i + 1
 
 
 def test_mapping_is_checked_at_load(diseases, tmp_path):
