@@ -8,7 +8,6 @@ last 52 monitored: the setting in which R needs ~14 ms per series-week for farri
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -71,26 +70,14 @@ def run(items: list[tuple[Series, int, int]], repeat: int = 1) -> dict[str, tupl
 
 
 def oracle_items(directory: str) -> list[tuple[Series, int, int]]:
-    import csv
-    from collections import defaultdict
+    """The oracle's series and ranges of ff_default with b = 5 (one params set for the batch)."""
+    from detectors.oracle_io import read_runs, read_series
 
-    rows = defaultdict(list)
-    with open(f"{directory}/series.csv") as f:
-        for r in csv.DictReader(f):
-            rows[(r["dataset"], r["series"])].append(r)
-    items = []
-    with open(f"{directory}/runs.csv") as f:
-        for r in csv.DictReader(f):
-            if r["algorithm"] != "ff_default" or r["status"] != "ok":
-                continue
-            rr = sorted(rows[(r["dataset"], r["series"])], key=lambda x: int(x["t"]))
-            if json.loads(r["params"])["b"] != 5:
-                continue  # one b for the whole batch
-            y = np.array([float(x["observed"]) for x in rr])
-            dates = np.array([x["date"] for x in rr], dtype="datetime64[D]") if rr[0]["date"] else None
-            s = Series(y, freq=int(rr[0]["freq"]), dates=dates)
-            items.append((s, int(r["range_start"]), int(r["range_end"])))
-    return items
+    d = Path(directory)
+    series_path = d / "series.csv" if (d / "series.csv").exists() else d / "series.csv.gz"
+    series = read_series(series_path)
+    return [(series[(r.dataset, r.series)].series, r.start, r.end)
+            for r in read_runs(d / "runs.csv", "ff_default") if int(r.params.get("b", 5)) == 5]
 
 
 def main() -> None:
