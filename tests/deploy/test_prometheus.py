@@ -64,7 +64,7 @@ def demo_engine(tmp_path_factory):
                                 cwd=tmp, env=env | {"PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: httpx.get(f"{url}/healthz", timeout=2).status_code == 200, 30, "the engine", proc, log)
+        _wait(lambda: httpx.get(f"{url}/healthz", timeout=2).status_code == 200, 60, "the engine", proc, log)
         yield url, log, proc
     finally:
         stop_process(proc)
