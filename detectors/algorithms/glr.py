@@ -150,15 +150,24 @@ def _pois_cases(a: np.ndarray, sm: np.ndarray, valid: np.ndarray, c: float) -> n
     the minimum over ``k`` rounded up and then checked against the exact statistic.
     """
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        s = sm + np.sqrt(2 * c * sm) + 2 * c
+        # M + sqrt(2cM) <= s* <= M + sqrt(2cM) + 2c (from v^2/(2+2v/3) <= (1+v)log(1+v) - v
+        # <= v^2/2): only starts k whose lower bound can beat the best upper bound are solved
+        root = sm + np.sqrt(2 * c * sm)
+        hi = np.where(valid, np.maximum(0.0, np.ceil(root + 2 * c - a)), np.inf)
+        lo = np.maximum(0.0, np.ceil(root - a))
+        bound = hi.min(axis=1)
+        rows, cols = np.nonzero(valid & (lo <= bound[:, None]))
+        M, A = sm[rows, cols], a[rows, cols]
+        s = M + np.sqrt(2 * c * M) + 2 * c        # Newton from the right: monotone
         for _ in range(60):
-            step = (s * np.log(s / sm) - s + sm - c) / np.log(s / sm)
+            ratio = np.log(s / M)
+            step = (s * ratio - s + M - c) / ratio
             s = s - step
-            if np.all(~valid | (np.abs(step) <= 1e-10 * s)):
+            if np.all(np.abs(step) <= 1e-10 * s):
                 break
-        xk = np.maximum(0.0, np.ceil(s - a))
-    xk = np.where(valid, xk, np.inf)
-    best = xk.min(axis=1)
+        xk = np.maximum(0.0, np.ceil(s - A))
+    best = bound.copy()
+    np.minimum.at(best, rows, xk)
     best = np.where(np.isfinite(best), best, 0.0)
 
     def stat(xn: np.ndarray) -> np.ndarray:
