@@ -137,7 +137,8 @@ class DetectionStage:
                         since, until = rule.window(trigger.onset_date, self.start_day)
                         records = tuple(self._row_record(r) for r in self.repo.case_rows(
                             conn, disease, since, until, level=level, orgunit_id=scope.orgunit_id))
-                    signals += rule.evaluate(self._input(disease, scope, trigger, records, now))
+                    since = self.repo.first_onset(conn, level, scope.orgunit_id) if rule.kind == "trend" else None
+                    signals += rule.evaluate(self._input(disease, scope, trigger, records, now, since))
             metrics.observe_duration(rule.kind, time.perf_counter() - t0)
             metrics.observe_evaluation(rule.kind, disease, bool(signals))
             out += signals
@@ -197,10 +198,10 @@ class DetectionStage:
         return (week_start(b, self.start_day) - week_start(a, self.start_day)).days // 7 + 1
 
     def _input(self, disease: str, scope: Scope, trigger: CaseRecord, records: tuple[CaseRecord, ...],
-               now: dt.datetime) -> RuleInput:
+               now: dt.datetime, observed_since: dt.date | None = None) -> RuleInput:
         return RuleInput(disease=disease, scope=scope, trigger=trigger, records=records, now=now,
                          start_day=self.start_day, typical_delay=self.typical_delay,
-                         closed_after_days=self.closed_after_days)
+                         closed_after_days=self.closed_after_days, observed_since=observed_since)
 
     def _scope(self, level: str, trigger: CaseRecord) -> Scope | None:
         if level == "health_area":

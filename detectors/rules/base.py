@@ -70,6 +70,7 @@ class RuleInput:
     start_day: int = 0
     typical_delay: dt.timedelta = DEFAULT_TYPICAL_DELAY
     closed_after_days: int = DEFAULT_CLOSED_AFTER_DAYS
+    observed_since: dt.date | None = None  # first onset reported in the scope (any disease), if known
 
 
 def raised_late(now: dt.datetime, period_end: dt.date, closed_after_days: int = 2) -> bool:

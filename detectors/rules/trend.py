@@ -1,7 +1,9 @@
 """Kind ``trend``: week n above week n−1 (for ``consecutive`` weeks in a row).
 
 Signal when ``cases(n) > cases(n−1) > … > cases(n−consecutive)`` and ``cases(n) ≥ min_current``.
-``min_current`` keeps 0 → 1 case changes in a small health area from raising alerts.
+``min_current`` keeps 0 → 1 case changes in a small health area from raising alerts. When the input
+says since when the org unit reports (``observed_since``), weeks before that are unknown, not zero:
+no signal until the oldest compared week is covered (warm-up).
 
 Reference: WHO AFRO IDSR 3rd ed. (2019): for bloody diarrhoea, influenza-like illness and severe
 pneumonia in under-5s, an increase in cases compared with the previous period calls for action.
@@ -29,6 +31,8 @@ class TrendRule(RuleBase):
 
     def evaluate(self, ctx: RuleInput) -> list[Signal]:
         weeks = weeks_back(ctx.trigger.onset_date, self.consecutive, ctx.start_day)
+        if ctx.observed_since is not None and ctx.observed_since > weeks[0].end:
+            return []
         counts = [total(in_period(ctx.records, w.start, w.end)) for w in weeks]
         current = counts[-1]
         if current < self.min_current or any(b <= a for a, b in zip(counts, counts[1:])):

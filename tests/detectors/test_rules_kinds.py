@@ -195,3 +195,17 @@ def test_on_time_signal_is_not_late():
     records = weekly([0, 0, 2])
     [s] = MENINGITIS.evaluate(rule_input("meningitis", records[-1], records, population=60000))
     assert s.raised_late is False and s.would_have_fired_at is None
+
+
+@pytest.mark.parametrize("observed_since, fires", [
+    (None, True),              # unknown: the counts are taken as they are
+    (day(1, 0), True),         # reporting since week 1: 0 < 5 < 9 is a real rise
+    (day(1, 6), True),
+    (day(2, 0), False),        # reporting started in week 2: week 1's zero is unknown, not zero
+])
+def test_trend_waits_until_the_compared_weeks_were_observed(observed_since, fires):
+    rule = TrendRule(kind="trend", id="ili_trend", diseases=("ili",), consecutive=2, min_current=3, **NAMES)
+    records = weekly([0, 5, 9])
+    ctx = rule_input("ili", records[-1], records)
+    ctx = type(ctx)(**{**ctx.__dict__, "observed_since": observed_since})
+    assert bool(rule.evaluate(ctx)) is fires
