@@ -77,3 +77,12 @@ async def read_json_body(request: Request, pipeline: Any, channel: Channel, lang
     except json.JSONDecodeError as exc:
         return _refuse(pipeline, channel, text, ErrorDetail("report.json.malformed", None,
                                                             {"line": exc.lineno, "column": exc.colno}), 400, lang)
+
+
+def require_within(pipeline: Any, user: Any, orgunit_id: str) -> None:
+    """A user reads data of their org unit and below only (jurisdiction, as for alerts)."""
+    from ingest.errors import DomainError
+
+    if user.role != "admin" and not pipeline.pyramid.is_within(orgunit_id, user.orgunit_id):
+        raise DomainError("auth.scope.forbidden", f"{orgunit_id} is outside your jurisdiction ({user.orgunit_id})",
+                          status=403, orgunit_id=orgunit_id)

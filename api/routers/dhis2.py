@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.auth import CurrentUser, Reporter
 from api.deps import PipelineDep
 from api.routers._ingest_deps import ChannelsDep, read_json_body, request_lang
 from ingest.contracts import Channel
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/v1/dhis2", tags=["dhis2"])
 
 
 @router.post("/tracker", summary="Import DHIS2 tracker events ({events: [...]}); answers an import report")
-async def tracker_import(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
+async def tracker_import(request: Request, pipeline: PipelineDep, channels: ChannelsDep, _by: Reporter) -> JSONResponse:
     body = await read_json_body(request, pipeline, Channel.dhis2, request_lang(request))
     if isinstance(body, JSONResponse):
         return body
@@ -40,5 +41,5 @@ async def tracker_import(request: Request, pipeline: PipelineDep, channels: Chan
 
 
 @router.get("/mapping", summary="The DHIS2 program / data element mapping in force")
-def mapping(channels: ChannelsDep) -> dict[str, Any]:
+def mapping(channels: ChannelsDep, _user: CurrentUser) -> dict[str, Any]:
     return channels.dhis2_mapping.model_dump(mode="json")

@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from api.auth import CurrentUser
 from api.deps import PipelineDep
+from api.routers._ingest_deps import require_within
 from ingest.epiweek import EpiWeek, epiweek
 from ingest.errors import DomainError
 from ingest.quality import UnitQuality, compute_quality, load_receipts
@@ -26,7 +28,7 @@ def _iso(v: dt.datetime | None) -> str | None:
 
 
 @router.get("/quality", summary="Reporting completeness, promptness, duplicates and silent sites for a week")
-def quality(request: Request, pipeline: PipelineDep,
+def quality(request: Request, pipeline: PipelineDep, user: CurrentUser,
             week: str | None = Query(default=None, pattern=r"^\d{4}-W\d{2}$",
                                      description="epi week, e.g. 2026-W46; default: the last complete week"),
             district: str | None = None, region: str | None = None,
@@ -37,10 +39,11 @@ def quality(request: Request, pipeline: PipelineDep,
     wk = EpiWeek.parse(week) if week else epiweek(now.date() - dt.timedelta(days=7), start_day)
     if not 1 <= wk.week <= 53:
         raise DomainError("quality.week.invalid", f"no week {week}", status=422)
-    scope = district or region or pipeline.pyramid.at_level(pipeline.pyramid.levels[0])[0].id
+    scope = district or region or user.orgunit_id  # default: the user's own jurisdiction
     unit = pipeline.pyramid.resolve(scope)
     if unit is None:
         raise DomainError("report.orgunit.unknown", f"unknown org unit {scope}", status=404, orgunit_id=scope)
+    require_within(pipeline, user, unit.id)
     silent_days = getattr(settings, "silent_after_days", 3)
     with pipeline.db.connect() as conn:
         receipts = load_receipts(conn, wk, now, start_day=start_day, silent_days=silent_days)

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from api.auth import AdminUser
 from api.deps import PipelineDep
 from api.routers._ingest_deps import ChannelsDep, request_lang, translated
 from ingest.contracts import Channel
@@ -38,7 +39,7 @@ def _result(r: ReprocessResult, lang: str) -> dict[str, Any]:
 
 
 @router.get("", summary="Items that could not become reports, newest first")
-def list_rejected(request: Request, pipeline: PipelineDep, channel: Channel | None = None,
+def list_rejected(request: Request, pipeline: PipelineDep, _admin: AdminUser, channel: Channel | None = None,
                   reason: str | None = Query(default=None, description="an error key, e.g. report.orgunit.unknown"),
                   status: str = Query(default="rejected", pattern="^(rejected|reprocessed|all)$"),
                   limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def list_rejected(request: Request, pipeline: PipelineDep, channel: Channel | No
 
 
 @router.post("/reprocess", summary="Re-process many rejected items (by ids, or by channel/reason filter)")
-def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDep,
+def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDep, _admin: AdminUser,
                    ids: list[str] | None = Query(default=None), channel: Channel | None = None,
                    reason: str | None = None, limit: int = Query(default=100, ge=1, le=MAX_BULK)) -> dict[str, Any]:
     lang = request_lang(request)
@@ -74,5 +75,6 @@ def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDe
 
 
 @router.post("/{rejected_id}/reprocess", summary="Re-process one rejected item")
-def reprocess_one(rejected_id: str, request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> dict[str, Any]:
+def reprocess_one(rejected_id: str, request: Request, pipeline: PipelineDep, channels: ChannelsDep,
+                  _admin: AdminUser) -> dict[str, Any]:
     return _result(reprocess(pipeline, channels, rejected_id), request_lang(request))

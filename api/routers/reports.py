@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from api.auth import CurrentUser
 from api.deps import PipelineDep
 from api.errors import error_body
-from api.routers._ingest_deps import read_json_body, request_lang, translated
+from api.routers._ingest_deps import read_json_body, request_lang, require_within, translated
 from ingest.contracts import Channel
 from ingest.duplicates import list_possible_duplicates, set_duplicate_status
 from ingest.errors import DomainError, ErrorDetail
@@ -69,13 +70,17 @@ async def post_reports(request: Request, pipeline: PipelineDep) -> JSONResponse:
 
 
 @router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window")
-def get_possible_duplicates(pipeline: PipelineDep, district: str | None = None,
+def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: str | None = None,
                             status: str | None = Query(default="open", pattern="^(open|confirmed|distinct)$"),
                             limit: int = Query(default=100, ge=1, le=1000),
                             offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    if district:
+        require_within(pipeline, user, district)
     with pipeline.db.connect() as conn:
         pairs = list_possible_duplicates(conn, district_ids=[district] if district else None, status=status,
                                          limit=limit, offset=offset)
+    if user.role != "admin":  # below a district, keep the user's own places only
+        pairs = [p for p in pairs if pipeline.pyramid.is_within(p.orgunit_id, user.orgunit_id)]
     return {"items": [{"report_id": p.report_id, "duplicate_of": p.duplicate_of, "district_id": p.district_id,
                        "detected_at": p.detected_at.isoformat(), "status": p.status, "channels": list(p.channels),
                        "cross_channel": p.channels[0] != p.channels[1], "orgunit_id": p.orgunit_id,
@@ -84,9 +89,12 @@ def get_possible_duplicates(pipeline: PipelineDep, district: str | None = None,
 
 
 @router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair")
-def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: PipelineDep,
+def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: PipelineDep, user: CurrentUser,
                               status: str = Query(pattern="^(open|confirmed|distinct)$")) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
-        if not set_duplicate_status(conn, report_id, duplicate_of, status):
+        report = pipeline.reports.get(conn, report_id)
+        if report is not None:
+            require_within(pipeline, user, report.orgunit_id)
+        if report is None or not set_duplicate_status(conn, report_id, duplicate_of, status):
             raise DomainError("duplicate.not_found", "no such possible-duplicate pair", status=404)
     return {"report_id": report_id, "duplicate_of": duplicate_of, "status": status}

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from api.auth import AdminUser
 from api.deps import PipelineDep
 from api.errors import error_body
 from api.routers._ingest_deps import ChannelsDep, read_body_text
@@ -38,9 +39,9 @@ def _form_or_json(text: str, content_type: str) -> Any:
     return dict(parse_qsl(text, keep_blank_values=True))
 
 
-def _header_secret(request: Request) -> str | None:
+def _header_secret(request: Request, *, authorization: bool = True) -> str | None:
     value = request.headers.get("x-sebac-secret")
-    if value:
+    if value or not authorization:
         return value
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
@@ -106,11 +107,12 @@ async def rapidpro(request: Request, pipeline: PipelineDep, channels: ChannelsDe
 @router.post("/generic", summary="Generic gateway (JSON or form: from, text, id, sent_at); replies {reply, status}")
 async def generic(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "generic", parse_generic,
-                          lambda doc: _header_secret(request) or doc.get("secret"), _outcome_json)
+                          lambda doc: (_header_secret(request, authorization=False) or doc.get("secret")
+                                       or _header_secret(request)), _outcome_json)
 
 
 @router.get("/unregistered", summary="SMS from phones not in the CHW registry (kept, re-processable)")
-def unregistered(pipeline: PipelineDep, limit: int = Query(default=100, ge=1, le=1000),
+def unregistered(pipeline: PipelineDep, _admin: AdminUser, limit: int = Query(default=100, ge=1, le=1000),
                  offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         items = pipeline.rejected.list(conn, channel=Channel.sms, reason="sms.reporter.unknown",

@@ -12,12 +12,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from api.auth import AdminUser, CurrentUser
 from api.deps import PipelineDep
 from api.errors import error_body
-from api.routers._ingest_deps import read_body_text, request_lang, translated
+from api.routers._ingest_deps import read_body_text, request_lang, require_within, translated
 from ingest.backlog import detect_format, lines_of, read_backlog, replay
 from ingest.contracts import Channel
-from ingest.errors import ErrorDetail
+from ingest.errors import DomainError, ErrorDetail
 from ingest.history import history_counts, parse_history_csv, store_history
 from ingest.messages import translate
 
@@ -30,7 +31,7 @@ def _limit(request: Request) -> int:
 
 
 @router.post("/uploads/reports", summary="Replay a backlog file of reports (CSV or NDJSON)")
-async def upload_reports(request: Request, pipeline: PipelineDep,
+async def upload_reports(request: Request, pipeline: PipelineDep, _admin: AdminUser,
                          format: str | None = Query(default=None, pattern="^(csv|ndjson)$")) -> JSONResponse:
     lang = request_lang(request)
     text = await read_body_text(request, pipeline, Channel.csv, lang, _limit(request))
@@ -52,7 +53,7 @@ def _header_error(detail: str) -> ErrorDetail:
 
 
 @router.post("/uploads/history", summary="Load historical weekly counts (CSV) for detector baselines")
-async def upload_history(request: Request, pipeline: PipelineDep) -> JSONResponse:
+async def upload_history(request: Request, pipeline: PipelineDep, _admin: AdminUser) -> JSONResponse:
     lang = request_lang(request)
     text = await read_body_text(request, pipeline, Channel.csv, lang, _limit(request))
     if isinstance(text, JSONResponse):
@@ -66,8 +67,11 @@ async def upload_history(request: Request, pipeline: PipelineDep) -> JSONRespons
 
 
 @router.get("/history", summary="Historical weekly counts of one area and disease")
-def get_history(pipeline: PipelineDep, area: str, disease: str) -> dict[str, Any]:
+def get_history(pipeline: PipelineDep, user: CurrentUser, area: str, disease: str) -> dict[str, Any]:
     unit = pipeline.pyramid.resolve(area)
+    if unit is None:
+        raise DomainError("report.orgunit.unknown", f"unknown org unit {area}", status=404, orgunit_id=area)
+    require_within(pipeline, user, unit.id)
     with pipeline.db.connect() as conn:
         counts = history_counts(conn, unit.id if unit else area, disease)
     return {"area_id": unit.id if unit else area, "disease": disease,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.api.alerts_helpers import cheap_hashing, user_client  # noqa: F401 (fixture)
+
 pytestmark = pytest.mark.integration
 
 
@@ -16,9 +18,20 @@ def event(uid, org_unit, **values):
 
 
 @pytest.fixture
-def http(live_app):
-    with httpx.Client(base_url=live_app.url, timeout=10) as client:
+def http(live_app, cheap_hashing):
+    with user_client(live_app, "admin", "admin", "ML") as client:
         yield client
+
+
+def test_tracker_import_needs_an_api_key_or_a_user(live_app, diseases):
+    r = httpx.post(f"{live_app.url}/api/v1/dhis2/tracker", json={"events": []})
+    assert r.status_code == 401 and r.json()["error"]["key"] == "auth.token.missing"
+    from api.auth import ApiKeyRepository
+    pipeline = live_app.server.config.app.state.pipeline
+    with pipeline.db.begin() as conn:
+        _, raw = ApiKeyRepository().create(conn, "dhis2-sync", "device", None, pipeline.clock.now())
+    r = httpx.post(f"{live_app.url}/api/v1/dhis2/tracker", json={"events": []}, headers={"X-API-Key": raw})
+    assert r.status_code == 200 and r.json()["stats"]["total"] == 0
 
 
 @pytest.fixture

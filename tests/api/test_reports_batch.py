@@ -6,6 +6,8 @@ import json
 import httpx
 import pytest
 
+from tests.api.alerts_helpers import cheap_hashing, user_client  # noqa: F401 (fixture)
+
 pytestmark = pytest.mark.integration
 
 GOOD = {"client_id": "b-1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": "malaria", "cases": 3,
@@ -13,9 +15,20 @@ GOOD = {"client_id": "b-1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": 
 
 
 @pytest.fixture
-def http(live_app):
-    with httpx.Client(base_url=live_app.url, timeout=10) as client:
+def http(live_app, cheap_hashing):
+    """Reports are posted as the foundation does; listings, uploads and re-processing need an admin."""
+    with user_client(live_app, "admin", "admin", "ML") as client:
         yield client
+
+
+def test_listings_need_an_administrator(live_app, cheap_hashing):
+    anonymous = httpx.get(f"{live_app.url}/api/v1/rejected")
+    assert anonymous.status_code == 401
+    with user_client(live_app, "djenne", "district", "ML-MOP-DJENNE") as district:
+        assert district.get("/api/v1/rejected").status_code == 403
+        assert district.post("/api/v1/uploads/history", content="a,b\n").status_code == 403
+        assert district.get("/api/v1/history", params={"area": "ML-MOP-DJENNE", "disease": "malaria"}).status_code == 200
+        assert district.get("/api/v1/history", params={"area": "ML-SIK", "disease": "malaria"}).status_code == 403
 
 
 def test_batch_accepts_valid_items_with_per_item_index(http):

@@ -6,6 +6,8 @@ import json
 import httpx
 import pytest
 
+from tests.api.alerts_helpers import cheap_hashing, user_client  # noqa: F401 (fixture)
+
 pytestmark = pytest.mark.integration
 
 TELERIVET, RAPIDPRO, GENERIC = "tr-secret-0123456789", "rp-secret-0123456789", "gen-secret-0123456789"
@@ -20,8 +22,9 @@ def secrets_env(monkeypatch):
 
 
 @pytest.fixture
-def http(secrets_env, live_app):
-    with httpx.Client(base_url=live_app.url, timeout=10) as client:
+def http(secrets_env, live_app, cheap_hashing):
+    """Gateways authenticate with their secret; the listings need an administrator's token."""
+    with user_client(live_app, "admin", "admin", "ML") as client:
         yield client
 
 

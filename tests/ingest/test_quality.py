@@ -10,6 +10,7 @@ from ingest.contracts import Channel
 from ingest.epiweek import EpiWeek
 from ingest.quality import compute_quality, deadline_of, load_receipts
 from ingest.zero_reports import record_zero_report
+from tests.api.alerts_helpers import cheap_hashing, user_client  # noqa: F401 (fixture)
 from tests.conftest import NOW
 
 UTC = dt.timezone.utc
@@ -78,10 +79,17 @@ def test_silence_window_is_configurable(pipeline, clock, pyramid, days, silent):
 
 
 @pytest.mark.integration
-def test_quality_endpoint(live_app, clock):
+def test_quality_endpoint(live_app, clock, cheap_hashing):
     pipeline = live_app.server.config.app.state.pipeline
     play_week(pipeline, clock)
-    with httpx.Client(base_url=live_app.url, timeout=10) as http:
+    assert httpx.get(f"{live_app.url}/api/v1/quality").status_code == 401
+    with user_client(live_app, "djenne", "district", "ML-MOP-DJENNE") as district:
+        assert district.get("/api/v1/quality").json()["scope"]["orgunit_id"] == "ML-MOP-DJENNE"  # own district
+        assert district.get("/api/v1/quality", params={"region": "ML-MOP"}).status_code == 403
+        assert len(district.get("/api/v1/reports/possible-duplicates").json()["items"]) == 1
+    with user_client(live_app, "kadiolo", "district", "ML-SIK-KADIOLO") as other:
+        assert other.get("/api/v1/reports/possible-duplicates").json()["items"] == []
+    with user_client(live_app, "admin", "admin", "ML") as http:
         body = http.get("/api/v1/quality", params={"week": "2026-W46", "district": "ML-MOP-DJENNE"}).json()
         assert body["week"] == "2026-W46" and body["scope"]["complete"] == 4 and body["scope"]["sites"] == 15
         assert body["deadline"] == "2026-11-17T00:00:00+00:00" and len(body["silent_sites"]) == 13
