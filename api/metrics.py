@@ -33,7 +33,7 @@ disable_created_metrics()  # the *_created series double the payload and no dash
 class DatabaseCollector:
     """Gauges computed from the database at scrape time (cached ``ttl`` seconds)."""
 
-    def __init__(self, pipeline: Any, *, ttl: float = 5.0, silent_days: int = 3, deadline_days: int = 2,
+    def __init__(self, pipeline: Any, *, ttl: float = 5.0, silent_days: int = 3, deadline_days: int = 1,
                  monotonic: Callable[[], float] = time.monotonic):
         self.pipeline = pipeline
         self.ttl = ttl
@@ -83,6 +83,8 @@ class DatabaseCollector:
                                      "last complete epi week", labels=rd)
         prompt = GaugeMetricFamily("sebac_reporting_promptness_ratio", "Share of sites that reported for the last "
                                    f"complete epi week within {self.deadline_days} day(s) of its end", labels=rd)
+        dup = GaugeMetricFamily("sebac_reporting_duplicate_ratio", "Share of the last complete epi week's reports "
+                                "flagged as possible duplicates (same content, another key)", labels=rd)
         for q in quality:
             labels = [q.region, q.district]
             region = pyramid.get(q.region).name if q.region in pyramid else q.region
@@ -91,6 +93,7 @@ class DatabaseCollector:
             silent.add_metric(labels, q.silent)
             complete.add_metric(labels, q.completeness)
             prompt.add_metric(labels, q.promptness)
+            dup.add_metric(labels, q.duplicate_rate)
         open_alerts = GaugeMetricFamily("sebac_alerts_open", "Active alerts (open, acknowledged, verified, in "
                                         "response) by level, region, district, disease and risk",
                                         labels=["level", "region", "district", "disease", "risk"])
@@ -106,7 +109,7 @@ class DatabaseCollector:
                                  labels=["milestone", "status", "disease"])
         for (milestone, status, disease), n in sorted(state.milestones.items()):
             s717.add_metric([milestone, status, disease], n)
-        return [info, sites, silent, complete, prompt, open_alerts, by_status, s717]
+        return [info, sites, silent, complete, prompt, dup, open_alerts, by_status, s717]
 
 
 def database_registry(app_state: Any) -> CollectorRegistry:
@@ -119,8 +122,8 @@ def database_registry(app_state: Any) -> CollectorRegistry:
             registry.register(DatabaseCollector(
                 app_state.pipeline,
                 ttl=getattr(settings, "metrics_cache_seconds", 5.0),
-                silent_days=getattr(settings, "silent_site_days", 3),
-                deadline_days=getattr(settings, "report_deadline_days", 2)))
+                silent_days=getattr(settings, "silent_after_days", 3),
+                deadline_days=getattr(settings, "promptness_deadline_days", 1)))
             app_state.metrics_db_registry = registry
         return registry
 

@@ -6,30 +6,25 @@ Labels are bounded (STYLE principle 9): ``channel`` (the :class:`Channel` enum),
 ``reason`` (a stable error key from the message catalogue, anything else becomes ``other``).
 Call sites use the ``observe_*`` helpers, which resolve the labels from the report and the pyramid.
 
-Reporting quality, per district, for the last complete epi week ``W = [start, end)``:
-
-* completeness = sites with ≥ 1 report (or zero report) for ``W`` / sites;
-* promptness   = sites whose first report for ``W`` was received before ``end + deadline`` / sites;
-* silent sites = sites with nothing received during the last ``silent_days`` days (IDSR community
-  practice: a site silent for ≥ 3 days is followed up).
-
-A report is "for W" when its ``report_date`` falls in ``W`` (event time, principle 7). Reference:
-WHO AFRO, *Technical Guidelines for IDSR*, 3rd ed. (2019), section 1 (completeness and timeliness).
+Reporting quality per district (completeness, promptness, duplicate rate, silent sites) for the last
+complete epi week is computed at scrape time with :mod:`ingest.quality` (one definition, shared with
+``GET /api/v1/quality``).
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 
 from ingest.contracts import Channel, Report
+from ingest.epiweek import epiweek
 from ingest.messages import CATALOGUE
 from ingest.pyramid import Pyramid
-from ingest.tables import metadata, reports
+from ingest.quality import compute_quality, load_receipts
 
 UNKNOWN = "unknown"
 OTHER = "other"
@@ -109,74 +104,22 @@ class DistrictQuality:
     silent: int
     completeness: float
     promptness: float
-
-
-def quality_from_rows(pyramid: Pyramid, *, deadline: dt.datetime, silent_since: dt.datetime,
-                      first_received: Mapping[str, dt.datetime],
-                      last_received: Mapping[str, dt.datetime]) -> list[DistrictQuality]:
-    """Pure: per-district indicators from, per reporting unit, the first receipt of a report for the
-    week being measured (``first_received``) and the last receipt of anything (``last_received``).
-
-    A report filed at a health area (not a site) counts for that area's sites' district but not for a
-    site: the denominators are the pyramid's lowest-level units ("sites").
-    """
-    out = []
-    site_level = pyramid.levels[-1]
-    for d in sorted(pyramid.at_level("district"), key=lambda u: u.id):
-        sites = [u.id for u in pyramid.descendants(d.id) if u.level == site_level]
-        region, district = region_district(pyramid, d.id)
-        n = len(sites)
-        complete = sum(1 for s in sites if s in first_received)
-        prompt = sum(1 for s in sites if s in first_received and first_received[s] < deadline)
-        silent = sum(1 for s in sites if s not in last_received or last_received[s] < silent_since)
-        out.append(DistrictQuality(region, district, n, silent, complete / n if n else 0.0,
-                                   prompt / n if n else 0.0))
-    return out
-
-
-def _utc(v: dt.datetime) -> dt.datetime:
-    return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
-
-
-def last_complete_week(now: dt.datetime, start_day: int = 0) -> tuple[dt.date, dt.date]:
-    """``[start, end)`` of the last epi week that ended before ``now`` (weeks start on ``start_day``)."""
-    today = now.date()
-    this_start = today - dt.timedelta(days=(today.weekday() - start_day) % 7)
-    return this_start - dt.timedelta(days=7), this_start
+    duplicate_rate: float
 
 
 def reporting_quality(conn: sa.Connection, pyramid: Pyramid, now: dt.datetime, *, start_day: int = 0,
-                      silent_days: int = 3, deadline_days: int = 2) -> list[DistrictQuality]:
-    """Read the receipts that matter (bounded by ``received_at`` windows) and compute the indicators."""
-    start, end = last_complete_week(now, start_day)
-    midnight = dt.datetime.combine(start, dt.time(), dt.timezone.utc)
-    deadline = dt.datetime.combine(end, dt.time(), dt.timezone.utc) + dt.timedelta(days=deadline_days)
-    silent_since = now - dt.timedelta(days=silent_days)
-    first: dict[str, dt.datetime] = {}
-    last: dict[str, dt.datetime] = {}
-    # received_at ≥ week start is implied by report_date ≥ week start (no report is dated after receipt)
-    rows = conn.execute(sa.select(reports.c.orgunit_id, sa.func.min(reports.c.received_at))
-                        .where(reports.c.received_at >= midnight, reports.c.report_date >= start,
-                               reports.c.report_date < end)
-                        .group_by(reports.c.orgunit_id))
-    for uid, at in rows:
-        first[uid] = _utc(at)
-    recent_from = min(silent_since, midnight)
-    for uid, at in conn.execute(sa.select(reports.c.orgunit_id, sa.func.max(reports.c.received_at))
-                                .where(reports.c.received_at >= recent_from).group_by(reports.c.orgunit_id)):
-        last[uid] = _utc(at)
-    zero = metadata.tables.get("zero_reports")
-    if zero is not None:  # "nothing to report" counts for completeness and against silence
-        from ingest.epiweek import epiweek  # noqa: PLC0415 (module added with zero reports)
-
-        week = str(epiweek(start, start_day))
-        for uid, at in conn.execute(sa.select(zero.c.orgunit_id, sa.func.min(zero.c.received_at))
-                                    .where(zero.c.epiweek == week).group_by(zero.c.orgunit_id)):
-            at = _utc(at)
-            first[uid] = min(first.get(uid, at), at)
-        for uid, at in conn.execute(sa.select(zero.c.orgunit_id, sa.func.max(zero.c.received_at))
-                                    .where(zero.c.received_at >= recent_from).group_by(zero.c.orgunit_id)):
-            at = _utc(at)
-            last[uid] = max(last.get(uid, at), at)
-    return quality_from_rows(pyramid, deadline=deadline, silent_since=silent_since,
-                             first_received=first, last_received=last)
+                      silent_days: int = 3, deadline_days: int = 1) -> list[DistrictQuality]:
+    """Per-district indicators of the last complete epi week, with the definitions (and the SQL) of
+    :mod:`ingest.quality`, the same as ``GET /api/v1/quality``: one read of the receipts, then
+    :func:`~ingest.quality.compute_quality` per district."""
+    week = epiweek(now.date() - dt.timedelta(days=7), start_day)
+    receipts = load_receipts(conn, week, now, start_day=start_day, silent_days=silent_days)
+    out = []
+    for d in sorted(pyramid.at_level("district"), key=lambda u: u.id):
+        q = compute_quality(pyramid, d.id, week, receipts, now=now, deadline_days=deadline_days,
+                            silent_days=silent_days, start_day=start_day)
+        region, district = region_district(pyramid, d.id)
+        s = q.summary
+        out.append(DistrictQuality(region, district, s.sites, sum(site.silent for site in q.sites),
+                                   s.completeness or 0.0, s.promptness or 0.0, s.duplicate_rate or 0.0))
+    return out

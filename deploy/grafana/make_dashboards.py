@@ -119,9 +119,10 @@ def national() -> dict:
                       f"{DISTRICT_NAMES}", table=True, ref="A"),
                target("sebac_reporting_promptness_ratio", table=True, ref="B"),
                target("sebac_sites_silent", table=True, ref="C"),
-               target("sebac_sites", table=True, ref="D")], 0, 30, 24, 12, unit="percentunit",
+               target("sebac_sites", table=True, ref="D"),
+               target("sebac_reporting_duplicate_ratio", table=True, ref="E")], 0, 30, 24, 12,
               transformations=MERGE, description="Last complete epi week. A: completeness, B: promptness, "
-                                                 "C: silent sites, D: sites."),
+                                                 "C: silent sites, D: sites, E: possible-duplicate rate."),
         panel("bargauge", "Sites silencieux par région / Silent sites by region",
               [target("sum by (region) (sebac_sites_silent)", "{{region}}", instant=True)], 0, 42, 24, 8,
               options={"orientation": "horizontal", "displayMode": "basic"}),
@@ -152,7 +153,10 @@ def district() -> dict:
               12, 5, 12, 9, unit="reqps"),
         panel("timeseries", "Doublons / Duplicates",
               [target(f"sum by (channel) (increase(sebac_reports_duplicate_total{{{d}}}[{RATE}]))",
-                      "{{channel}}")], 0, 14, 12, 8),
+                      "{{channel}}"),
+               target(f"sebac_reporting_duplicate_ratio{{{d}}}", "possible duplicates (last week, ratio)", "B")],
+              0, 14, 12, 8, description="A: resends of an already stored report (same key). B: share of last "
+                                        "week's reports flagged as possible duplicates (same content)."),
         panel("timeseries", "Retard de notification p50/p90 (région) / Report lateness p50/p90 (region)",
               [target("histogram_quantile(0.5, sum by (le) "
                       f'(rate(sebac_report_lateness_seconds_bucket{{region="$region"}}[{RATE}])))', "p50"),

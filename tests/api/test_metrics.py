@@ -20,7 +20,6 @@ import sebac.metrics as sm
 from api.metrics import DatabaseCollector, exposition
 from ingest.contracts import Channel
 from ingest.messages import CATALOGUE
-from ingest.pyramid import OrgUnit, Pyramid
 from tests.servers import missing
 
 UTC = dt.timezone.utc
@@ -51,16 +50,6 @@ def report(site: str, disease: str = "malaria", cases: int = 2, onset: str = "20
 
 
 # -- pure functions --------------------------------------------------------------------------------
-@pytest.mark.parametrize("now, start_day, want", [
-    (at(2026, 11, 20, 9), 0, ("2026-11-09", "2026-11-16")),      # Friday, ISO weeks
-    (at(2026, 11, 16, 0, 30), 0, ("2026-11-09", "2026-11-16")),  # Monday just after midnight
-    (at(2026, 11, 15, 23), 0, ("2026-11-02", "2026-11-09")),     # Sunday: its week is not complete
-    (at(2026, 11, 20, 9), 6, ("2026-11-08", "2026-11-15")),      # Sunday-start (MMWR) weeks
-])
-def test_last_complete_week(now, start_day, want):
-    assert tuple(d.isoformat() for d in im.last_complete_week(now, start_day)) == want
-
-
 def test_seven_one_seven_of_one_alert():
     row = SimpleNamespace(created_at=at(2026, 11, 10, 12), emergence_date=dt.date(2026, 11, 1),
                           notified_at=at(2026, 11, 11, 13), response_at=None)
@@ -78,27 +67,6 @@ def test_row_classification_agrees_with_alert_timeliness(pipeline, clock):
         now = clock.now() + dt.timedelta(days=days)
         row = SimpleNamespace(**alert.model_dump())
         assert am.seven_one_seven(row, now) == timeliness(alert, now)["status"]
-
-
-def small_pyramid() -> Pyramid:
-    units = [OrgUnit(id="N", name="Nation", level="national"),
-             OrgUnit(id="R", name="Région", level="region", parent_id="N"),
-             OrgUnit(id="D1", name="District un", level="district", parent_id="R"),
-             OrgUnit(id="D2", name="District deux", level="district", parent_id="R"),
-             OrgUnit(id="A1", name="Aire", level="health_area", parent_id="D1"),
-             OrgUnit(id="A2", name="Aire 2", level="health_area", parent_id="D2")]
-    units += [OrgUnit(id=f"S{i}", name=f"Site {i}", level="site", parent_id="A1") for i in range(4)]
-    return Pyramid.from_units(units)
-
-
-def test_quality_counts_sites_per_district():
-    deadline, silent_since = at(2026, 11, 18), at(2026, 11, 17, 9)
-    first = {"S0": at(2026, 11, 12), "S1": at(2026, 11, 19), "A1": at(2026, 11, 12)}  # A1: not a site
-    last = {"S0": at(2026, 11, 12), "S1": at(2026, 11, 19), "S2": at(2026, 11, 17, 10)}
-    got = {q.district: q for q in im.quality_from_rows(small_pyramid(), deadline=deadline, silent_since=silent_since,
-                                                       first_received=first, last_received=last)}
-    assert (got["D1"].sites, got["D1"].completeness, got["D1"].promptness, got["D1"].silent) == (4, 0.5, 0.25, 2)
-    assert (got["D2"].region, got["D2"].sites, got["D2"].completeness, got["D2"].silent) == ("R", 0, 0.0, 0)
 
 
 @pytest.mark.parametrize("key, want", [
@@ -213,7 +181,7 @@ def test_completeness_promptness_and_silent_sites(pipeline, pyramid, clock):
     clock.set(at(2026, 11, 12, 10))            # in the week [11-09, 11-16): on time
     assert pipeline.submit(report(sites[0], onset="2026-11-11", report_date="2026-11-12"), Channel.http).status \
         == "accepted"
-    clock.set(at(2026, 11, 19, 10))            # after the deadline (11-16 + 2 days): late
+    clock.set(at(2026, 11, 19, 10))            # after the deadline (Sunday 11-15 + 1 day): late
     assert pipeline.submit(report(sites[1], onset="2026-11-13", report_date="2026-11-13"), Channel.http).status \
         == "accepted"
     clock.set(at(2026, 11, 20, 9))
@@ -224,6 +192,7 @@ def test_completeness_promptness_and_silent_sites(pipeline, pyramid, clock):
     assert sample(samples, "sebac_reporting_completeness_ratio", **labels) == pytest.approx(2 / n)
     assert sample(samples, "sebac_reporting_promptness_ratio", **labels) == pytest.approx(1 / n)
     assert sample(samples, "sebac_sites_silent", **labels) == n - 1   # sites[1] reported yesterday
+    assert sample(samples, "sebac_reporting_duplicate_ratio", **labels) == 0
     assert sample(samples, "sebac_district_info", region="ML-SIK", district=district, region_name="Sikasso",
                   district_name=pyramid.get(district).name) == 1
 
@@ -310,7 +279,7 @@ def test_no_label_has_unbounded_values(pipeline, pyramid, diseases):
     ours = {m._name for mod in (im, am, dm, sm) for m in vars(mod).values() if hasattr(m, "_labelnames")}
     ours |= {"sebac_alerts_open", "sebac_alerts", "sebac_alerts_717_milestones", "sebac_sites",
              "sebac_sites_silent", "sebac_reporting_completeness_ratio", "sebac_reporting_promptness_ratio",
-             "sebac_district_info"}
+             "sebac_reporting_duplicate_ratio", "sebac_district_info"}
     bad = []
     for (name, labels) in after:
         family = re.sub(r"_(total|bucket|sum|count)$", "", name)
