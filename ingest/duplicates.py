@@ -5,12 +5,13 @@ idempotency key and answered "duplicate". This module catches the other kind: th
 through two channels (an SMS *and* the tablet) or entered twice. Two reports are *possible
 duplicates* when
 
-    same orgunit_id ∧ same disease ∧ same onset_date ∧ same cases
+    same place ∧ same disease ∧ same onset_date ∧ same cases
     ∧ different idempotency keys ∧ |received_at₁ − received_at₂| ≤ window
 
-Both reports are kept and counted (merging could hide a real second cluster); the pair is listed
-(``GET /api/v1/reports/possible-duplicates``) for a person to confirm, and it feeds the duplicate
-rate of the data-quality indicators.
+where *same place* is the same org unit, or a site and its own health area (one report filed at
+the CSCom, the other at the site). Both reports are kept and counted (merging could hide a real
+second cluster); the pair is listed (``GET /api/v1/reports/possible-duplicates``) for a person to
+confirm, and it feeds the duplicate rate of the data-quality indicators.
 """
 from __future__ import annotations
 
@@ -44,8 +45,15 @@ def _utc(v: dt.datetime) -> dt.datetime:
 
 def find_same_content(conn: Connection, report: Report, window: dt.timedelta) -> list[str]:
     """Ids of stored reports with the same content as ``report`` received within ``window``."""
+    # same place: the same org unit, or one report filed at the health area and the other at one of
+    # its sites (a CSCom nurse's tablet and a CHW's SMS about the same cases)
+    if report.orgunit_id == report.health_area_id:
+        same_place = reports.c.health_area_id == report.health_area_id
+    else:
+        same_place = sa.or_(reports.c.orgunit_id == report.orgunit_id,
+                            reports.c.orgunit_id == report.health_area_id)
     q = sa.select(reports.c.report_id, reports.c.received_at).where(
-        reports.c.orgunit_id == report.orgunit_id,
+        same_place,
         reports.c.disease == report.disease,
         reports.c.onset_date == report.onset_date,
         reports.c.cases == report.cases,

@@ -96,3 +96,12 @@ def test_same_content_from_two_channels_is_flagged_not_merged(pipeline, clock: F
         pairs = list_possible_duplicates(conn, district_ids=["ML-MOP-DJENNE"])
     assert [(p.report_id, p.duplicate_of, p.channels) for p in pairs] == [
         (b.report.report_id, a.report.report_id, ("sms", "http"))]
+
+
+def test_site_and_its_health_area_reporting_the_same_cases_are_flagged(pipeline):
+    site = pipeline.submit(REPORT, Channel.sms, idempotency_key="sms:generic:s1")
+    area = pipeline.submit(REPORT | {"client_id": "tab-1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA"}, Channel.dhis2)
+    other_site = pipeline.submit(REPORT | {"client_id": "x-s2", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S2"})
+    assert area.notes.possible_duplicate_of == [site.report.report_id]
+    # two different sites of the same area are two places: not flagged against each other
+    assert other_site.notes.possible_duplicate_of == [area.report.report_id]
