@@ -245,8 +245,7 @@ def anscombe_residuals(y: np.ndarray, mu: np.ndarray, hat: np.ndarray, phi: np.n
     """
     h = np.where(hat > _HAT_ONE, 1.0, hat)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cy, cmu = np.cbrt(y), np.cbrt(mu)
-        a = 1.5 * (cy * cy / np.sqrt(cmu) - np.sqrt(mu))
+        a = 1.5 * (y ** (2.0 / 3.0) * mu ** (-1.0 / 6.0) - np.sqrt(mu))
         return a / np.sqrt(phi * (1.0 - h))
 
 
