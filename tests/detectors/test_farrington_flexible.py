@@ -6,7 +6,12 @@ import pytest
 
 from detectors.algorithms import farrington_flexible as ff
 from detectors.algorithms.base import Series
-from detectors.algorithms.farrington_common import flexible_layout, r_qnbinom, r_qpois
+from detectors.algorithms.farrington_common import (
+    flexible_layout,
+    flexible_reference_positions,
+    r_qnbinom,
+    r_qpois,
+)
 from tests.detectors._farrington_oracle import agreement, load_runs, load_series, run_batched
 
 DEFAULT = {"b": 5, "w": 3, "reweight": True, "weightsThreshold": 2.58, "alpha": 0.05,
@@ -163,3 +168,22 @@ def test_agrees_with_r_oracle_on_every_point(algorithm):
                                        err_msg=f"{algorithm} {run.dataset}/{run.series} {col}")
     flips = sum(int(np.sum(det.trend != run.r["trend"])) for run, det in pairs)
     assert flips <= 2
+
+
+@pytest.mark.parametrize("dates, freq, k, b, expected", [
+    # weekly Mondays: calendar years back, then the closest Monday (5 years = 261 weeks)
+    (np.datetime64("2000-01-03") + 7 * np.arange(600), 52, 400, 5, [400, 348, 296, 244, 191, 139]),
+    # monthly first-of-month dates: exactly 12 months back
+    ((np.datetime64("2002-01", "M") + np.arange(144)).astype("datetime64[D]"), 12, 100, 3,
+     [100, 88, 76, 64]),
+    (None, 52, 300, 5, [300, 248, 196, 144, 92, 40]),
+    (None, 52, 200, 5, [200, 148, 96, 44, 0, 0]),  # 0: reference point does not exist
+])
+def test_reference_positions(dates, freq, k, b, expected):
+    s = Series(np.ones(600 if dates is None else dates.shape[0]), freq=freq, dates=dates)
+    assert flexible_reference_positions(s, np.array([k]), b)[0].tolist() == expected
+
+
+def test_too_many_periods_is_a_configuration_error():
+    with pytest.raises(ValueError, match="farrington.noperiods.too_many"):
+        flexible_layout((12,) * 3, 3, 40, 26)
