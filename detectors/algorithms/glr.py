@@ -63,7 +63,7 @@ DEFAULT_PARAMS_POIS: dict[str, Any] = {"c.ARL": 5.0, "mu0": dict(_MU0), "Mtilde"
                                        "theta": None, "alpha": None, "xMax": 1e4}
 DEFAULT_PARAMS_NB: dict[str, Any] = {**DEFAULT_PARAMS_POIS, "ret": "value"}
 
-_PAIR_BLOCK = 4_000_000   # max (series x start x term) elements per block, NB chart
+_PAIR_BLOCK = 250_000   # max (series x n x term) elements per block in the NB chart (cache-sized)
 
 
 def _params(params: Mapping[str, Any], defaults: dict[str, Any], name: str) -> dict[str, Any]:
