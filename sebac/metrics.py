@@ -16,7 +16,9 @@ In multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``) the gauges keep the maximum 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from pathlib import Path
 from typing import Iterable
 
 from prometheus_client import Counter, Gauge
@@ -79,3 +81,25 @@ def precreate_all(pyramid: Pyramid, diseases: Iterable[str], detectors: Iterable
     detector_metrics.precreate(detectors, diseases)
     alert_metrics.precreate(pyramid.levels, diseases)
     precreate_worker(worker, topics)
+
+
+# -- several API worker processes (prometheus-client multiprocess mode) ------------------------------
+def reset_multiprocess_dir(path: str | os.PathLike | None = None) -> Path | None:
+    """Empty ``PROMETHEUS_MULTIPROC_DIR`` (or ``path``) before the API worker processes start: files left
+    by a previous run would otherwise be summed into the new counters. Returns the directory, or None
+    when multiprocess mode is off. Call it once, in the parent process, never from a worker."""
+    directory = path or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return None
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    for f in d.glob("*.db"):
+        f.unlink()
+    return d
+
+
+def mark_worker_dead(pid: int) -> None:
+    """A worker process exited (gunicorn ``child_exit`` hook): drop its live gauges (``livemax``)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid)

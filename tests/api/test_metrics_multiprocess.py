@@ -108,3 +108,15 @@ def test_counters_are_summed_over_worker_processes(tmp_path):
         missing("promtool (Debian package 'prometheus')")
     res = subprocess.run([promtool, "check", "metrics"], input=scraped.stdout, capture_output=True, timeout=60)
     assert res.returncode == 0 and not (res.stdout + res.stderr).strip(), (res.stdout + res.stderr).decode()
+
+
+def test_reset_multiprocess_dir_removes_the_previous_run(tmp_path, monkeypatch):
+    from sebac.metrics import reset_multiprocess_dir
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert reset_multiprocess_dir() is None
+    (tmp_path / "counter_123.db").write_bytes(b"stale")
+    (tmp_path / "README").write_text("kept")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert reset_multiprocess_dir() == tmp_path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README"]
