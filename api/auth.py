@@ -11,7 +11,8 @@ A high-entropy random secret does not need a slow hash (unlike a password): SHA-
 constant-time comparison is the usual choice (GitHub tokens, Stripe keys).
 
 Dependency aliases in the Dispatch/Polar style: ``CurrentUser`` (any logged-in person),
-``AdminUser``, and ``Reporter`` (a person or a device allowed to submit reports).
+``AdminUser``, ``Reporter`` (a person or a device allowed to submit reports), ``Gateway`` (an SMS
+gateway's key) and ``ReportSubmitter`` (``Reporter``, but anonymous allowed outside production).
 """
 from __future__ import annotations
 
@@ -164,10 +165,21 @@ def gateway(request: Request) -> ApiKey:
     return principal.api_key
 
 
+def report_submitter(request: Request) -> Principal | None:
+    """For ``POST /api/v1/reports``: credentials, when sent, must be valid (a device API key or a login
+    token); in production they are required. In development and test an anonymous submitter is
+    accepted (None), so the demo feeder and local CHW-app testing work without keys."""
+    sent = request.headers.get("x-api-key") or request.headers.get("authorization")
+    if sent or getattr(request.app.state.settings, "environment", "production") == "production":
+        return reporter(request)
+    return None
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
 Reporter = Annotated[Principal, Depends(reporter)]
 Gateway = Annotated[ApiKey, Depends(gateway)]
+ReportSubmitter = Annotated[Principal | None, Depends(report_submitter)]
 
 
 def describe(user: User) -> dict[str, Any]:

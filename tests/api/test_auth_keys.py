@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from alerts.tables import api_keys, auth_tokens
 from alerts.users import UserIn, UserRepository
-from api.auth import ApiKeyRepository, Gateway, Reporter, TokenRepository
+from api.auth import ApiKeyRepository, Gateway, Reporter, ReportSubmitter, TokenRepository
 from api.errors import install_error_handlers
 from tests.api.alerts_helpers import cheap_hashing  # noqa: F401
 
@@ -22,7 +22,12 @@ pytestmark = pytest.mark.usefixtures("cheap_hashing")
 def app(pipeline):
     app = FastAPI()
     app.state.pipeline = pipeline
+    app.state.settings = type("S", (), {"environment": "production"})()
     install_error_handlers(app)
+
+    @app.post("/reports")
+    def reports(who: ReportSubmitter) -> dict:
+        return {"by": who.name if who else None}
 
     @app.post("/submit")
     def submit(who: Reporter) -> dict:
@@ -82,3 +87,14 @@ def test_passwords_are_argon2_hashes(pipeline, clock):
         assert repo.authenticate(conn, "epi.djenne", "correct-horse-battery").username == "epi.djenne"
         assert repo.authenticate(conn, "epi.djenne", "wrong") is None
         assert repo.authenticate(conn, "nobody", "correct-horse-battery") is None
+
+
+@pytest.mark.parametrize("environment, anonymous", [("production", 401), ("test", 200), ("development", 200)])
+def test_report_submission_is_open_outside_production_only(pipeline, app, environment, anonymous):
+    app.state.settings.environment = environment
+    http = TestClient(app)
+    assert http.post("/reports").status_code == anonymous
+    with pipeline.db.begin() as conn:
+        key, raw = ApiKeyRepository().create(conn, "tablet", "device", None, pipeline.clock.now())
+    assert http.post("/reports", headers={"X-API-Key": raw}).json() == {"by": f"key:{key.key_id}"}
+    assert http.post("/reports", headers={"X-API-Key": raw + "x"}).status_code == 401  # bad keys never pass
