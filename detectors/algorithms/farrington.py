@@ -45,8 +45,8 @@ from scipy import special
 
 from .base import Detection, Series
 from .farrington_common import (
+    Concatenated,
     ProblemBlock,
-    enough_cases,
     farrington_reference_rows,
     fit_reweighted,
     trend_pvalue,
@@ -100,38 +100,34 @@ def detect_batch(items: Sequence[tuple[Series, int, int]],
     """Like :func:`detect` for many ``(series, start, end)`` at once (all GLMs fitted together)."""
     p = FarringtonParams.from_mapping(params)
     b, w = int(p.b), int(p.w)
-    blocks, y_now, ranges = [], [], []
-    for series, start, end in items:
-        n = series.n
-        if not (1 <= start <= end <= n):
-            raise ValueError(f"farrington.range.out_of_bounds: 1..{n}")
-        ks = np.arange(start, end + 1, dtype=np.int64)
-        obs = np.asarray(series.observed, dtype=float)
+    cat = Concatenated(items, "farrington")
+    gidx, valid, t = [], [], []
+    for it, (series, _, _) in enumerate(items):
+        ks = cat.ranges[it]
         rows = farrington_reference_rows(series, ks, b, w)
-        valid = rows >= 1
-        rc = np.maximum(rows, 1) - 1
-        t = (rows - ks[:, None]).astype(float)
-        blocks.append((obs[rc], t, valid))
-        y_now.append(obs[ks - 1])
-        ranges.append(ks)
-    ps = ProblemBlock.build(np.concatenate([x[0] for x in blocks]), np.concatenate([x[1] for x in blocks]),
-                            np.concatenate([x[2] for x in blocks]), np.zeros(b * (2 * w + 1), dtype=np.int64), 1)
-    res = _fit_and_threshold(ps, np.concatenate(y_now), p)
+        valid.append(rows >= 1)
+        gidx.append(cat.base[it] + np.maximum(rows, 1) - 1)
+        t.append((rows - ks[:, None]).astype(float))
+    L = b * (2 * w + 1)
+    gidx_a = np.concatenate(gidx) if gidx else np.zeros((0, L), dtype=np.int64)
+    ps = ProblemBlock.build(cat.obs[gidx_a], np.concatenate(t) if t else np.zeros((0, L)),
+                            np.concatenate(valid) if valid else np.zeros((0, L), dtype=bool),
+                            np.zeros(L, dtype=np.int64), 1)
+    its = np.repeat(np.arange(len(items)), [r.shape[0] for r in cat.ranges])
+    ks_all = np.concatenate(cat.ranges) if cat.ranges else np.zeros(0, dtype=np.int64)
+    res = _fit_and_threshold(ps, cat.obs[cat.base[its] + ks_all - 1], p)
+    enough, na = cat.enough_cases(p.limit54)
 
-    out, offset = [], 0
-    for (series, _, _), ks in zip(items, ranges):
-        m = ks.shape[0]
-        sl = slice(offset, offset + m)
-        offset += m
-        obs = np.asarray(series.observed, dtype=float)
-        y = obs[ks - 1]
-        enough, na = enough_cases(obs, ks, p.limit54)
+    out = []
+    for it, ks in enumerate(cat.ranges):
+        sl = slice(int(cat.point_base[it]), int(cat.point_base[it]) + ks.shape[0])
+        y = cat.obs[cat.base[it] + ks - 1]
         upper, mu0, q, med, trend, phi = (res[k][sl] for k in ("upper", "mu0", "q", "median", "trend", "phi"))
         with np.errstate(invalid="ignore"):
-            x = np.where(enough, (y - mu0) / (upper - mu0), 0.0)
-            alarm = (x > 1) & ~na
+            x = np.where(enough[sl], (y - mu0) / (upper - mu0), 0.0)
+            alarm = (x > 1) & ~na[sl]
         out.append(Detection(t=ks, observed=y,
-                             upperbound=np.where(na, np.nan, np.where(enough, upper, 0.0)),
+                             upperbound=np.where(na[sl], np.nan, np.where(enough[sl], upper, 0.0)),
                              alarm=alarm, expected=med, pvalue=q, trend=trend,
                              extra={"phi": phi, "mu0": mu0}))
     return out

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 from scipy import special
@@ -36,6 +37,7 @@ from .base import Series
 from .glm import DenseGlmFit, fit_poisson_glm_dense
 
 __all__ = [
+    "Concatenated",
     "ProblemBlock",
     "ReweightedFit",
     "anscombe_residuals",
@@ -298,11 +300,12 @@ def trend_pvalue(fit: DenseGlmFit, dispersion: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- misc
-def enough_cases(observed: np.ndarray, ks: np.ndarray,
-                 limit54: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def enough_cases(observed: np.ndarray, ks: np.ndarray, limit54: tuple[float, float],
+                 base: np.ndarray | int = 0) -> tuple[np.ndarray, np.ndarray]:
     """limit54 rule: at least ``limit54[0]`` cases in the last ``limit54[1]`` points (k included).
 
     Returns ``(enough, na)``: ``na`` where a count in the window is NA (R's rule is then NA).
+    ``base``: offset of each point's series in ``observed`` (several series end to end).
     """
     cases, period = float(limit54[0]), int(limit54[1])
     if not (cases >= 0 and period > 0):
@@ -310,9 +313,10 @@ def enough_cases(observed: np.ndarray, ks: np.ndarray,
     obs = np.asarray(observed, dtype=float)
     c = np.concatenate([[0.0], np.cumsum(np.nan_to_num(obs, nan=0.0))])
     nas = np.concatenate([[0], np.cumsum(np.isnan(obs))])
-    lo = np.maximum(ks - period, 0)
-    na = (nas[ks] - nas[lo]) > 0
-    return ((c[ks] - c[lo]) >= cases) & ~na, na
+    hi = base + ks
+    lo = base + np.maximum(ks - period, 0)
+    na = (nas[hi] - nas[lo]) > 0
+    return ((c[hi] - c[lo]) >= cases) & ~na, na
 
 
 _FUZZ = 1.0 - 64.0 * np.finfo(float).eps
@@ -446,3 +450,44 @@ def r_ppois_upper(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         v = special.gammainc(np.maximum(y, 1.0), mu)
     return np.where(y <= 0, 1.0, v)
+
+
+class Concatenated:
+    """All items' counts (and day numbers) end to end, with per-item bases and ranges."""
+
+    def __init__(self, items: Sequence[tuple[Series, int, int]], name: str) -> None:
+        self.ranges, obs, days, self.n, self.step, self.dated = [], [], [], [], [], []
+        for series, start, end in items:
+            n = series.n
+            if not (1 <= start <= end <= n):
+                raise ValueError(f"{name}.range.out_of_bounds: 1..{n}")
+            self.ranges.append(np.arange(start, end + 1, dtype=np.int64))
+            obs.append(np.asarray(series.observed, dtype=float))
+            self.n.append(n)
+            if series.dates is None:
+                days.append(np.zeros(n))
+                self.step.append(1.0)
+                self.dated.append(False)
+            else:
+                d = np.asarray(series.dates, dtype="datetime64[D]").astype(np.int64).astype(float)
+                days.append(d)
+                self.step.append(d[1] - d[0] if n > 1 else 1.0)
+                self.dated.append(True)
+        self.n = np.asarray(self.n, dtype=np.int64)
+        self.step = np.asarray(self.step)
+        self.dated = np.asarray(self.dated, dtype=bool)
+        self.base = np.concatenate([[0], np.cumsum(self.n)[:-1]]).astype(np.int64)
+        self.obs = np.concatenate(obs) if obs else np.zeros(0)
+        self.days = np.concatenate(days) if days else np.zeros(0)
+        sizes = np.array([r.shape[0] for r in self.ranges], dtype=np.int64)
+        self.point_base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.first_k = np.array([int(r[0]) for r in self.ranges], dtype=np.int64)
+        self.n_points = int(sizes.sum())
+
+    def enough_cases(self, limit54) -> tuple[np.ndarray, np.ndarray]:
+        """limit54 rule for every monitored point of every item (see ``enough_cases``)."""
+        if not self.ranges:
+            return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+        its = np.repeat(np.arange(len(self.ranges)), [r.shape[0] for r in self.ranges])
+        ks = np.concatenate(self.ranges)
+        return enough_cases(self.obs, ks, limit54, base=self.base[its])

@@ -61,8 +61,8 @@ from scipy import special
 
 from .base import Detection, Series
 from .farrington_common import (
+    Concatenated,
     ProblemBlock,
-    enough_cases,
     fit_reweighted,
     flexible_layout,
     flexible_reference_positions,
@@ -146,65 +146,56 @@ def detect_batch(items: Sequence[tuple[Series, int, int]], params: Mapping[str, 
     g0 = npd - 1 if factors else 0
 
     names = ("upper", "score", "prob", "mu0", "phi", "trend")
-    cols, ranges, obs_all = [], [], []
+    cat = Concatenated(items, 'farrington_flexible')
+    res_all = np.full((len(names), cat.n_points), np.nan)
     by_layout: dict[tuple, list[tuple[int, np.ndarray]]] = defaultdict(list)
     for it, (series, start, end) in enumerate(items):
-        n = series.n
-        if not (1 <= start <= end <= n):
-            raise ValueError(f"farrington_flexible.range.out_of_bounds: 1..{n}")
-        ks = np.arange(start, end + 1, dtype=np.int64)
-        ranges.append(ks)
-        obs_all.append(np.asarray(series.observed, dtype=float))
-        cols.append({name: np.full(ks.shape[0], np.nan) for name in names})
+        ks = cat.ranges[it]
         refs = flexible_reference_positions(series, ks, b)
         ok = (refs > 0).all(axis=1)
-        gaps = -np.diff(refs, axis=1)
         if not ok.any():
             continue
-        uniq, inv = np.unique(gaps[ok], axis=0, return_inverse=True)
+        gaps = -np.diff(refs[ok], axis=1)
         okj = np.flatnonzero(ok)
+        if (gaps == gaps[0]).all():  # undated series: a single layout
+            by_layout[tuple(int(x) for x in gaps[0])].append((it, okj))
+            continue
+        uniq, inv = np.unique(gaps, axis=0, return_inverse=True)
         for u in range(uniq.shape[0]):
             by_layout[tuple(int(x) for x in uniq[u])].append((it, okj[inv.reshape(-1) == u]))
 
     for gaps, members in by_layout.items():
         offsets, levels = flexible_layout(gaps, w, npd, p.past_weeks)
-        ys, ts, vs, ynow = [], [], [], []
-        for it, jj in members:
-            series, obs, ks = items[it][0], obs_all[it], ranges[it]
-            n = series.n
-            rows = ks[jj, None] + offsets[None, :]
-            valid = (rows >= 1) & (rows <= n)
-            rc = np.clip(rows, 1, n) - 1
-            if series.dates is None:
-                t = np.broadcast_to(offsets[None, :].astype(float), rows.shape)
-            else:
-                days = np.asarray(series.dates, dtype="datetime64[D]").astype(np.int64).astype(float)
-                step = days[1] - days[0] if n > 1 else 1.0
-                t = (days[rc] - days[ks[jj] - 1][:, None]) / step
-            ys.append(obs[rc])
-            ts.append(t)
-            vs.append(valid)
-            ynow.append(obs[ks[jj] - 1])
-        pb = ProblemBlock.build(np.concatenate(ys), np.concatenate(ts), np.concatenate(vs),
+        its = np.concatenate([np.full(jj.shape[0], it) for it, jj in members])
+        js = np.concatenate([jj for _, jj in members])
+        kk = cat.first_k[its] + js                    # monitored point (1-based, in its series)
+        n_p = cat.n[its][:, None]
+        base = cat.base[its][:, None]
+        rows = kk[:, None] + offsets[None, :]
+        valid = (rows >= 1) & (rows <= n_p)
+        gidx = base + np.clip(rows, 1, n_p) - 1
+        now = cat.base[its] + kk - 1
+        t = np.where(cat.dated[its][:, None],
+                     (cat.days[gidx] - cat.days[now][:, None]) / cat.step[its][:, None],
+                     offsets[None, :].astype(float))
+        pb = ProblemBlock.build(cat.obs[gidx], t, valid,
                                 levels - 1 if factors else np.zeros_like(levels), G)
-        res = _fit_and_threshold(pb, np.concatenate(ynow), p, g0, b)
-        pos = 0
-        for it, jj in members:
-            for name in names:
-                cols[it][name][jj] = res[name][pos:pos + jj.shape[0]]
-            pos += jj.shape[0]
+        res = _fit_and_threshold(pb, cat.obs[now], p, g0, b)
+        res_all[:, cat.point_base[its] + js] = np.stack([res[name] for name in names])
 
+    enough, _ = cat.enough_cases(p.limit54)
     out = []
-    for it, ks in enumerate(ranges):
-        c, obs = cols[it], obs_all[it]
-        y = obs[ks - 1]
-        enough, _ = enough_cases(obs, ks, p.limit54)
-        upper = np.where(enough, c["upper"], np.nan)
-        expected = np.where(enough & ~np.isnan(c["upper"]), c["mu0"], np.nan)
+    for it, ks in enumerate(cat.ranges):
+        sl = slice(int(cat.point_base[it]), int(cat.point_base[it]) + ks.shape[0])
+        upper0, score, prob, mu0, phi, trend = res_all[:, sl]
+        y = cat.obs[cat.base[it] + ks - 1]
+        en = enough[sl]
+        upper = np.where(en, upper0, np.nan)
+        expected = np.where(en & ~np.isnan(upper0), mu0, np.nan)
         with np.errstate(invalid="ignore"):
-            alarm = enough & ~np.isnan(c["score"]) & (c["score"] > 1) & (y != 0)
+            alarm = en & ~np.isnan(score) & (score > 1) & (y != 0)
         out.append(Detection(t=ks, observed=y, upperbound=upper, alarm=alarm, expected=expected,
-                             stat=c["score"], pvalue=c["prob"], phi=c["phi"], trend=c["trend"]))
+                             stat=score, pvalue=prob, phi=phi, trend=trend))
     return out
 
 
