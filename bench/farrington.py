@@ -3,7 +3,8 @@
 Prints microseconds per series-week for ``algo.farrington`` and the four ``farringtonFlexible``
 configurations of the oracle, on R-like synthetic weekly data (default 50 series x 522 weeks, the
 last 52 monitored: the setting in which R needs ~14 ms per series-week for farringtonFlexible and
-~7 ms for algo.farrington) and, with ``--oracle DIR``, on the oracle's series.
+~7 ms for algo.farrington), for the weekly run (many series, only the last week) and, with
+``--oracle DIR``, on the oracle's series. All through ``detect_batch`` (one call per setting).
 """
 from __future__ import annotations
 
@@ -87,6 +88,8 @@ def main() -> None:
     ap.add_argument("--monitored", type=int, default=52)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--oracle", default=None, help="oracle directory (series.csv, runs.csv)")
+    ap.add_argument("--last-week-series", type=int, default=1000,
+                    help="also time the weekly run: this many series, only the last week")
     a = ap.parse_args()
     items = [(s, a.weeks - a.monitored + 1, a.weeks) for s in synthetic_series(a.series, a.weeks)]
     print(f"synthetic: {a.series} series x {a.weeks} weeks, last {a.monitored} monitored")
@@ -95,6 +98,11 @@ def main() -> None:
         ref = r_ms.get(name, 14.0) * 1000
         print(f"  {name:18s} {cpu:8.1f} us CPU ({wall:8.1f} us wall) per series-week"
               f"  ({ref / cpu:6.0f}x less than R)")
+    if a.last_week_series:
+        items = [(s, a.weeks, a.weeks) for s in synthetic_series(a.last_week_series, a.weeks, 2)]
+        print(f"weekly run: {a.last_week_series} series x {a.weeks} weeks, only the last week")
+        for name, (cpu, wall) in run(items, 1).items():
+            print(f"  {name:18s} {cpu:8.1f} us CPU ({wall:8.1f} us wall) per series-week")
     if a.oracle:
         items = oracle_items(a.oracle)
         print(f"oracle series with b=5: {len(items)} series, {sum(e - s + 1 for _, s, e in items)} weeks")
