@@ -11,7 +11,7 @@ import pytest
 from alerts.channels import Channels, LogSmsGateway
 from alerts.outbox import RetryPolicy
 from alerts.runtime import AlertWorkers
-from sebac.demo import create_demo_users
+from sebac.demo import OUTBREAK_AREAS, create_demo_users, simulate_week
 from tests.api.alerts_helpers import cheap_hashing  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cheap_hashing")]
@@ -58,26 +58,32 @@ def _raise(live_app, payload) -> int:
     return alert_id
 
 
-def test_outbreak_climbs_to_national_when_nobody_acknowledges(live_app, demo):
+def test_demo_outbreak_climbs_to_national_when_nobody_acknowledges(live_app, demo):
     http, users, sms, clock = demo
-    alert_id = _raise(live_app, MOUGNA)
+    pipeline = live_app.server.config.app.state.pipeline
+    outbreak = [r.payload for r in simulate_week(pipeline.pyramid, clock.now())
+                if r.payload["disease"] == "cholera" and r.payload["orgunit_id"].startswith(OUTBREAK_AREAS)]
+    r = httpx.post(f"{live_app.url}/api/v1/reports", json=outbreak)  # the CHW app syncs its week as a batch
+    assert r.status_code == 200 and r.json()["summary"]["accepted"] == len(outbreak), r.text
+    alert_ids = sorted({a for item in r.json()["results"] for a in item.get("alert_ids", [])})
+    assert len(alert_ids) >= 2  # Mougna and Sofara (and Mougna again in the next epi week)
     national = http["national"]
-    assert _level(national, alert_id) == "health_area"
+    assert {_level(national, a) for a in alert_ids} == {"health_area"}
     wait_for(lambda: any(to == users["cscom"].phone for to, _ in sms.sent))
     for minutes, level in ((30, "district"), (30, "region"), (30, "national")):
         clock.advance(minutes=minutes)
-        wait_for(lambda: _level(national, alert_id) == level)
-    detail = national.get(f"/api/v1/alerts/{alert_id}").json()
-    steps = [(e["level"], e["data"]["cause"]) for e in detail["events"] if e["type"] == "escalated"]
-    assert steps == [("district", "timeout"), ("region", "timeout"), ("national", "timeout")]
-    told = wait_for(lambda: {to for to, _ in sms.sent} >= {users[r].phone for r in ("cscom", "district", "region",
+        wait_for(lambda: {_level(national, a) for a in alert_ids} == {level})
+    for alert_id in alert_ids:
+        detail = national.get(f"/api/v1/alerts/{alert_id}").json()
+        steps = [(e["level"], e["data"]["cause"]) for e in detail["events"] if e["type"] == "escalated"]
+        assert steps == [("district", "timeout"), ("region", "timeout"), ("national", "timeout")]
+        assert detail["status"] == "open" and detail["timeliness"]["status"]["notification"] == "pending"
+    assert wait_for(lambda: {to for to, _ in sms.sent} >= {users[r].phone for r in ("cscom", "district", "region",
                                                                                      "national")})
-    assert told
-    assert detail["status"] == "open" and detail["timeliness"]["status"]["notification"] == "pending"
-    # the district cannot act on it any more; the national officer can
-    r = http["district"].post(f"/api/v1/alerts/{alert_id}/acknowledge")
+    # the district cannot act on them any more; the national officer can
+    r = http["district"].post(f"/api/v1/alerts/{alert_ids[0]}/acknowledge")
     assert r.status_code == 403 and r.json()["error"]["key"] == "alert.acknowledge.levelTooLow"
-    assert national.post(f"/api/v1/alerts/{alert_id}/acknowledge").json()["status"] == "acknowledged"
+    assert national.post(f"/api/v1/alerts/{alert_ids[0]}/acknowledge").json()["status"] == "acknowledged"
 
 
 def test_outbreak_stops_at_district_when_the_district_user_acknowledges(live_app, demo):
