@@ -240,6 +240,7 @@ def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g
         disp[ids] = rb.omega_dispersion if p.r_compatible else rb.phi
         failed[ids] = ~rb.initial_converged | (rb.fit.group_weight[np.arange(ids.shape[0]), gb] <= 0)
     eta[failed] = np.nan
+    phi[failed] = np.nan  # R: no model, every output NA
 
     alpha = float(p.alpha)
     z = special.ndtri(1.0 - alpha)
