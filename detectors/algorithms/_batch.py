@@ -20,7 +20,7 @@ import numpy as np
 from detectors.algorithms.base import Detection, Series
 
 __all__ = ["BatchDetection", "as_matrix", "check_range", "detect_one", "reference_values",
-           "stack_detections"]
+           "stack_detections", "concat_batches"]
 
 
 @dataclass
@@ -81,6 +81,27 @@ def stack_detections(detections: list[Detection]) -> BatchDetection:
         alarm=np.vstack([d.alarm for d in detections]),
         expected=np.vstack([d.expected for d in detections]),
         stat=np.vstack([d.stat for d in detections]),
+        extra=extra,
+    )
+
+
+def concat_batches(batches: list[BatchDetection]) -> BatchDetection:
+    """Concatenate batch results of consecutive blocks of series (same monitored points)."""
+    first = batches[0]
+    if len(batches) == 1:
+        return first
+    extra: dict[str, Any] = {}
+    for key in first.extra:
+        parts = [b.extra[key] for b in batches]
+        extra[key] = (np.concatenate(parts) if isinstance(parts[0], np.ndarray)
+                      else [v for part in parts for v in part])
+    return BatchDetection(
+        t=first.t,
+        observed=np.vstack([b.observed for b in batches]),
+        upperbound=np.vstack([b.upperbound for b in batches]),
+        alarm=np.vstack([b.alarm for b in batches]),
+        expected=np.vstack([b.expected for b in batches]),
+        stat=np.vstack([b.stat for b in batches]),
         extra=extra,
     )
 

@@ -16,7 +16,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from detectors.algorithms._batch import BatchDetection, as_matrix, stack_detections
+from detectors.algorithms._batch import (BatchDetection, as_matrix, concat_batches,
+                                         stack_detections)
 from detectors.algorithms.base import Detection, Detector, Series
 
 __all__ = ["AlgorithmSpec", "AlgorithmUnavailable", "ALGORITHMS", "algorithm_ids", "get",
@@ -24,6 +25,7 @@ __all__ = ["AlgorithmSpec", "AlgorithmUnavailable", "ALGORITHMS", "algorithm_ids
 
 LAST = 104
 MIN_POINTS = 26
+BLOCK_SERIES = 2048   # batch functions run on blocks of series: arrays stay cache-sized
 
 
 class AlgorithmUnavailable(RuntimeError):
@@ -172,15 +174,19 @@ def batch_detector(algorithm_id: str) -> Callable[..., BatchDetection] | None:
     except AlgorithmUnavailable:
         return None
 
-    def run(observed, start: int, end: int, params: Mapping[str, Any] | None = None, *,
-            freq: int = 52, start_epoch: int = 1) -> BatchDetection:
-        merged = {**spec.defaults, **dict(params or {})}
+    def block(y, start, end, merged, freq, start_epoch) -> BatchDetection:
         if spec.batch_style == "matrix":
-            return fn(observed, start, end, merged, freq=freq, start_epoch=start_epoch)
-        y = as_matrix(observed)
+            return fn(y, start, end, merged, freq=freq, start_epoch=start_epoch)
         items = [(Series(observed=row.copy(), freq=freq, start_epoch=start_epoch), start, end)
                  for row in y]
         return stack_detections(fn(items, merged))
+
+    def run(observed, start: int, end: int, params: Mapping[str, Any] | None = None, *,
+            freq: int = 52, start_epoch: int = 1) -> BatchDetection:
+        merged = {**spec.defaults, **dict(params or {})}
+        y = as_matrix(observed)
+        return concat_batches([block(y[i:i + BLOCK_SERIES], start, end, merged, freq, start_epoch)
+                               for i in range(0, y.shape[0], BLOCK_SERIES)])
 
     run.__name__ = f"detect_many_{algorithm_id}"
     return run
