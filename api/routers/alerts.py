@@ -38,7 +38,7 @@ def list_alerts(user: CurrentUser, pipeline: PipelineDep, status: list[str] | No
                 district: str | None = None, disease: str | None = None, level: str | None = None,
                 limit: int = Query(default=50, ge=1, le=500), offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
     scope = visible_scope(user)
-    if scope is None:
+    if scope is None or scope not in pipeline.pyramid:  # a CHW, or an org unit gone from the pyramid
         raise DomainError("auth.role.forbidden", "this account has no access to alerts", status=403)
     filters = dict(status=status, district_ids=[district] if district else None, disease=disease,
                    orgunit_ids=_jurisdiction(pipeline, scope), level=level)
