@@ -1,12 +1,11 @@
 """Several API worker processes, one ``/metrics``: prometheus-client multiprocess mode.
 
-Two processes submit reports to the same database with ``PROMETHEUS_MULTIPROC_DIR`` set (as API
-workers under uvicorn/gunicorn ``--workers 2`` do); a third process renders the exposition, which
-must hold the sums of both, the database gauges, and pass ``promtool check metrics``.
+``uvicorn --workers 2`` with ``PROMETHEUS_MULTIPROC_DIR`` set: reports posted over HTTP land on
+either worker; every ``/metrics`` answer, whichever worker serves it, holds the sums of both, the
+database gauges, and passes ``promtool check metrics``.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -20,94 +19,12 @@ from tests.servers import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
-WORKER = r"""
-import datetime as dt, json, sys
-from ingest.clock import FakeClock
-from ingest.contracts import Channel
-from ingest.diseases import load_diseases
-from ingest.pyramid import demo_pyramid_path, load_pyramid
-from sebac.db import make_engine
-from sebac.pipeline import Pipeline
-
-url, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-db = make_engine(url)  # migrated by the test, once (API workers share one migrated database)
-clock = FakeClock(dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc))
-p = Pipeline(db, load_pyramid(demo_pyramid_path()), load_diseases(), clock=clock)
-statuses = []
-for i in range(n):
-    disease = "cholera" if i == 0 else "malaria"
-    statuses.append(p.submit({"client_id": f"{name}-{i}", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1",
-                              "disease": disease, "cases": 1, "onset_date": "2026-11-19"}, Channel.http).status)
-statuses.append(p.submit({"client_id": f"{name}-bad", "orgunit_id": "ML-NOWHERE", "disease": "malaria",
-                          "cases": 1, "onset_date": "2026-11-19"}, Channel.http).status)
-print(json.dumps(statuses))
-"""
-
-SCRAPE = r"""
-import datetime as dt, sys
-from types import SimpleNamespace
-from ingest.clock import FakeClock
-from ingest.diseases import load_diseases
-from ingest.pyramid import demo_pyramid_path, load_pyramid
-from sebac.db import make_engine
-from api.metrics import exposition
-
-pipeline = SimpleNamespace(db=make_engine(sys.argv[1]), pyramid=load_pyramid(demo_pyramid_path()),
-                           diseases=load_diseases(), start_day=0,
-                           clock=FakeClock(dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc)))
-sys.stdout.buffer.write(exposition(SimpleNamespace(pipeline=pipeline, settings=None)))
-"""
-
 
 def migrated(url: str) -> str:
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()
     return url
-
-
-def run(code: str, *args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, timeout=120)
-
-
-def test_counters_are_summed_over_worker_processes(tmp_path):
-    multiproc = tmp_path / "prom"
-    multiproc.mkdir()
-    url = migrated(f"sqlite:///{tmp_path / 'sebac.db'}")
-    env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(multiproc), "PYTHONPATH": str(ROOT)}
-    n = 5
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, url, name, str(n)], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for name in ("w1", "w2")]
-    for w in workers:
-        out, err = w.communicate(timeout=120)
-        assert w.returncode == 0, err.decode()[-2000:]
-        assert json.loads(out)[:n] == ["accepted"] * n
-    scraped = run(SCRAPE, url, env=env)
-    assert scraped.returncode == 0, scraped.stderr.decode()[-2000:]
-    text = scraped.stdout.decode()
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for fam in text_string_to_metric_families(text) for s in fam.samples}
-
-    def get(name: str, **labels: str) -> float | None:
-        return samples.get((name, tuple(sorted(labels.items()))))
-
-    assert get("sebac_reports_received_total", channel="http", region="ML-MOP", district="ML-MOP-DJENNE") == 2 * n
-    assert get("sebac_reports_received_total", channel="sms", region="ML-MOP", district="ML-MOP-DJENNE") == 0
-    assert get("sebac_reports_rejected_total", channel="http", reason="report.orgunit.unknown") == 2
-    assert get("sebac_pipeline_reports_processed_total", worker="embedded") == 2 * n
-    assert get("sebac_report_lateness_seconds_count", channel="http", region="ML-MOP") == 2 * n
-    # two cholera signals with one dedup key: raised once and merged once, or (when both processes
-    # look before either inserts) raised twice; either way each is counted once, over both processes
-    raised = get("sebac_alerts_raised_total", disease="cholera", level="health_area")
-    assert raised + get("sebac_signals_merged_total", disease="cholera") == 2
-    assert sum(v for (name, _), v in samples.items() if name == "sebac_alerts_open") == raised
-    assert get("sebac_database_up") == 1
-    assert get("python_gc_objects_collected_total", generation="0") is None  # merged files only, no runtime
-    promtool = shutil.which("promtool")
-    if not promtool:
-        missing("promtool (Debian package 'prometheus')")
-    res = subprocess.run([promtool, "check", "metrics"], input=scraped.stdout, capture_output=True, timeout=60)
-    assert res.returncode == 0 and not (res.stdout + res.stderr).strip(), (res.stdout + res.stderr).decode()
 
 
 def test_reset_multiprocess_dir_removes_the_previous_run(tmp_path, monkeypatch):
@@ -120,3 +37,98 @@ def test_reset_multiprocess_dir_removes_the_previous_run(tmp_path, monkeypatch):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     assert reset_multiprocess_dir() == tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README"]
+
+
+def create_app():
+    """App factory for ``uvicorn --factory --workers N`` (settings from the environment)."""
+    from sebac.engine import build_app
+    from sebac.settings import Settings
+
+    return build_app(Settings())
+
+
+def test_uvicorn_with_two_workers_serves_the_sums_from_any_worker(tmp_path):
+    """Real HTTP: reports land on either worker; every /metrics answer, whichever worker serves it,
+    shows all of them."""
+    import time
+
+    import httpx
+
+    from tests.servers import free_port, stop_process
+
+    multiproc = tmp_path / "prom"
+    multiproc.mkdir()
+    url = migrated(f"sqlite:///{tmp_path / 'sebac.db'}")  # migrate once, before the workers start
+    port = free_port()
+    env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(multiproc), "PYTHONPATH": str(ROOT),
+                        "SEBAC_DATABASE_URL": url, "SEBAC_ENVIRONMENT": "test", "SEBAC_LOG_LEVEL": "WARNING"}
+    base = f"http://127.0.0.1:{port}"
+    key = ("sebac_reports_received_total", (("channel", "http"), ("district", "ML-MOP-DJENNE"), ("region", "ML-MOP")))
+    with open(tmp_path / "uvicorn.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
+                                 "tests.api.test_metrics_multiprocess:create_app", "--workers", "2",
+                                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60  # both workers up: each wrote its pre-created counters
+        while len({p.name for p in multiproc.glob("counter_*.db")}) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, (tmp_path / "uvicorn.log").read_text()
+            time.sleep(0.3)
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, (tmp_path / "uvicorn.log").read_text()
+                time.sleep(0.3)
+        n = 12
+        for i in range(n):  # a new connection each time: the kernel spreads them over the workers
+            r = httpx.post(f"{base}/api/v1/reports", timeout=10, json={
+                "client_id": f"uv-{i}", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1",
+                "disease": "cholera" if i == 0 else "malaria", "cases": 1, "onset_date": "2026-11-19"})
+            assert r.status_code == 201, r.text
+        bad = httpx.post(f"{base}/api/v1/reports", timeout=10, json={
+            "client_id": "uv-bad", "orgunit_id": "ML-NOWHERE", "disease": "malaria", "cases": 1,
+            "onset_date": "2026-11-19"})
+        assert bad.status_code == 422
+        for _ in range(6):
+            body = httpx.get(f"{base}/metrics", timeout=10).content
+            got = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for fam in text_string_to_metric_families(body.decode()) for s in fam.samples}
+            assert got[key] == n
+            assert got[("sebac_report_lateness_seconds_count", (("channel", "http"), ("region", "ML-MOP")))] == n
+            rejected = ("sebac_reports_rejected_total", (("channel", "http"), ("reason", "report.orgunit.unknown")))
+            assert got[rejected] == 1
+            assert got[("sebac_pipeline_reports_processed_total", (("worker", "embedded"),))] == n
+            assert sum(v for (name, _), v in got.items() if name == "sebac_alerts_open") == 1   # from the database
+            assert got[("sebac_database_up", ())] == 1
+            assert not any(name.startswith("python_gc") for name, _ in got)  # merged files, no per-process runtime
+        promtool = shutil.which("promtool")
+        if not promtool:
+            missing("promtool (Debian package 'prometheus')")
+        res = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+        assert res.returncode == 0 and not (res.stdout + res.stderr).strip(), (res.stdout + res.stderr).decode()
+        per_process = received_by_process(multiproc, key)
+        assert sum(per_process.values()) == n
+        print("reports per worker process:", per_process)  # the kernel's spread; usually both
+    finally:
+        stop_process(proc)
+
+
+def received_by_process(directory: Path, key: tuple) -> dict[str, float]:
+    """The counter ``key`` as each process wrote it (one ``counter_<pid>.db`` file per process)."""
+    import tempfile
+
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    out = {}
+    for f in directory.glob("counter_*.db"):
+        with tempfile.TemporaryDirectory() as one:
+            shutil.copy(f, one)
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=one)
+            values = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                      for fam in registry.collect() for s in fam.samples}
+            out[f.stem.split("_")[-1]] = values.get(key, 0.0)
+    return out
