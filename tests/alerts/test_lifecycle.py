@@ -87,3 +87,38 @@ def test_replay_rebuilds_state_from_events():
 
 def test_every_action_has_a_transition():
     assert set(ACTIONS) == set(TRANSITIONS)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from alerts.lifecycle import escalation_event, reduce  # noqa: E402
+
+LEVELS_UP = ["health_area", "district", "region", "national"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(1, 600), st.booleans()), max_size=12))
+def test_replay_equals_incremental_state_for_any_action_sequence(steps):
+    first = alert().model_copy(update={"level": "health_area"})
+    events = [AlertEvent(alert_id=7, seq=1, type="created", at=T0, by="system", level="health_area",
+                         data={"alert": first.model_dump(mode="json")})]
+    a, now = first, T0
+    for action, minutes, with_reason in steps:
+        now += dt.timedelta(minutes=minutes)
+        seq = len(events) + 1
+        try:
+            check(a, action, reason="r" if with_reason else None)
+        except DomainError:
+            continue
+        if action == "escalate":
+            if a.level == "national":
+                continue
+            up = LEVELS_UP[LEVELS_UP.index(a.level) + 1]
+            ev = escalation_event(a, up, now, seq, by="user:x", cause="manual", reason="r",
+                                  deadline=now + dt.timedelta(minutes=30) if up != "national" else None)
+            a = reduce(a, ev)
+        else:
+            a, ev = transition(a, action, EPI, now, seq, reason="r" if with_reason else None)
+        events.append(ev)
+    assert replay(events) == a
+    assert a.version == len(events)
