@@ -20,7 +20,6 @@ reports. ``errorCode`` is SEBAC's stable key. Reference: DHIS2 developer manual,
 """
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -162,8 +161,6 @@ def import_report(objects: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def received_day(now: dt.datetime) -> str:
-    return now.date().isoformat()
 
 
 def import_events(pipeline: Any, mapping: Dhis2Mapping, body: Any) -> dict[str, Any]:

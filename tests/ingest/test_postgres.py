@@ -1,0 +1,49 @@
+"""The ingest repositories on PostgreSQL: exactly once across engines, lateness queue, duplicates,
+rejected filters (JSON cast), quality receipts, history upsert."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ingest.contracts import Channel
+from ingest.epiweek import EpiWeek
+from ingest.history import HistoryRow, history_counts, store_history
+from ingest.quality import load_receipts
+from ingest.reevaluation import pending, pop_due
+from sebac.db import make_engine, migrate
+from sebac.pipeline import Pipeline
+from tests.conftest import NOW
+
+pytestmark = pytest.mark.integration
+
+REPORT = {"client_id": "pg-1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": "malaria", "cases": 2,
+          "onset_date": "2026-11-03", "report_date": "2026-11-12"}
+
+
+def test_ingest_on_postgres(pg_url, pyramid, diseases, clock):
+    first_engine = make_engine(pg_url)
+    migrate(first_engine)
+    migrate(first_engine)  # twice is harmless
+    one = Pipeline(first_engine, pyramid, diseases, clock=clock)
+    res = one.submit(REPORT)
+    assert res.status == "accepted" and res.notes.late
+    second_engine = make_engine(pg_url)  # another API replica on the same database
+    two = Pipeline(second_engine, pyramid, diseases, clock=clock)
+    assert two.submit(REPORT).status == "duplicate"
+    flagged = two.submit(REPORT | {"client_id": "pg-2"}, Channel.sms, idempotency_key="sms:generic:9")
+    assert flagged.notes.possible_duplicate_of == [res.report.report_id]
+    assert two.submit(REPORT | {"client_id": "pg-3", "orgunit_id": "ML-NOWHERE"}).status == "rejected"
+    with second_engine.begin() as conn:
+        assert [(q.epiweek, q.report_count) for q in pending(conn)] == [("2026-W45", 2)]
+        assert len(pop_due(conn, NOW)) == 1 and pending(conn) == []
+        assert len(two.rejected.list(conn, reason="report.orgunit.unknown")) == 1
+        assert two.rejected.list(conn, reason="report.disease.unknown") == []
+        receipts = load_receipts(conn, EpiWeek(2026, 46), NOW)
+        assert receipts["ML-MOP-DJENNE-MOUGNA-S1"].reports == 2
+        assert receipts["ML-MOP-DJENNE-MOUGNA-S1"].flagged == 1
+        store_history(conn, [HistoryRow("ML-MOP-DJENNE", "malaria", 2025, 46, 7)], now=NOW)
+        store_history(conn, [HistoryRow("ML-MOP-DJENNE", "malaria", 2025, 46, 9)], now=NOW + dt.timedelta(hours=1))
+        assert history_counts(conn, "ML-MOP-DJENNE", "malaria") == [(2025, 46, 9)]
+    first_engine.dispose()
+    second_engine.dispose()
