@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from alerts.contracts import Alert, AlertEvent, AlertStatus
-from alerts.lifecycle import ACTIVE, reduce  # noqa: F401  (ACTIVE re-exported for the repository)
+from alerts.lifecycle import reduce
 from alerts.policy import Decision, EscalationPolicy
 from detectors.contracts import Signal
 from ingest.pyramid import Pyramid

@@ -6,7 +6,7 @@ import pytest
 from alerts.contracts import AlertStatus
 from alerts.sms_commands import SmsCommand, SmsCommandHandler, parse_command
 from ingest.errors import DomainError
-from tests.alerts.scenario import AREA, Scenario
+from tests.alerts.scenario import Scenario
 
 
 @pytest.mark.parametrize("text, expected", [
