@@ -85,3 +85,19 @@ def test_engine_uses_configured_files(tmp_path, db_url):
     res = pipeline.submit({"client_id": "x1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": "measles",
                            "cases": 1, "onset_date": pipeline.clock.now().date().isoformat()})
     assert [a.detector for a in res.alerts] == ["count"]
+
+
+def test_rules_command_lists_and_checks(tmp_path):
+    from typer.testing import CliRunner
+
+    from sebac.cli import app
+
+    ok = CliRunner().invoke(app, ["rules", "--lang", "fr"])
+    assert ok.exit_code == 0, ok.output
+    assert "| meningitis_rate | rate | meningitis |" in ok.output and "Méningite" in ok.output
+    assert "| malaria_noufaily_district | malaria | district | ff_noufaily |" in ok.output
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("version: 1\nrules:\n  - {id: x_rule, kind: count, threshold: 0, diseases: [measles], "
+                   "name_fr: a, name_en: b}\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "--rules", str(bad)])
+    assert res.exit_code == 2 and "rules.rule.invalid" in res.output
