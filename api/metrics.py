@@ -97,18 +97,27 @@ class DatabaseCollector:
         open_alerts = GaugeMetricFamily("sebac_alerts_open", "Active alerts (open, acknowledged, verified, in "
                                         "response) by level, region, district, disease and risk",
                                         labels=["level", "region", "district", "disease", "risk"])
-        for (level, region, district, disease, risk), n in sorted(state.open.items()):
-            # labels come from the alert row; re-resolve so an id outside the pyramid stays bounded
-            region, district = region_district(pyramid, district) if district in pyramid else ("unknown", "unknown")
-            open_alerts.add_metric([level, region, district, disease, risk], n)
+        known = set(p.diseases.codes())
+        merged: dict[tuple[str, ...], int] = {}
+        for (level, _, district, disease, risk), n in state.open.items():
+            # labels come from alert rows: re-resolve them so an id outside the pyramid or the catalogue
+            # stays bounded, then add up the rows that land on the same label set
+            key = (level, *region_district(pyramid, district), disease if disease in known else "other", risk)
+            merged[key] = merged.get(key, 0) + n
+        for labels, n in sorted(merged.items()):
+            open_alerts.add_metric(list(labels), n)
         by_status = GaugeMetricFamily("sebac_alerts", "Alerts by status", labels=["status"])
         for status, n in sorted(state.by_status.items()):
             by_status.add_metric([status], n)
         s717 = GaugeMetricFamily("sebac_alerts_717_milestones", "Alerts of the last 90 days by 7-1-7 milestone "
                                  "(detection ≤ 7 d, notification ≤ 1 d, response ≤ 7 d) and status",
                                  labels=["milestone", "status", "disease"])
-        for (milestone, status, disease), n in sorted(state.milestones.items()):
-            s717.add_metric([milestone, status, disease], n)
+        milestones: dict[tuple[str, ...], int] = {}
+        for (milestone, status, disease), n in state.milestones.items():
+            key = (milestone, status, disease if disease in known else "other")
+            milestones[key] = milestones.get(key, 0) + n
+        for labels, n in sorted(milestones.items()):
+            s717.add_metric(list(labels), n)
         return [info, sites, silent, complete, prompt, dup, open_alerts, by_status, s717]
 
 

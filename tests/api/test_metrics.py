@@ -329,3 +329,24 @@ def test_stream_worker_counts_stored_reports_and_redeliveries(pipeline, pyramid,
     assert value("sebac_reports_duplicate_total", **labels) == d0 + 1
     assert value("sebac_pipeline_reports_processed_total", worker=STREAM_WORKER) == p0 + 1
     assert value("sebac_pipeline_lag_seconds", worker=STREAM_WORKER) == 180
+
+
+def test_alert_rows_outside_the_pyramid_or_catalogue_stay_bounded(pipeline, clock):
+    """Two alerts whose district and disease are unknown today (pyramid or catalogue changed) land on one
+    ``unknown``/``other`` label set, added up: the exposition never repeats a label set."""
+    import sqlalchemy as sa
+
+    from alerts.tables import alerts
+
+    base = dict(orgunit_level="health_area", region_id="ML-OLD", level="district", status="open",
+                severity="alert", risk=2, created_at=clock.now(), updated_at=clock.now(),
+                emergence_date=clock.now().date(), cases=1.0, signal_count=1, raised_late=False,
+                detector="immediate", version=1)
+    with pipeline.db.begin() as conn:
+        conn.execute(sa.insert(alerts), [
+            base | {"dedup_key": "k1", "disease": "old_disease", "orgunit_id": "ML-OLD-A", "district_id": "ML-OLD-D1"},
+            base | {"dedup_key": "k2", "disease": "retired", "orgunit_id": "ML-OLD-B", "district_id": "ML-OLD-D2"}])
+    samples = scrape(pipeline)
+    assert sample(samples, "sebac_alerts_open", level="district", region="unknown", district="unknown",
+                  disease="other", risk="2") == 2
+    assert sample(samples, "sebac_alerts_717_milestones", milestone="detection", status="met", disease="other") == 2
