@@ -49,3 +49,19 @@ def channels_from_settings(pipeline: Any, settings: Any) -> IngestChannels:
         translations_path=g("translations_path"),
         default_lang=g("sms_default_lang", "fr"),
     )
+
+
+def reload_registry(channels: IngestChannels, pipeline: Any, settings: Any) -> CHWRegistry:
+    """Re-read the CHW registry file (after CHWs were added) without restarting; atomic swap.
+
+    A broken file raises (``chw.*`` key) and leaves the registry in force untouched.
+    """
+    path = getattr(settings, "chw_registry_path", None)
+    if path:
+        registry = load_chw_registry(path, pipeline.pyramid)
+    else:
+        registry = CHWRegistry(demo_chws(pipeline.pyramid) if getattr(settings, "pyramid_path", None) is None
+                               else [], pipeline.pyramid)
+    channels.registry = registry
+    channels.sms.registry = registry
+    return registry

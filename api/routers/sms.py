@@ -4,7 +4,8 @@
 each checks its gateway's shared secret (constant time), parses the payload as that gateway
 documents it (:mod:`ingest.sms.gateways`), hands the SMS to :class:`ingest.sms.intake.SmsIntake`
 and answers in the format the gateway expects, so the reply SMS goes back to the CHW.
-``GET /api/v1/sms/unregistered`` lists messages from unknown phones (kept, re-processable).
+``GET /api/v1/sms/unregistered`` lists messages from unknown phones (kept, re-processable);
+``POST /api/v1/sms/registry/reload`` re-reads the CHW registry file after CHWs were registered.
 
 A gateway that is not configured (no secret) answers 503 ``sms.gateway.disabled``; a wrong secret
 403 ``sms.secret.invalid`` (not stored: it is not a CHW's message).
@@ -22,6 +23,7 @@ from api.auth import AdminUser
 from api.deps import PipelineDep
 from api.errors import error_body
 from api.routers._ingest_deps import ChannelsDep, read_body_text
+from ingest.channels import reload_registry
 from ingest.contracts import Channel
 from ingest.errors import ErrorDetail
 from ingest.messages import translate
@@ -125,3 +127,10 @@ def unregistered(pipeline: PipelineDep, _admin: AdminUser, limit: int = Query(de
             sms = {"raw": it.raw}
         out.append({"rejected_id": it.rejected_id, "received_at": it.received_at.isoformat(), **sms})
     return {"items": out, "limit": limit, "offset": offset}
+
+
+@router.post("/registry/reload", summary="Re-read the CHW registry file (after registering CHWs)")
+def reload_chw_registry(request: Request, pipeline: PipelineDep, channels: ChannelsDep,
+                        _admin: AdminUser) -> dict[str, Any]:
+    registry = reload_registry(channels, pipeline, request.app.state.settings)
+    return {"chws": len(registry)}

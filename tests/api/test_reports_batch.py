@@ -76,6 +76,19 @@ def test_each_bad_input_class_has_its_key_and_can_be_listed(http):
     assert len(http.get("/api/v1/rejected").json()["items"]) == len(BAD_INPUT)
 
 
+def test_chunked_oversized_body_is_cut_at_the_limit(http, live_app):
+    limit = live_app.server.config.app.state.settings.max_body_bytes
+
+    def chunks():  # no content-length: the server must count while reading
+        for _ in range(limit // 65536 + 2):
+            yield b" " * 65536
+
+    r = http.post("/api/v1/reports", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["key"] == "report.body.too_large"
+    kept = http.get("/api/v1/rejected", params={"reason": "report.body.too_large"}).json()["items"]
+    assert len(kept) == 1 and len(kept[0]["raw"]) <= 4096  # only the head is kept
+
+
 def test_malformed_bodies_cannot_be_reprocessed(http):
     rid = http.post("/api/v1/reports", content=b'{"a": ', headers={"content-type": "application/json"}).json()[
         "rejected_id"]
@@ -84,9 +97,7 @@ def test_malformed_bodies_cannot_be_reprocessed(http):
     assert http.post("/api/v1/rejected/nope/reprocess").status_code == 404
 
 
-def test_unregistered_sms_reprocessed_after_the_chw_is_registered(http, live_app, monkeypatch):
-    from ingest.chw import CHW, CHWRegistry
-
+def test_unregistered_sms_reprocessed_after_the_chw_is_registered(http, live_app, tmp_path):
     app = live_app.server.config.app
     app.state.settings = app.state.settings.model_copy(update={"sms_generic_secret": "gen-secret-0123456789"})
     hdr = {"X-Sebac-Secret": "gen-secret-0123456789"}
@@ -94,12 +105,11 @@ def test_unregistered_sms_reprocessed_after_the_chw_is_registered(http, live_app
         r = http.post("/api/v1/sms/generic", json={"from": "+22378787878", "text": text, "id": f"u-{i}"}, headers=hdr)
         assert r.json()["status"] == "unregistered"
     assert http.post("/api/v1/reports", json=GOOD | {"client_id": "o-1", "orgunit_id": "ML-NOWHERE"}).status_code == 422
-    # register the CHW (a registry reload), then bulk re-process the unregistered signals
-    channels = app.state.ingest_channels
-    registry = CHWRegistry([*channels.registry.by_id.values(),
-                            CHW(id="ASC-NEW", phone="+22378787878", site_id="ML-MOP-DJENNE-TAGA-S1")],
-                           app.state.pipeline.pyramid)
-    channels.registry = channels.sms.registry = registry
+    # register the CHW in the registry file and reload it, then bulk re-process the unregistered signals
+    registry_file = tmp_path / "chws.csv"
+    registry_file.write_text("id,phone,site_id\nASC-NEW,+22378787878,ML-MOP-DJENNE-TAGA-S1\n")
+    app.state.settings = app.state.settings.model_copy(update={"chw_registry_path": registry_file})
+    assert http.post("/api/v1/sms/registry/reload").json() == {"chws": 1}
     r = http.post("/api/v1/rejected/reprocess", params={"reason": "sms.reporter.unknown"}).json()
     assert r["summary"] == {"accepted": 2, "zero": 1}
     assert http.get("/api/v1/sms/unregistered").json()["items"] == []
