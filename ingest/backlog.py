@@ -38,6 +38,7 @@ class ReplaySummary:
     rejected: int = 0
     late: int = 0
     possible_duplicates: int = 0
+    alerts: int = 0  # alerts raised or updated by the replayed reports
     errors: list[dict[str, Any]] = field(default_factory=list)  # first ``max_errors`` rejected lines
 
     @property
@@ -47,7 +48,7 @@ class ReplaySummary:
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "accepted": self.accepted, "duplicate": self.duplicate,
                 "rejected": self.rejected, "late": self.late, "possible_duplicates": self.possible_duplicates,
-                "errors": self.errors}
+                "alerts": self.alerts, "errors": self.errors}
 
 
 def detect_format(name: str | None, head: str) -> str:
@@ -116,6 +117,7 @@ def replay(pipeline: Any, items: Iterable[BacklogItem], *, channel: Channel = Ch
             res = pipeline.submit(item.payload, channel, idempotency_key=item.idempotency_key)
         status = res.status
         setattr(summary, status, getattr(summary, status) + 1)
+        summary.alerts += len(getattr(res, "alerts", None) or [])
         notes = getattr(res, "notes", None)
         if notes is not None:
             summary.late += int(notes.late)

@@ -12,8 +12,10 @@ def register(app: typer.Typer) -> None:
                                            help="CSV (header: client_id,orgunit_id,disease,cases,onset_date,...) "
                                                 "or NDJSON (one report object per line)"),
                format: str = typer.Option(None, "--format", help="csv or ndjson (default: from the file name)"),
-               quiet: bool = typer.Option(False, "--quiet", help="no progress bar")) -> None:
+               quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+               verbose: bool = typer.Option(False, "--verbose", help="log every alert raised")) -> None:
         """Submit a backlog of reports, exactly once (repeats are answered duplicate); print a summary."""
+        import logging
         from tqdm import tqdm
 
         from ingest.backlog import detect_format, read_backlog, replay as run
@@ -21,6 +23,8 @@ def register(app: typer.Typer) -> None:
         from sebac.settings import Settings
 
         settings = Settings()
+        if not verbose:  # one log line per alert would bury the progress bar; the summary counts them
+            logging.getLogger("sebac.alerts").setLevel(logging.ERROR)
         pipeline = build_pipeline(settings)
         with open(file, encoding="utf-8-sig", newline="") as fh:
             head = fh.read(200)
@@ -38,7 +42,8 @@ def register(app: typer.Typer) -> None:
             bar.close()
         s = summary.as_dict()
         typer.echo(f"{s['total']} items: {s['accepted']} accepted, {s['duplicate']} duplicate, "
-                   f"{s['rejected']} rejected ({s['late']} late, {s['possible_duplicates']} possible duplicates)")
+                   f"{s['rejected']} rejected ({s['late']} late, {s['possible_duplicates']} possible duplicates, "
+                   f"{s['alerts']} alert updates)")
         for e in s["errors"][:20]:
             typer.echo(f"  line {e['line']}: {', '.join(x['key'] for x in e['errors'])}", err=True)
         if s["rejected"]:
