@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     stream_close_grace_hours: float = Field(default=24.0, ge=0,
                                             description="wait after a week ends before closing it")
     stream_retention_weeks: int = Field(default=8, ge=1, description="closed weeks kept in worker tables")
+    stream_session_timeout: float = Field(default=10.0, ge=3, le=300,
+                                          description="seconds before a silent worker leaves the group")
+    stream_rebalance_timeout: float = Field(default=30.0, ge=5, le=600,
+                                            description="seconds a rebalance waits for every worker to rejoin")
+    stream_instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]+$",
+                                           description="static group membership of a worker (e.g. its pod name): "
+                                                       "a restarted worker takes its partitions back at once")
     worker_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus port of a worker; 0 = off")
 
     # -- alerts (helper-alerts): escalation, notifications, authentication --

@@ -36,11 +36,11 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
-def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if it does not exit in time (a stuck server never hangs the suite)."""
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """``sig`` (SIGTERM), then SIGKILL if it does not exit in time (a stuck server never hangs the suite)."""
     if proc.poll() is not None:
         return
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -115,7 +115,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_process(self.proc, timeout=15)
+            stop_process(self.proc, timeout=15, sig=signal.SIGINT)  # "fast" shutdown: don't wait for clients
         self.log.close()
         shutil.rmtree(self.datadir, ignore_errors=True)
 
@@ -191,9 +191,14 @@ class KafkaBroker:
         finally:
             admin.close()
 
-    def stop(self) -> None:
+    def pause(self) -> None:
+        """Stop the broker but keep its data: ``start()`` brings it back on the same port."""
         if self.proc is not None:
-            stop_process(self.proc, timeout=10)
+            stop_process(self.proc, timeout=3)
+            self.proc = None
+
+    def stop(self) -> None:
+        self.pause()
         self.log.close()
         shutil.rmtree(self.datadir, ignore_errors=True)
 

@@ -97,7 +97,10 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
     app = faust.App(
         settings.stream_app_id, broker=settings.broker, store="memory://", topic_partitions=n,
         topic_replication_factor=settings.stream_replication, table_standby_replicas=0, web_enabled=False,
-        consumer_auto_offset_reset="earliest", broker_session_timeout=10, broker_heartbeat_interval=1,
+        consumer_auto_offset_reset="earliest", broker_heartbeat_interval=1,
+        broker_session_timeout=settings.stream_session_timeout,
+        broker_rebalance_timeout=settings.stream_rebalance_timeout,
+        consumer_group_instance_id=settings.stream_instance_id,  # KIP-345 static membership
         producer_acks=-1, stream_buffer_maxsize=max(4096, 2 * settings.stream_batch_size),
         broker_commit_every=max(1000, settings.stream_batch_size), broker_commit_interval=1.0)
 

@@ -78,10 +78,12 @@ def decode_report(raw: bytes | str) -> Report:
     return Report.model_validate_json(raw)
 
 
-def raw_text(raw: bytes | None, limit: int = 100_000) -> str:
+def raw_text(raw: bytes | str | None, limit: int = 100_000) -> str:
+    """Printable text of a raw item; NUL becomes ``\\x00`` (PostgreSQL text cannot hold it)."""
     if raw is None:
         return ""
-    return raw[:limit].decode("utf-8", errors="backslashreplace")
+    text = raw[:limit].decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw[:limit]
+    return text.replace("\x00", "\\x00")
 
 
 def dumps(data: Any) -> bytes:

@@ -72,7 +72,7 @@ def ensure_topics(bootstrap: str, names: list[str], partitions: int, replication
             except TopicAlreadyExistsError:  # another replica created them first
                 pass
             log.info("created topics %s with %d partitions", ", ".join(missing), partitions)
-        for desc in admin.describe_topics([n for n in names if n in existing]):
+        for desc in admin.describe_topics([n for n in names if n in existing]) if existing & set(names) else []:
             found = len(desc.get("partitions") or [])
             if found and found != partitions:
                 log.warning("topic %s has %d partitions, settings say %d", desc["name"], found, partitions)
