@@ -2,14 +2,17 @@
 
 Order of decisions (each with its reply in the reporter's language):
 
-1. a retry of a message already handled (same idempotency key) → the same outcome, stored once;
-2. first word is an alert command (``OK``, ``VRAI``...) → the registered command handler answers
+1. first word is an alert command (``OK``, ``VRAI``...) → the registered command handler answers
    (:mod:`ingest.sms.commands`); nothing is stored here;
+2. a gateway retry of a message already kept as rejected (same idempotency key) → the same answer,
+   kept once;
 3. unknown phone → kept as an *unregistered signal* (rejected item with key ``sms.reporter.unknown``,
    the raw SMS envelope kept for re-processing once the CHW is registered);
-4. grammar error → kept as rejected (``sms.*`` key), reply names the problem;
-5. zero report → stored for completeness; 6. a report → ``pipeline.submit`` (validated there,
-   exactly once by ``sms:<gateway>:<message id>``).
+4. grammar error, or a report that fails validation → kept as rejected (the SMS itself, so it can be
+   re-processed), the reply names the problem;
+5. zero report → stored for completeness;
+6. a report → ``pipeline.submit`` (exactly once by ``sms:<gateway>:<message id>``; a retry of an
+   accepted message is answered "duplicate").
 
 The pipeline is duck-typed (``submit``, ``reject``, ``clock``, ``db``, ``pyramid``, ``diseases``,
 ``rejected``, ``reports``, ``start_day``) because ingest must not import the composition layer.
