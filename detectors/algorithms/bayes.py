@@ -25,6 +25,8 @@ Riebler A (2004). *Empirischer Vergleich von statistischen Methoden zur Ausbruch
 Surveillance Daten*. Bachelor's thesis, Department of Statistics, University of Munich.
 Höhle M (2007). surveillance: An R package for the monitoring of infectious diseases.
 *Comput Stat* 22(4):571-582. (R function ``algo.bayes``.)
+Höhle M, Meyer S, Paul M, et al. *surveillance: Temporal and Spatio-Temporal Modeling and
+Monitoring of Epidemic Phenomena*, R package reference manual (version 1.20.3), CRAN.
 """
 from __future__ import annotations
 

@@ -34,6 +34,8 @@ events. *Stat Med* 18(16):2111-2122.
 Page ES (1954). Continuous inspection schemes. *Biometrika* 41(1/2):100-115.
 Höhle M (2007). surveillance: An R package for the monitoring of infectious diseases.
 *Comput Stat* 22(4):571-582. (R function ``algo.cusum``.)
+Höhle M, Meyer S, Paul M, et al. *surveillance: Temporal and Spatio-Temporal Modeling and
+Monitoring of Epidemic Phenomena*, R package reference manual (version 1.20.3), CRAN.
 """
 from __future__ import annotations
 

@@ -35,6 +35,8 @@ Fricker RD, Hegler BL, Dunfee DA (2008). Comparing syndromic surveillance detect
 versus a CUSUM-based methodology. *Stat Med* 27(17):3407-3429.
 Salmon M, Schumacher D, Höhle M (2016). Monitoring count time series in R: aberration detection in
 public health surveillance. *J Stat Softw* 70(10). (R function ``earsC``.)
+Höhle M, Meyer S, Paul M, et al. *surveillance: Temporal and Spatio-Temporal Modeling and
+Monitoring of Epidemic Phenomena*, R package reference manual (version 1.20.3), CRAN.
 """
 from __future__ import annotations
 

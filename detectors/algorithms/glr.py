@@ -43,6 +43,8 @@ Höhle M (2010). Online change-point detection in categorical time series. In Kn
 (eds), *Statistical Modelling and Regression Structures*, Physica-Verlag, 377-397.
 Lai TL (1995). Sequential changepoint detection in quality control and dynamical systems.
 *J R Stat Soc B* 57(4):613-658.
+Höhle M, Meyer S, Paul M, et al. *surveillance: Temporal and Spatio-Temporal Modeling and
+Monitoring of Epidemic Phenomena*, R package reference manual (version 1.20.3), CRAN.
 """
 from __future__ import annotations
 

@@ -22,6 +22,8 @@ References
 Altmann D (2003). The surveillance system of the Robert Koch Institute, Germany. Personal
 communication, documented in Höhle M (2007). surveillance: An R package for the monitoring of
 infectious diseases. *Comput Stat* 22(4):571-582. (R function ``algo.rki``.)
+Höhle M, Meyer S, Paul M, et al. *surveillance: Temporal and Spatio-Temporal Modeling and
+Monitoring of Epidemic Phenomena*, R package reference manual (version 1.20.3), CRAN.
 """
 from __future__ import annotations
 
