@@ -245,48 +245,60 @@ def _nb_segment(x, mu, a, s0: int) -> np.ndarray:
         neg = idx[~pos]
         G[rs[neg], rn[neg]] = np.maximum(G[rs[neg], rn[neg]], 0.0)   # kappa = 0, l = 0
         carried[neg] = 0.0
-        P = idx[pos]
-        if not P.size:
-            continue
-        T = cols[None, k:] <= rn[P, None]                          # terms i = k..n
-        # terms outside k..n are zeroed: they add exactly 0 while exp(kappa) is finite, and an
-        # infinite exp(kappa) makes the row NaN either way (as in C)
-        X = np.where(T, x[rs[P], k:], 0.0)
-        M = np.where(T, mu[rs[P], k:], 0.0)
-        A = a[rs[P]][:, None]
-        kappa = _newton_c(X, M, A, carried[P])
-        carried[P] = kappa
-        k2 = kappa[:, None]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            lnk = np.sum(k2 * X + (X + 1.0 / A) * np.log((1.0 + A * M) / (1.0 + A * M * np.exp(k2))),
-                         axis=1)
-        lnk = np.where(np.isnan(lnk), -np.inf, lnk)
-        G[rs[P], rn[P]] = np.maximum(G[rs[P], rn[P]], lnk)
+        P_all = idx[pos]
+        mid = k + (m - k + 1) // 2
+        # two width buckets: rows with n < mid only need columns k..mid-1
+        for P, hi in ((P_all[rn[P_all] < mid], mid), (P_all[rn[P_all] >= mid], m)):
+            if not P.size:
+                continue
+            T = cols[None, k:hi] <= rn[P, None]                    # terms i = k..n
+            # terms outside k..n are zeroed: they add exactly 0 while exp(kappa) is finite,
+            # and an infinite exp(kappa) makes the row NaN either way (as in C)
+            rows = rs[P]
+            X = np.where(T, x[rows, k:hi], 0.0)
+            M = np.where(T, mu[rows, k:hi], 0.0)
+            A = a[rows][:, None]
+            kappa = _newton_c(X, M, A, carried[P])
+            carried[P] = kappa
+            k2 = kappa[:, None]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                AM = A * M
+                lnk = np.sum(k2 * X + (X + 1.0 / A) * np.log((1.0 + AM) / (1.0 + AM * np.exp(k2))),
+                             axis=1)
+            lnk = np.where(np.isnan(lnk), -np.inf, lnk)
+            G[rows, rn[P]] = np.maximum(G[rows, rn[P]], lnk)
     return np.where(G == -np.inf, -1e99, G)
 
 
 def _newton_c(X, M, A, start) -> np.ndarray:
-    """C's Newton-Raphson for kappa, row-wise (unused terms zeroed); returns ``fmax(0, kappa)``."""
+    """C's Newton-Raphson for kappa, row-wise (unused terms zeroed); returns ``fmax(0, kappa)``.
+
+    Rows that stopped keep their value; the working set is compacted when it halves.
+    """
     old = np.full(start.shape, 0.4)
     new = start.astype(float).copy()
     it = 0
-    act = np.arange(start.size)
+    cur = np.arange(start.size)
+    Xc, Mc, Ac = X, M, A
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        while act.size:
-            go = (new[act] > -18) & (np.abs(new[act] - old[act]) > 1e-6) & (it < 1000)
-            act = act[go]
-            if not act.size:
+        while cur.size:
+            nc, oc = new[cur], old[cur]
+            go = (nc > -18) & (np.abs(nc - oc) > 1e-6) & (it < 1000)
+            n_go = int(go.sum())
+            if not n_go:
                 break
+            if n_go <= cur.size // 2:
+                cur, Xc, Mc, Ac, nc, go = cur[go], Xc[go], Mc[go], Ac[go], nc[go], go[go]
             it += 1
-            k = new[act]
-            old[act] = k
-            e = np.exp(k)[:, None]
-            Xa, Ma, Aa = X[act], M[act], A[act]
-            eM = e * Ma
-            den = 1.0 + Aa * eM
-            score = np.sum((Xa - eM) / den, axis=1)
-            fisher = e[:, 0] * np.sum(Ma * (Aa * Xa + 1.0) / (den * den), axis=1)
-            new[act] = k + score / fisher
+            e = np.exp(nc)[:, None]
+            eM = e * Mc
+            den = 1.0 + Ac * eM
+            score = np.sum((Xc - eM) / den, axis=1)
+            fisher = e[:, 0] * np.sum(Mc * (Ac * Xc + 1.0) / (den * den), axis=1)
+            step = nc + score / fisher
+            upd = cur[go]
+            old[upd] = nc[go]
+            new[upd] = step[go]
     return np.fmax(0.0, new)
 
 
