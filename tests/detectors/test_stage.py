@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 
-from detectors.contracts import Severity
 from detectors.rules.catalogue import rules_from_mapping
 from detectors.stage import DetectionStage
 from detectors.statistical import detectors_from_mapping
