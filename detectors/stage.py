@@ -36,7 +36,7 @@ from detectors.epiweek import EpiWeek, epiweek, week_end, week_start
 from detectors.repository import DetectorRepository
 from detectors.rules.base import DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY, CaseRecord, RuleInput, Scope
 from detectors.rules.catalogue import RuleCatalogue, load_rules
-from detectors.statistical import DetectorConfig, DetectorSet, evaluate, load_detectors
+from detectors.statistical import DetectorConfig, DetectorSet, evaluate, fitted_params, load_detectors
 from detectors.weekly import weekly_counts
 from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
@@ -179,8 +179,8 @@ class DetectionStage:
             return []
         wanted = self._shift(last, -(cfg.needed_history() + n_eval - 1))
         first = max(epiweek(min(first_seen), self.start_day), wanted)
-        if first > last:
-            return []
+        if first > last or fitted_params(cfg, self._weeks(first, last)) is None:
+            return []  # warm-up: not enough weeks observed yet (no need to read the counts)
         daily = self.repo.daily_cases(conn, cfg.level, orgunit, disease, week_start(first, self.start_day),
                                       week_end(last, self.start_day))
         weeks, counts = weekly_counts(daily, history, first, last, self.start_day)
