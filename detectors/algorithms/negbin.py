@@ -231,25 +231,32 @@ def theta_ml(
         t0 = n / np.sum((Y / mu - 1.0) ** 2, axis=1)
     delta = np.ones(S)
     it = np.zeros(S, dtype=int)
-    active = np.arange(S)
-    while active.size:
-        it[active] += 1
+    cur = np.arange(S)                   # working set, compacted when it halves
+    alive = np.ones(S, dtype=bool)
+    Yc, Mc = Y, mu
+    Nc = N_gt if counts else None
+    while cur.size:
+        it[cur[alive]] += 1
         with np.errstate(invalid="ignore"):
-            go = (it[active] < limit) & (np.abs(delta[active]) > eps)
-        nan_cond = np.isnan(delta[active])
-        t0[active[nan_cond]] = np.nan  # R: "missing value where TRUE/FALSE needed"
-        active = active[go & ~nan_cond]
-        if not active.size:
+            go = alive & (it[cur] < limit) & (np.abs(delta[cur]) > eps)
+        nan_cond = alive & np.isnan(delta[cur])
+        t0[cur[nan_cond]] = np.nan  # R: "missing value where TRUE/FALSE needed"
+        alive = go & ~nan_cond
+        n_alive = int(alive.sum())
+        if not n_alive:
             break
-        th = np.abs(t0[active])[:, None]
-        y, m = Y[active], mu[active]
+        if n_alive <= cur.size // 2:
+            cur, Yc, Mc, alive = cur[alive], Yc[alive], Mc[alive], alive[alive]
+            if counts:
+                Nc = Nc[go & ~nan_cond]
+        th = np.abs(t0[cur])[:, None]
+        y, m = Yc, Mc
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if counts:   # R's per-element order for the rest: keeps its 0/0 failures
                 inv = 1.0 / (th + jj)
-                Na = N_gt[active]
-                score = np.sum(Na * inv, axis=1) + np.sum(
+                score = np.sum(Nc * inv, axis=1) + np.sum(
                     np.log(th) + 1.0 - np.log(th + m) - (y + th) / (m + th), axis=1)
-                info = np.sum(Na * inv * inv, axis=1) + np.sum(
+                info = np.sum(Nc * inv * inv, axis=1) + np.sum(
                     -1.0 / th + 2.0 / (m + th) - (y + th) / (m + th) ** 2, axis=1)
             else:
                 score = np.sum(digamma(th + y) - digamma(th) + np.log(th) + 1.0
@@ -257,8 +264,9 @@ def theta_ml(
                 info = np.sum(-trigamma(th + y) + trigamma(th) - 1.0 / th
                               + 2.0 / (m + th) - (y + th) / (m + th) ** 2, axis=1)
             d = score / info
-        delta[active] = d
-        t0[active] = th[:, 0] + d
+        upd = cur[alive]
+        delta[upd] = d[alive]
+        t0[upd] = th[alive, 0] + d[alive]
     t0 = np.where(t0 < 0, 0.0, t0)
     return t0, it == limit
 
