@@ -209,3 +209,21 @@ def test_trend_waits_until_the_compared_weeks_were_observed(observed_since, fire
     ctx = rule_input("ili", records[-1], records)
     ctx = type(ctx)(**{**ctx.__dict__, "observed_since": observed_since})
     assert bool(rule.evaluate(ctx)) is fires
+
+
+@pytest.mark.parametrize("start_day, onset, week, period", [
+    (0, dt.date(2026, 11, 7), "2026-W45", (dt.date(2026, 11, 2), dt.date(2026, 11, 8))),   # ISO: Monday start
+    (0, dt.date(2026, 11, 8), "2026-W45", (dt.date(2026, 11, 2), dt.date(2026, 11, 8))),
+    (6, dt.date(2026, 11, 7), "2026-W44", (dt.date(2026, 11, 1), dt.date(2026, 11, 7))),   # Sunday-start weeks
+    (6, dt.date(2026, 11, 8), "2026-W45", (dt.date(2026, 11, 8), dt.date(2026, 11, 14))),
+])
+def test_rules_count_in_configured_epi_weeks(start_day, onset, week, period):
+    rule = CountRule(kind="count", id="x_week", diseases=("measles",), threshold=2, **NAMES)
+    # one case on the onset day and one the day before: same week only when the week did not start on onset
+    recs = [rec("a", onset - dt.timedelta(days=1)), rec("b", onset)]
+    ctx = rule_input("measles", recs[1], recs)
+    ctx = type(ctx)(**{**ctx.__dict__, "start_day": start_day})
+    assert bool(rule.evaluate(ctx)) is (period[0] != onset)
+    [s] = rule.model_copy(update={"threshold": 1}).evaluate(ctx)
+    assert (s.epiweek, (s.period_start, s.period_end)) == (week, period)
+    assert s.dedup_key.endswith(f":{week}")
