@@ -98,3 +98,17 @@ def test_week_close_hook_evaluates_the_closed_week(db, drive):
         signals = drive.stage.on_week_closed(conn, AREA, "meningitis", "2026-W45", 2, at(wk(2, 1), 1))
     [s] = [s for s in signals if s.orgunit_id == AREA]
     assert s.epiweek == "2026-W45" and not s.raised_late   # closing on time is not late
+
+
+def test_late_count_carries_into_later_weeks_of_a_cumulative_detector(db, pyramid, diseases):
+    # CUSUM accumulates: 15 late cases in W45 keep S_t above h in W46 (4 cases, about the mean) too
+    cfg = detectors_from_mapping({"detectors": [{"id": "ili_cusum_area", "disease": "ili", "level": "health_area",
+                                                 "algorithm": "cusum", "min_observed": 1}]}, diseases)
+    stage = DetectionStage(pyramid, diseases, rules=rules_from_mapping({"rules": []}, diseases), detectors=cfg)
+    drive = StageDriver(db, pyramid, stage)
+    _history(db, AREA, "ili", [3, 2, 4, 3, 3, 2, 4, 3] * 8, last_week=44)
+    assert drive.post(SITE, "ili", 4, wk(2, 2), at(wk(2, 3))) == []          # W46 on time: no alarm
+    signals = drive.post(SITE, "ili", 15, wk(1, 1), at(wk(3, 2), 10))        # W45 synced on Wed of W47
+    assert [(s.epiweek, s.observed, s.raised_late) for s in signals] == [
+        ("2026-W45", 15, True), ("2026-W46", 4, True)]
+    assert signals[0].report_ids and not signals[1].report_ids
