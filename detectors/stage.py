@@ -7,10 +7,10 @@ For the report's disease it runs
    onset period, at the health area and/or district the rule names (cluster rules over every report
    of the disease nearby in space and time);
 2. the statistical detectors configured for the disease (:mod:`detectors.statistical`) on the
-   weekly series of the report's health area or district, for the onset week only when the report
-   is on time (one point: cheap), and for the onset week up to the current week (at most
-   ``reevaluate_weeks`` later) when the onset week is already past — a late count changes the
-   baselines and cumulative statistics (CUSUM, EARS C3) of the weeks after it.
+   weekly series of the report's health area or district: the onset week only when it is the
+   current week (one point: cheap), else the onset week up to the current week (at most
+   ``reevaluate_weeks`` later) — a count added to a past week changes the baselines and cumulative
+   statistics (CUSUM, EARS C3) of the weeks after it.
 
 Signals about a period that had already closed when they were raised say so (``raised_late``) and
 when they would have fired (``would_have_fired_at``); see :mod:`detectors.rules.base`.
