@@ -27,8 +27,8 @@ __all__ = ["BatchDetection", "as_matrix", "check_range", "detect_one", "referenc
 class BatchDetection:
     """Results for ``S`` series on the monitored points ``t`` (1-based, shape ``(m,)``).
 
-    ``observed, upperbound, expected, stat`` are float ``(S, m)`` arrays (NaN = NA), ``alarm`` a bool
-    ``(S, m)`` array; ``extra`` maps a name to a per-series array of shape ``(S,)`` (e.g. the fitted
+    ``observed, upperbound, expected, stat`` are float ``(S, m)`` arrays (NaN = NA), ``alarm`` a
+    bool ``(S, m)`` array; ``extra`` maps a name to a per-series array of shape ``(S,)`` (e.g. the fitted
     negative-binomial ``alpha``) or to a list of per-series values (e.g. error messages).
     """
 

@@ -104,7 +104,7 @@ def detect_many(
     freq: int = 52,
     start_epoch: int = 1,
 ) -> BatchDetection:
-    """EARS C1/C2/C3 on the points ``start..end`` of every row of ``observed`` (shape ``(S, n)``)."""
+    """EARS C1/C2/C3 on the points ``start..end`` of every row of ``observed`` (``(S, n)``)."""
     method, baseline, min_sigma, alpha = _params(params)
     y = as_matrix(observed)
     t = check_range(y.shape[1], start, end)

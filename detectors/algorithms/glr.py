@@ -11,7 +11,8 @@ generalised likelihood ratio statistic over the current segment (all points sinc
 alarm):
 
 .. math:: \mathrm{GLR}_n = \max_{k \le n}\; \sup_{\kappa \ge 0}\; \sum_{t=k}^{n}
-          \log\frac{f_{\kappa}(x_t)}{f_0(x_t)}, \qquad \text{alarm when } \mathrm{GLR}_n \ge c_{ARL},
+          \log\frac{f_{\kappa}(x_t)}{f_0(x_t)},
+          \qquad \text{alarm when } \mathrm{GLR}_n \ge c_{ARL},
 
 after which the chart restarts at :math:`n+1`. Poisson: :math:`\hat\kappa = \max(0,
 \log(\sum x/\sum\mu_0))` and :math:`\mathrm{GLR} = \hat\kappa\sum x + (1-e^{\hat\kappa})\sum\mu_0`.
