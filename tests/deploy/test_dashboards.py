@@ -100,3 +100,9 @@ def test_prometheus_config_is_valid(promtool):
                           str(ROOT / "deploy" / "prometheus" / "prometheus.yml")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_operations_rules_are_valid(promtool):
+    res = subprocess.run([promtool, "check", "rules", str(ROOT / "deploy" / "prometheus" / "rules.yml")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "6 rules found" in res.stdout, res.stdout + res.stderr

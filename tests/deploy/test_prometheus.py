@@ -2,7 +2,8 @@
 
 After the demo week has been replayed, every PromQL expression of ``deploy/grafana/dashboards`` must
 parse and return at least one series through Prometheus's HTTP API, ``promtool check metrics``
-must accept ``/metrics``, and Prometheus must have scraped the engine successfully.
+must accept ``/metrics``, Prometheus must have scraped the engine successfully, and the operations
+rules of ``deploy/prometheus/rules.yml`` must evaluate without error (and not fire on a healthy demo).
 """
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def prometheus(prometheus_binaries, demo_engine, tmp_path_factory):
     config.write_text(f"""global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files:
+  - {ROOT / "deploy" / "prometheus" / "rules.yml"}
 scrape_configs:
   - job_name: sebac-api
     static_configs:
@@ -148,6 +151,15 @@ def test_every_dashboard_query_parses_and_returns_series_after_the_demo(demo_don
         pending = empty
         time.sleep(1)
     assert not failures, "\n".join(failures)
+
+
+def test_operations_rules_evaluate_without_error_and_stay_quiet_on_the_demo(demo_done):
+    groups = httpx.get(f"{demo_done}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    rules = [r for g in groups for r in g["rules"]]
+    assert len(rules) >= 6
+    for r in rules:
+        assert r["health"] == "ok" and not r.get("lastError"), r
+        assert r["state"] == "inactive", r   # a healthy demo pages nobody
 
 
 @pytest.mark.parametrize("expr, at_least", [
