@@ -16,6 +16,7 @@ from typing import Any
 
 from ingest.contracts import Channel, Report
 from ingest.errors import ErrorDetail
+from ingest.metrics import observe_report_duplicate, observe_report_rejected
 from sebac.pipeline import Pipeline, SubmitResult
 from sebac.streaming.codec import RejectedRecord, encode, report_id_for
 from sebac.streaming.publisher import Publisher, Record
@@ -47,6 +48,7 @@ class StreamingPipeline(Pipeline):
         with self.db.connect() as conn:  # answered from the database when already processed
             stored = self.reports.by_idempotency_key(conn, report.idempotency_key)
         if stored is not None:
+            observe_report_duplicate(stored, self.pyramid)
             return SubmitResult("duplicate", report=stored)
         self.publisher.publish([Record(self.topics.reports, report.health_area_id.encode(), encode(report))])
         log.debug("published report %s (%s at %s)", report.report_id[:8], report.disease, report.health_area_id)
@@ -64,4 +66,5 @@ class StreamingPipeline(Pipeline):
                                 received_at=self.clock.now().astimezone(dt.timezone.utc), raw=text,
                                 errors=[e.as_dict() for e in errors], idempotency_key=idempotency_key)
         self.publisher.publish([Record(self.topics.rejected, record.rejected_id.encode(), encode(record))])
+        observe_report_rejected(channel, (e.key for e in errors))  # after the broker's ack, once
         return SubmitResult("rejected", errors=errors, rejected_id=record.rejected_id)

@@ -350,3 +350,32 @@ def test_alert_rows_outside_the_pyramid_or_catalogue_stay_bounded(pipeline, cloc
     assert sample(samples, "sebac_alerts_open", level="district", region="unknown", district="unknown",
                   disease="other", risk="2") == 2
     assert sample(samples, "sebac_alerts_717_milestones", milestone="detection", status="met", disease="other") == 2
+
+
+def test_streaming_mode_counts_each_report_once_across_api_and_worker(pipeline):
+    """API publishes (counts rejects and answered duplicates), the worker stores (counts received):
+    one report → received once; a resend after storage → duplicate once; a bad item → rejected once."""
+    from sebac.settings import Settings
+    from sebac.streaming.engine import publishing
+    from sebac.streaming.publisher import InMemoryPublisher
+    from sebac.streaming.stages import Message, WorkerStages
+
+    publisher = InMemoryPublisher()
+    api = publishing(pipeline, Settings(environment="test", broker="kafka://127.0.0.1:9", stream_topic_prefix="m"),
+                     publisher)
+    worker = WorkerStages(pipeline)
+    labels = {"channel": "http", "region": "ML-SEG", "district": "ML-SEG-SAN"}
+    site = sorted(u.id for u in pipeline.pyramid.descendants("ML-SEG-SAN") if u.level == "site")[0]
+    body = report(site)
+    rej = {"channel": "http", "reason": "report.disease.unknown"}
+    r0, d0, j0 = (value("sebac_reports_received_total", **labels), value("sebac_reports_duplicate_total", **labels),
+                  value("sebac_reports_rejected_total", **rej))
+    assert api.submit(body, Channel.http).status == "accepted"
+    assert value("sebac_reports_received_total", **labels) == r0          # published, not stored yet
+    worker.process_reports([Message(r.value, f"m.reports:0:{i}") for i, r in enumerate(publisher.records)],
+                           pipeline.clock.now())
+    assert value("sebac_reports_received_total", **labels) == r0 + 1
+    assert api.submit(body, Channel.http).status == "duplicate"
+    assert api.submit(report(site, disease="zombies"), Channel.http).status == "rejected"
+    assert value("sebac_reports_duplicate_total", **labels) == d0 + 1
+    assert value("sebac_reports_rejected_total", **rej) == j0 + 1
