@@ -59,7 +59,7 @@ class KafkaPublisher:
                     bootstrap_servers=self.bootstrap, client_id=self.client_id, acks="all",
                     enable_idempotence=True, retries=2**31 - 1, max_in_flight_requests_per_connection=5,
                     linger_ms=1, max_block_ms=ms, request_timeout_ms=max(ms // 2, 1000),
-                    delivery_timeout_ms=ms, reconnect_backoff_max_ms=1000)
+                    delivery_timeout_ms=ms, bootstrap_timeout_ms=ms, reconnect_backoff_max_ms=1000)
             return self._producer
 
     def publish(self, records: Sequence[Record]) -> None:

@@ -86,11 +86,11 @@ class Worker:
 
 
 def stream_settings(broker_url: str, db_url: str, name: str, **extra) -> Settings:
-    extra.setdefault("stream_app_id", name)
-    return Settings(environment="test", database_url=db_url, broker=broker_url, stream_topic_prefix=name,
-                    stream_partitions=PARTITIONS, stream_close_interval=1.0,
-                    stream_close_grace_hours=0, stream_batch_size=50, stream_publish_timeout=3, log_level="INFO",
-                    stream_session_timeout=10, stream_rebalance_timeout=20, **extra)
+    values = dict(environment="test", database_url=db_url, broker=broker_url, stream_topic_prefix=name,
+                  stream_app_id=name, stream_partitions=PARTITIONS, stream_close_interval=1.0,
+                  stream_close_grace_hours=0, stream_batch_size=50, stream_publish_timeout=3, log_level="INFO",
+                  stream_session_timeout=10, stream_rebalance_timeout=20)
+    return Settings(**(values | extra))
 
 
 def wait_for(check, timeout: float, workers=(), what: str = "condition"):
@@ -279,7 +279,8 @@ def test_kill9_a_worker_mid_stream_loses_nothing_and_counts_once(kafka_broker, p
 
         def settled():
             state = db_state(pg_db)
-            return state[0] == (len(reports), len(reports)) and state[1] == alerts or (state[0], len(state[1]))
+            return state[0] == (len(reports), len(reports)) and state[1] == alerts or \
+                (state[0], len(state[1]), missing(pg_db, reports, sites), state[3])
         wait_for(settled, 60, workers, "every report stored once and every alert once")
         (_, _), stored_alerts, n_alerts, _ = db_state(pg_db)
         assert n_alerts == (len(alerts), 0), "no duplicate alert"
