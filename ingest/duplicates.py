@@ -71,9 +71,16 @@ def record_possible_duplicates(conn: Connection, report: Report, window: dt.time
                                now: dt.datetime) -> list[str]:
     """Flag ``report`` against every same-content report in the window; returns their ids."""
     others = find_same_content(conn, report, window)
+    pd = possible_duplicates
     for other in others:
-        conn.execute(possible_duplicates.insert().values(
-            report_id=report.report_id, duplicate_of=other, district_id=report.district_id, detected_at=now))
+        # idempotent, in either direction: a stream worker storing both reports in one batch sees
+        # each from the other, and a redelivered batch records its notes again
+        known = conn.execute(sa.select(sa.literal(1)).where(sa.or_(
+            (pd.c.report_id == report.report_id) & (pd.c.duplicate_of == other),
+            (pd.c.report_id == other) & (pd.c.duplicate_of == report.report_id)))).first()
+        if known is None:
+            conn.execute(pd.insert().values(report_id=report.report_id, duplicate_of=other,
+                                            district_id=report.district_id, detected_at=now))
     return others
 
 

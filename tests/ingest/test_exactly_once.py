@@ -105,3 +105,13 @@ def test_site_and_its_health_area_reporting_the_same_cases_are_flagged(pipeline)
     assert area.notes.possible_duplicate_of == [site.report.report_id]
     # two different sites of the same area are two places: not flagged against each other
     assert other_site.notes.possible_duplicate_of == [area.report.report_id]
+
+
+def test_recording_a_pair_twice_or_both_ways_keeps_one(pipeline, clock):
+    from ingest.duplicates import record_possible_duplicates
+    a = pipeline.submit(REPORT).report
+    b = pipeline.submit(REPORT | {"client_id": "x-b"}, Channel.sms, idempotency_key="sms:generic:b").report
+    with pipeline.db.begin() as conn:
+        for r in (a, b, b):  # as a stream worker storing both in one batch, then a redelivery
+            record_possible_duplicates(conn, r, dt.timedelta(days=3), NOW)
+        assert len(list_possible_duplicates(conn)) == 1
