@@ -1,5 +1,5 @@
-"""Epidemiological weeks in event time (ingest copy: ingest may not import detectors; keep in sync
-with ``detectors/epiweek.py`` until the lead makes that module re-export this one).
+"""Epidemiological weeks in event time (defined here, in the lowest layer; ``detectors.epiweek``
+re-exports it).
 
 ISO 8601 weeks by default (Monday start, week 1 holds the first Thursday). A different start day
 (e.g. Sunday for MMWR/CDC weeks) is configuration: week ``w`` of year ``y`` then starts on the
