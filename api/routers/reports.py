@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import CurrentUser
+from api.auth import CurrentUser, ReportSubmitter
 from api.deps import PipelineDep
 from api.errors import error_body
 from api.routers._ingest_deps import read_json_body, request_lang, require_within, translated
@@ -44,7 +44,9 @@ def result_item(res: Any, lang: str, index: int | None = None) -> dict[str, Any]
 
 
 @router.post("/reports", summary="Submit one report (object) or a batch (list)")
-async def post_reports(request: Request, pipeline: PipelineDep) -> JSONResponse:
+async def post_reports(request: Request, pipeline: PipelineDep, who: ReportSubmitter) -> JSONResponse:
+    """Credentials (a device API key in ``X-API-Key``, or a login token) are checked when sent and
+    required when ``SEBAC_ENVIRONMENT=production``; development and test accept anonymous CHW apps."""
     lang = request_lang(request)
     payload = await read_json_body(request, pipeline, Channel.http, lang)
     if isinstance(payload, JSONResponse):

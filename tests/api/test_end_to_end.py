@@ -80,3 +80,23 @@ def test_openapi_and_orgunits(live_app):
     assert "/api/v1/reports" in spec["paths"] and "/api/v1/alerts" in spec["paths"]
     ous = httpx.get(f"{live_app.url}/api/v1/orgunits", params={"level": "district"}).json()
     assert ous["total"] >= 12 and {"Mopti", "Kadiolo"} <= {u["name"] for u in ous["items"]}
+
+
+def test_production_requires_a_device_key_to_submit(db_url, clock):
+    """In production an anonymous CHW app gets 401 (and nothing is stored); a device API key works."""
+    from api.auth import ApiKeyRepository
+    from sebac.engine import build_app
+    from sebac.settings import Settings
+    from tests.conftest import LiveServer
+
+    app = build_app(Settings(database_url=db_url, environment="production"), clock)
+    pipeline = app.state.pipeline
+    with pipeline.db.begin() as conn:
+        _, raw = ApiKeyRepository().create(conn, "tablet 7", "device", "ML-SIK-KADIOLO", clock.now())
+    with LiveServer(app) as server:
+        r = httpx.post(f"{server.url}/api/v1/reports", json=REPORT)
+        assert r.status_code == 401
+        with pipeline.db.connect() as conn:
+            assert pipeline.reports.count(conn) == 0
+        r = httpx.post(f"{server.url}/api/v1/reports", json=REPORT, headers={"X-API-Key": raw})
+        assert r.status_code == 201 and r.json()["status"] == "accepted"
