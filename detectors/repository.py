@@ -105,7 +105,8 @@ def _week(value: Any) -> EpiWeek:
 
 
 def normalise_history(raw: Any) -> dict[EpiWeek, int]:
-    """Accept ``[(iso_year, iso_week, count)]`` (``ingest.history.history_counts``), ``{week: count}`` or rows/objects with ``epiweek``/``week`` (``2024-W07``,
+    """Accept ``[(iso_year, iso_week, count)]`` (``ingest.history.history_counts``), ``{week: count}``
+    or rows/objects with ``epiweek``/``week`` (``2024-W07``,
     ``EpiWeek`` or ``(year, week)``) or ``year``+``week`` fields, and a ``count``/``cases``."""
     if raw is None:
         return {}

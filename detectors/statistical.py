@@ -139,7 +139,8 @@ def detectors_from_mapping(doc: Any, diseases: DiseaseCatalogue, levels: Iterabl
     allowed = [lv for lv in SUPPORTED_LEVELS if levels is None or lv in set(levels)]
     out, seen = [], set()
     for i, raw in enumerate(doc["detectors"]):
-        where = f"{source}: detector #{i + 1}" + (f" ({raw.get('id')})" if isinstance(raw, dict) and raw.get("id") else "")
+        named = isinstance(raw, dict) and raw.get("id")
+        where = f"{source}: detector #{i + 1}" + (f" ({raw['id']})" if named else "")
         try:
             cfg = DetectorConfig.model_validate(raw)
         except ValidationError as exc:

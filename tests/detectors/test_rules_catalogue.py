@@ -49,7 +49,8 @@ def test_idsr_catalogue_loads_with_every_kind(diseases):
       **NAMES}, "rules.rule.invalid", "epidemic_per_100k"),
     ({"id": "trend_x", "kind": "trend", "diseases": ["ili"], "consecutive": 0, **NAMES}, "rules.rule.invalid",
      "consecutive"),
-    ({"id": "ratio_x", "kind": "ratio", "diseases": ["malaria"], "factor": 1.0, **NAMES}, "rules.rule.invalid", "factor"),
+    ({"id": "ratio_x", "kind": "ratio", "diseases": ["malaria"], "factor": 1.0, **NAMES}, "rules.rule.invalid",
+     "factor"),
 ])
 def test_bad_rule_is_rejected_with_stable_key(rule, key, fragment):
     with pytest.raises(RuleError) as exc:
