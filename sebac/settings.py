@@ -94,16 +94,6 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     auth_token_hours: float = Field(default=12.0, gt=0, le=24 * 90, description="lifetime of login tokens")
 
-    @model_validator(mode="after")
-    def _no_placeholder_alert_secrets(self) -> "Settings":
-        # helper-alerts: outside development, notification credentials must be real
-        if self.environment != "development":
-            for name in ("sms_gateway_token", "smtp_password"):
-                value = getattr(self, name)
-                if value is not None and (len(value) < 12 or value.lower() in ("change-me", "changeme", "secret")):
-                    raise ValueError(f"SEBAC_{name.upper()} is a placeholder or shorter than 12 characters")
-        return self
-
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
@@ -112,15 +102,16 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _no_placeholder_gateway_secrets(self) -> "Settings":
-        # helper-ingest: outside development, a gateway secret must be real (≥ 12 chars, not "change-me")
+    def _no_placeholder_secrets(self) -> "Settings":
+        # outside development, every secret that is set must be real (≥ 12 chars, not "change-me")
         from ingest.sms.gateways import is_placeholder_secret
 
         if self.environment != "development":
-            for name in ("sms_telerivet_secret", "sms_rapidpro_secret", "sms_generic_secret"):
+            for name in ("sms_telerivet_secret", "sms_rapidpro_secret", "sms_generic_secret",
+                         "sms_gateway_token", "smtp_password"):
                 if is_placeholder_secret(getattr(self, name)):
                     raise ValueError(f"SEBAC_{name.upper()} is a placeholder or shorter than 12 characters; "
-                                     "set a real secret (or leave it unset to disable the gateway)")
+                                     "set a real secret (or leave it unset)")
         return self
 
     @field_validator("broker")
