@@ -54,7 +54,8 @@ class DecodeOnlyStages:
         good, bad = self.pipeline_stages.decode_reports(batch, now)
         self.seen += len(batch)
         self.counter.write_text(f"{self.seen} {time.time()}")
-        return ReportsDone(new=[r for r, _ in good])
+        return ReportsDone(new=[r for r, _ in good],
+                           counted=[(r, int(m.source.rsplit(":", 1)[-1])) for r, m in good])
 
     def apply_signals(self, batch, now):
         return [], 0, 0

@@ -5,11 +5,20 @@ Agents are verbs and stay thin — take a batch (``stream.take_events``), hand t
 event loop that heartbeats the consumer group), update the table, emit, and wait for the broker's
 acks before the batch's offsets can be committed (at-least-once).
 
-``cases_by_area_week`` maps ``area|disease|week`` to ``{"r": {report_id: cases}, "closed": …}``:
-a *set* of reports, so a redelivered report (crash before commit) or a client retry cannot count
-twice, and the table is rebuilt exactly from its changelog or, lost with it, by replaying
-``reports`` (a new ``SEBAC_STREAM_APP_ID``). Epi weeks close on an explicit timer
-(:func:`close_epiweeks`), not on faust's window close, which only fires on the next event.
+``cases_by_area_week`` holds one small record per health area (its key, so the table is partitioned
+exactly like ``reports``)::
+
+    {"o": 1234,                                   # offset of the last report message applied
+     "w": {"cholera|2026-W46": [cases, reports]},  # weekly counts by disease
+     "closed": {"cholera|2026-W46": [cases, reports]}}
+
+A case is counted once: a client's resend (another message, same idempotency key) is not new in the
+database and is not counted; a redelivered message (crash before its offset was committed) is
+counted only if its offset is above ``o`` — faust flushes the changelog before committing offsets,
+so the table is never behind the committed offsets. One table write per area and batch keeps the
+changelog small. The table is rebuilt from its changelog or, lost with it, by replaying ``reports``
+(a new ``SEBAC_STREAM_APP_ID``). Epi weeks close on an explicit timer (:func:`close_epiweeks`), not on
+faust's window close, which only fires on the next event.
 """
 from __future__ import annotations
 
@@ -32,7 +41,7 @@ log = logging.getLogger("sebac.streaming.worker")
 
 
 class AreaTable(faust.Table):
-    """A table whose keys ``area|…`` live in the partition of their health area.
+    """A table keyed by health area, whose changelog partition is the area's ``reports`` partition.
 
     faust puts a changelog record in the partition of the *current event*; with batches
     (``take_events``) and the timer there is no single current event, so the partition is computed
@@ -40,47 +49,82 @@ class AreaTable(faust.Table):
     """
 
     def partition_for_key(self, key: Any) -> int:
-        area = key.split("|", 1)[0] if isinstance(key, str) else bytes(key).split(b"|", 1)[0]
-        return partition_for(area, self.partitions or self.app.conf.topic_partitions)
+        return partition_for(key, self.partitions or self.app.conf.topic_partitions)
 
 
-def cell_key(area: str, disease: str, week: str) -> str:
-    return f"{area}|{disease}|{week}"
+def empty_area() -> dict:
+    return {"o": -1, "w": {}, "closed": {}}
 
 
-def add_reports(table: Any, reports: Iterable[Any], start_day: int = 0) -> None:
-    """Add reports to the weekly sets (idempotent: keyed by report id, first version wins)."""
-    grouped: dict[str, dict[str, int]] = {}
-    for r in reports:
-        grouped.setdefault(cell_key(r.health_area_id, r.disease, str(epiweek(r.onset_date, start_day))),
-                           {}).setdefault(r.report_id, r.cases)
-    for key, ids in grouped.items():  # one table write (one changelog record) per cell and batch
-        value = dict(table.get(key) or {"r": {}, "closed": None})
-        known = value["r"]
-        fresh = {rid: cases for rid, cases in ids.items() if rid not in known}
-        if fresh:
-            value["r"] = {**known, **fresh}
-            table[key] = value
+def add_reports(table: Any, counted: Iterable[tuple[Any, int]], start_day: int = 0) -> int:
+    """Add (report, offset) pairs to the weekly counts; returns how many were counted."""
+    by_area: dict[str, list[tuple[int, Any]]] = {}
+    for report, offset in counted:
+        by_area.setdefault(report.health_area_id, []).append((offset, report))
+    added = 0
+    for area, items in by_area.items():  # one table write (one changelog record) per area and batch
+        value = table.get(area) or empty_area()
+        weeks = dict(value["w"])
+        last = value["o"]
+        for offset, r in sorted(items, key=lambda x: x[0]):
+            if offset <= last:
+                continue  # redelivered and already counted before the crash
+            cell = f"{r.disease}|{epiweek(r.onset_date, start_day)}"
+            cases, reports = weeks.get(cell, (0, 0))
+            weeks[cell] = [cases + r.cases, reports + 1]
+            last = offset
+            added += 1
+        if last != value["o"]:
+            table[area] = {"o": last, "w": weeks, "closed": value["closed"]}
+    return added
+
+
+def _week_closes_at(week: str, start_day: int) -> dt.datetime:
+    end = week_end(EpiWeek.parse(week), start_day) + dt.timedelta(days=1)
+    return dt.datetime.combine(end, dt.time(), tzinfo=dt.timezone.utc)
 
 
 def due_cells(items: Iterable[tuple[str, dict]], partitions: set[int], n_partitions: int, now: dt.datetime,
               grace: dt.timedelta, start_day: int = 0) -> list[WeekCell]:
     """Cells of weeks that ended (plus grace) and are not closed with their current counts."""
     out = []
-    for key, value in items:
-        area, disease, week = key.split("|")
+    for area, value in items:
         if partition_for(area, n_partitions) not in partitions:
-            continue  # a standby copy or a partition being handed over: its owner closes it
-        end = dt.datetime.combine(week_end(EpiWeek.parse(week), start_day) + dt.timedelta(days=1),
-                                  dt.time(), tzinfo=dt.timezone.utc)
-        if now < end + grace:
-            continue
-        cases, reports = sum(value["r"].values()), len(value["r"])
-        closed = value.get("closed")
-        if closed == [cases, reports]:
-            continue
-        out.append(WeekCell(area, disease, week, cases, reports, reclosed=closed is not None))
+            continue  # a partition being handed over: its owner closes it
+        for cell, counts in value["w"].items():
+            disease, week = cell.split("|")
+            if now < _week_closes_at(week, start_day) + grace:
+                continue
+            closed = value["closed"].get(cell)
+            if closed is not None and list(closed) == list(counts):
+                continue
+            out.append(WeekCell(area, disease, week, counts[0], counts[1], reclosed=closed is not None))
     return out
+
+
+def mark_closed(table: Any, cells: Iterable[WeekCell]) -> None:
+    by_area: dict[str, list[WeekCell]] = {}
+    for c in cells:
+        by_area.setdefault(c.health_area_id, []).append(c)
+    for area, group in by_area.items():
+        value = table.get(area) or empty_area()
+        closed = dict(value["closed"])
+        for c in group:
+            closed[f"{c.disease}|{c.epiweek}"] = [c.cases, c.reports]
+        table[area] = {"o": value["o"], "w": value["w"], "closed": closed}
+
+
+def forget_old_weeks(table: Any, areas: Iterable[str], before: dt.date, start_day: int = 0) -> None:
+    """Drop closed weeks that ended before ``before`` (late data for them re-creates the cell)."""
+    for area in areas:
+        value = table.get(area)
+        if not value:
+            continue
+        old = [cell for cell in value["closed"]
+               if week_end(EpiWeek.parse(cell.split("|")[1]), start_day) < before]
+        if old:
+            table[area] = {"o": value["o"], "w": {k: v for k, v in value["w"].items() if k not in old},
+                           "closed": {k: v for k, v in value["closed"].items() if k not in old}}
 
 
 def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock: Clock | None = None) -> faust.App:
@@ -113,7 +157,7 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
               "weekly-counts": topic(names.weekly_counts)}
     cases = app.tables.add(AreaTable(app, name="cases_by_area_week", default=None, partitions=n,
                                      beacon=app.tables.beacon, key_type=str,
-                                     help="sets of report ids per (area, disease, epi week)"))
+                                     help="weekly case counts per health area and disease"))
     batch, within = settings.stream_batch_size, settings.stream_batch_seconds
 
     async def emit(outputs: list[Output]) -> None:
@@ -131,7 +175,7 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
         async for events in stream.take_events(batch, within=within):
             t0 = time.perf_counter()
             done = await asyncio.to_thread(stages.process_reports, messages(events), clock.now())
-            add_reports(cases, done.new + done.duplicates, start_day)
+            add_reports(cases, done.counted, start_day)
             await emit(done.outputs)
             CONSUMED.labels("reports", "new").inc(len(done.new))
             CONSUMED.labels("reports", "duplicate").inc(len(done.duplicates))
@@ -168,19 +212,12 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
         if cells:
             outputs = await asyncio.to_thread(stages.close_weeks, cells, now)
             await emit(outputs)
+            mark_closed(cases, cells)
             for c in cells:
-                key = cell_key(c.health_area_id, c.disease, c.epiweek)
-                value = dict(cases.get(key) or {"r": {}, "closed": None})
-                value["closed"] = [c.cases, c.reports]
-                cases[key] = value
                 WEEKS_CLOSED.labels("reclosed" if c.reclosed else "closed").inc()
             log.info("closed %d epi-week cell(s)", len(cells))
-        for key, value in list(cases.items()):  # forget weeks closed long ago (late data re-creates them)
-            area, _, week = key.split("|")
-            if partition_for(area, n) not in owned or value.get("closed") is None:
-                continue
-            if week_end(EpiWeek.parse(week), start_day) < (now - grace - retention).date():
-                del cases[key]
+        owned_areas = [area for area in list(cases.keys()) if partition_for(area, n) in owned]
+        forget_old_weeks(cases, owned_areas, (now - grace - retention).date(), start_day)
 
     app.sebac_stages = stages  # type: ignore[attr-defined]  (tests and the CLI reach the stages here)
     return app

@@ -74,6 +74,23 @@ class StreamRepository:
                 .returning(rejected_items.c.rejected_id))
         return len(conn.execute(stmt).all())
 
+    def record_sources(self, conn: Connection, sources: dict[str, str], now: dt.datetime) -> None:
+        """Remember which message (``topic:partition:offset``) stored each new report."""
+        rows = [{"message_key": f"report:{k}", "processed_at": now, "outputs": [src]} for k, src in sources.items()]
+        for i in range(0, len(rows), _ROWS_PER_STATEMENT):
+            conn.execute(_insert(conn, stream_inbox).values(rows[i:i + _ROWS_PER_STATEMENT])
+                         .on_conflict_do_nothing(index_elements=["message_key"]))
+
+    def sources(self, conn: Connection, idempotency_keys: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        keys = [f"report:{k}" for k in idempotency_keys]
+        for i in range(0, len(keys), _ROWS_PER_STATEMENT):
+            q = sa.select(stream_inbox.c.message_key, stream_inbox.c.outputs).where(
+                stream_inbox.c.message_key.in_(keys[i:i + _ROWS_PER_STATEMENT]))
+            for key, outputs in conn.execute(q):
+                out[key.removeprefix("report:")] = outputs[0] if outputs else ""
+        return out
+
     def claim(self, conn: Connection, message_key: str, now: dt.datetime) -> bool:
         """Record ``message_key`` as processed in the caller's transaction; False if it already was."""
         stmt = (_insert(conn, stream_inbox).values(message_key=message_key, processed_at=now, outputs=[])

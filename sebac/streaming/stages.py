@@ -70,6 +70,9 @@ class ReportsDone:
     new: list[Report] = field(default_factory=list)
     duplicates: list[Report] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
+    #: reports to add to the weekly counts, with the offset of the message that first stored them:
+    #: new reports, and redeliveries of that same message (not client resends under another offset)
+    counted: list[tuple[Report, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ def poison(msg: Message, key: str, now: dt.datetime, **params: Any) -> RejectedR
                           received_at=now, raw=raw_text(msg.value),
                           errors=[{"key": key, "field": None, "params": params | {"source": msg.source}}],
                           source=msg.source)
+
+
+def _offset(source: str) -> int:
+    return int(source.rsplit(":", 1)[-1])
 
 
 def _rejected_output(record: RejectedRecord) -> Output:
@@ -148,8 +155,19 @@ class WorkerStages:
     def _store_reports(self, items: Sequence[tuple[Report, Message]], now: dt.datetime) -> ReportsDone:
         p = self.pipeline
         done = ReportsDone()
+        first: dict[str, Message] = {}
+        for report, msg in items:
+            first.setdefault(report.idempotency_key, msg)
         with self.db.begin() as conn:
             done.new, done.duplicates = self.repo.insert_reports(conn, [r for r, _ in items])
+            # which message stored each report: a redelivery of that message may still have to be
+            # counted (crash between the commit and the table's changelog), a client resend never
+            self.repo.record_sources(conn, {r.idempotency_key: first[r.idempotency_key].source for r in done.new},
+                                     now)
+            sources = self.repo.sources(conn, [r.idempotency_key for r in done.duplicates])
+            done.counted = [(r, _offset(first[r.idempotency_key].source)) for r in done.new] + [
+                (r, _offset(first[r.idempotency_key].source)) for r in done.duplicates
+                if sources.get(r.idempotency_key) == first[r.idempotency_key].source]
             intake = getattr(p, "intake", None)
             for report in done.new:
                 if intake is not None:
@@ -186,6 +204,7 @@ class WorkerStages:
             total.new += part.new
             total.duplicates += part.duplicates
             total.outputs += part.outputs
+            total.counted += part.counted
         return total
 
     # -- signals → alerts ------------------------------------------------------------------------

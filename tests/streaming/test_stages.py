@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sebac.settings import Settings
-from sebac.streaming.app import add_reports, cell_key, due_cells
+from sebac.streaming.app import add_reports, due_cells, forget_old_weeks, mark_closed
 from sebac.streaming.codec import report_id_for
 from sebac.streaming.engine import publishing
 from sebac.streaming.ingest import StreamingPipeline
@@ -135,14 +135,33 @@ def test_a_rule_that_raises_rejects_only_its_report(api_side, stages, clock, mon
          "params": {"error": "ZeroDivisionError", "source": "t.reports:0:1"}}]
 
 
-def test_weekly_sets_count_each_report_once(api_side, stages, clock):
+def test_weekly_counts_count_each_report_once(api_side, stages, clock):
     msgs = published(api_side, REPORT, REPORT | {"client_id": "c-2", "cases": 3})
     done = stages.process_reports(msgs, clock.now())
     table: dict = {}
-    add_reports(table, done.new)
-    add_reports(table, done.new + done.new)  # redelivery and client retries
-    value = table[cell_key(AREA, "cholera", "2026-W46")]
-    assert sum(value["r"].values()) == 4 and len(value["r"]) == 2
+    assert add_reports(table, done.counted) == 2
+    # the same batch redelivered after a crash: already in the table (offsets ≤ watermark)
+    assert add_reports(table, stages.process_reports(msgs, clock.now()).counted) == 0
+    assert table[AREA]["w"] == {"cholera|2026-W46": [4, 2]} and table[AREA]["o"] == 1
+
+
+def test_crash_after_commit_before_changelog_still_counts_once(api_side, stages, clock):
+    msgs = published(api_side, REPORT, REPORT | {"client_id": "c-2", "cases": 3})
+    stages.process_reports(msgs, clock.now())  # stored, but the table update was lost with the worker
+    redelivered = stages.process_reports(msgs, clock.now())
+    assert len(redelivered.new) == 0 and len(redelivered.counted) == 2
+    table: dict = {}
+    add_reports(table, redelivered.counted)
+    assert table[AREA]["w"] == {"cholera|2026-W46": [4, 2]}
+
+
+def test_client_resend_under_a_new_offset_is_not_counted(api_side, stages, clock):
+    (msg,) = published(api_side, REPORT)
+    table: dict = {}
+    add_reports(table, stages.process_reports([msg], clock.now()).counted)
+    resend = Message(msg.value, "t.reports:0:7")  # the API published it again (lost answer, retry)
+    assert stages.process_reports([resend], clock.now()).counted == []
+    assert table[AREA]["w"] == {"cholera|2026-W46": [1, 1]}
 
 
 @pytest.mark.parametrize("now, closed, expect", [
@@ -152,12 +171,25 @@ def test_weekly_sets_count_each_report_once(api_side, stages, clock):
     (dt.datetime(2026, 11, 17, 1, tzinfo=dt.timezone.utc), [1, 1], [(4, 2, True)]),  # late data: re-close
 ])
 def test_due_cells_close_ended_weeks_once(now, closed, expect):
-    key = cell_key(AREA, "cholera", "2026-W46")  # Mon 9 – Sun 15 November 2026
-    items = [(key, {"r": {"a": 1, "b": 3}, "closed": closed})]
+    value = {"o": 3, "w": {"cholera|2026-W46": [4, 2]},  # W46: Mon 9 – Sun 15 November 2026
+             "closed": {"cholera|2026-W46": closed} if closed else {}}
     owned = {partition_for(AREA, 8)}
-    cells = due_cells(items, owned, 8, now, dt.timedelta(hours=12))
+    cells = due_cells([(AREA, value)], owned, 8, now, dt.timedelta(hours=12))
     assert [(c.cases, c.reports, c.reclosed) for c in cells] == expect
-    assert due_cells(items, set(range(8)) - owned, 8, now, dt.timedelta(hours=12)) == []
+    assert due_cells([(AREA, value)], set(range(8)) - owned, 8, now, dt.timedelta(hours=12)) == []
+
+
+def test_closed_weeks_are_marked_then_forgotten(api_side, stages, clock):
+    table: dict = {}
+    add_reports(table, stages.process_reports(published(api_side, REPORT), clock.now()).counted)
+    now = dt.datetime(2026, 11, 17, 1, tzinfo=dt.timezone.utc)
+    cells = due_cells(table.items(), {partition_for(AREA, 8)}, 8, now, dt.timedelta(0))
+    mark_closed(table, cells)
+    assert due_cells(table.items(), {partition_for(AREA, 8)}, 8, now, dt.timedelta(0)) == []
+    forget_old_weeks(table, [AREA], dt.date(2026, 11, 15))
+    assert table[AREA]["w"] and table[AREA]["closed"]  # W46 ends on the 15th: kept
+    forget_old_weeks(table, [AREA], dt.date(2026, 11, 16))
+    assert table[AREA]["w"] == {} and table[AREA]["closed"] == {}
 
 
 def test_close_weeks_emits_weekly_counts(stages, clock):
