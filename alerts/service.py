@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from alerts.contracts import Alert, AlertEvent
@@ -73,13 +74,7 @@ class AlertService:
         decision = self.decision(signal.disease, signal.severity.value)
         current = self.repo.active_by_dedup_key(conn, alert_dedup_key(signal))
         if current is not None:
-            seq = self.repo.next_seq(conn, current.alert_id)
-            alert, events = merge_signal(current, signal, decision, now, seq)
-            self._save(conn, alert, events, seq)
-            self.repo.add_signal(conn, alert.alert_id, signal)
-            observe_signal_merged(alert.disease)
-            log.info("signal merged into alert #%d (%s at %s)", alert.alert_id, alert.disease, alert.orgunit_id)
-            return alert
+            return self._merge(conn, current, signal, decision, now)
         ended = self.repo.last_ended(conn, signal.disease, signal.orgunit_id)
         if in_cooldown(ended, signal, decision, now):
             assert ended is not None
@@ -89,7 +84,29 @@ class AlertService:
             log.info("signal suppressed: alert #%d (%s at %s) ended %s, cooldown %s", ended.alert_id, ended.disease,
                      ended.orgunit_id, ended.ended_at, decision.cooldown)
             return ended
-        return self._open(conn, signal, decision, now)
+        try:
+            with conn.begin_nested():
+                return self._open(conn, signal, decision, now)
+        except sa.exc.IntegrityError:
+            # a concurrent writer opened the alert for this dedup key (or stored this very signal)
+            # first: the unique index on active dedup keys refused ours, so merge into theirs
+            known = self.repo.alert_of_signal(conn, signal.signal_id)
+            if known is not None:
+                return known
+            current = self.repo.active_by_dedup_key(conn, alert_dedup_key(signal))
+            if current is None:
+                raise
+            return self._merge(conn, current, signal, decision, now)
+
+    def _merge(self, conn: Connection, current: Alert, signal: Signal, decision: Decision,
+               now: dt.datetime) -> Alert:
+        seq = self.repo.next_seq(conn, current.alert_id)
+        alert, events = merge_signal(current, signal, decision, now, seq)
+        self._save(conn, alert, events, seq)
+        self.repo.add_signal(conn, alert.alert_id, signal)
+        observe_signal_merged(alert.disease)
+        log.info("signal merged into alert #%d (%s at %s)", alert.alert_id, alert.disease, alert.orgunit_id)
+        return alert
 
     def _open(self, conn: Connection, signal: Signal, decision: Decision, now: dt.datetime) -> Alert:
         draft, [created] = open_alert(signal, self.pyramid, self.policy, decision, now)

@@ -5,6 +5,9 @@ import sqlalchemy as sa
 
 from ingest.tables import metadata
 
+ACTIVE_STATUSES = ("open", "acknowledged", "verified", "response")
+ACTIVE_SQL = "status IN (" + ", ".join(f"'{s}'" for s in ACTIVE_STATUSES) + ")"
+
 alerts = sa.Table(
     "alerts",
     metadata,
@@ -42,6 +45,9 @@ alerts = sa.Table(
     sa.Column("notified_at", sa.DateTime(timezone=True)),
     sa.Column("last_notified_at", sa.DateTime(timezone=True)),
     sa.Index("ix_alerts_dedup_key", "dedup_key"),
+    # at most one active alert per dedup key, even with concurrent writers (API replicas, workers)
+    sa.Index("uq_alerts_active_dedup_key", "dedup_key", unique=True,
+             sqlite_where=sa.text(ACTIVE_SQL), postgresql_where=sa.text(ACTIVE_SQL)),
     sa.Index("ix_alerts_status_risk", "status", "risk"),
     sa.Index("ix_alerts_district", "district_id"),
     sa.Index("ix_alerts_escalate_at", "escalate_at"),

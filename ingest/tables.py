@@ -39,6 +39,9 @@ reports = sa.Table(
     sa.Index("ix_reports_area_disease_onset", "health_area_id", "disease", "onset_date"),
     sa.Index("ix_reports_district_disease_onset", "district_id", "disease", "onset_date"),
     sa.Index("ix_reports_received_at", "received_at"),
+    # revision 0007: covering indexes of the completeness/promptness queries
+    sa.Index("ix_reports_received_orgunit", "received_at", "orgunit_id"),
+    sa.Index("ix_reports_report_date_orgunit", "report_date", "orgunit_id", "received_at"),
 )
 
 rejected_items = sa.Table(
