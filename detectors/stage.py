@@ -111,6 +111,20 @@ class DetectionStage:
         """Streaming hook: an epi week closed for (area, disease); evaluate it once more, complete."""
         return self.reevaluate_cell(conn, area_id, disease, week, now)
 
+    def evaluate_week(self, conn: Connection, now: dt.datetime, *, week: EpiWeek | None = None,
+                      levels: Iterable[str] | None = None, n_eval: int = 1, workers: int = 1
+                      ) -> tuple[list[Signal], dict[str, int]]:
+        """Scheduler hook when an epi week closes: the national batch (:mod:`detectors.national`) runs
+        every statistical detector on every org unit of its level for ``week`` (default: the last
+        closed week) and the ``n_eval - 1`` weeks before, vectorised; same signals and dedup keys
+        as the per-report path, deterministic signal ids (a re-run changes nothing downstream)."""
+        from detectors.national import last_closed_week
+        from detectors.national_db import evaluate_national
+
+        return evaluate_national(conn, self.pyramid, self.detectors, week or last_closed_week(now, self.start_day),
+                                 now, start_day=self.start_day, n_eval=n_eval, levels=levels, workers=workers,
+                                 typical_delay=self.typical_delay, closed_after_days=self.closed_after_days)
+
     # -- rules -------------------------------------------------------------------------------------
     def evaluate_rules(self, conn: Connection, disease: str, trigger: CaseRecord, now: dt.datetime,
                        *, period_rules_only: bool = False) -> list[Signal]:

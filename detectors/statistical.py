@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from detectors.algorithms import registry
@@ -47,6 +46,7 @@ from detectors.epiweek import EpiWeek, week_end, week_start
 from detectors.repository import SUPPORTED_LEVELS
 from detectors.rules.base import (DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY, MAX_REPORT_IDS, CaseRecord,
                                   Scope, raised_late, would_have_fired_at)
+from detectors.yamlconfig import read_yaml_file
 from ingest.diseases import DiseaseCatalogue
 from ingest.errors import DomainError
 
@@ -168,13 +168,8 @@ def detectors_from_mapping(doc: Any, diseases: DiseaseCatalogue, levels: Iterabl
 def load_detectors(path: str | Path | None, diseases: DiseaseCatalogue,
                    levels: Iterable[str] | None = None) -> DetectorSet:
     p = Path(path) if path else default_detectors_path()
-    if not p.exists():
-        raise DetectorConfigError("detectors.file.missing", f"detector config not found: {p}")
-    try:
-        with open(p, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise DetectorConfigError("detectors.format.invalid", f"{p}: not valid YAML: {exc}") from None
+    doc = read_yaml_file(p, DetectorConfigError, missing_key="detectors.file.missing",
+                         missing_what="detector config", invalid_key="detectors.format.invalid")
     return detectors_from_mapping(doc, diseases, levels, source=str(p))
 
 
@@ -214,26 +209,37 @@ def evaluate(cfg: DetectorConfig, scope: Scope, disease: str, weeks: Sequence[Ep
         observed = float(det.observed[i])
         if not det.alarm[i] or observed < cfg.min_observed:
             continue
-        week = weeks[t - 1]
-        ws, we = week_start(week, start_day), week_end(week, start_day)
-        ub = float(det.upperbound[i])
-        days = [CaseRecord(f"day:{d}", d, c, now) for d, c in sorted(daily.items()) if ws <= d <= we and c > 0]
-        late = raised_late(now, we, closed_after_days)
-        fired = None
-        if late:
-            fired = min(now, would_have_fired_at(days, ub if math.isfinite(ub) else math.inf, we,
-                                                 typical_delay, strict=True))
-        note = "" if params.get("b") == cfg.merged_params.get("b") else f" (b reduced to {params['b']})"
-        out.append(Signal(
-            signal_id=str(uuid.uuid4()),
-            dedup_key=f"detector:v{KEY_VERSION}:{cfg.id}:{disease}:{scope.orgunit_id}:{week}",
-            rule_id=cfg.id, detector=cfg.algorithm, disease=disease, orgunit_id=scope.orgunit_id,
-            orgunit_level=scope.level, district_id=scope.district_id, period_start=ws, period_end=we,
-            epiweek=str(week), observed=observed, threshold=ub if math.isfinite(ub) else None,
-            severity=cfg.severity, detected_at=now,
-            emergence_date=days[0].onset_date if days else ws,
-            report_ids=tuple((report_ids or {}).get(week, ()))[:MAX_REPORT_IDS],
-            raised_late=late, would_have_fired_at=fired,
-            message=f"{cfg.algorithm}: {observed:g} case(s) in {week} above the upper bound {ub:.2f}{note}",
-        ))
+        out.append(signal_for(cfg, scope, disease, weeks[t - 1], observed, float(det.upperbound[i]), params,
+                              daily, now, start_day=start_day, typical_delay=typical_delay,
+                              closed_after_days=closed_after_days, report_ids=report_ids))
     return out
+
+
+def signal_for(cfg: DetectorConfig, scope: Scope, disease: str, week: EpiWeek, observed: float, ub: float,
+               params: Mapping[str, Any], daily: Mapping[dt.date, int], now: dt.datetime, *, start_day: int = 0,
+               typical_delay: dt.timedelta = DEFAULT_TYPICAL_DELAY,
+               closed_after_days: int = DEFAULT_CLOSED_AFTER_DAYS,
+               report_ids: Mapping[EpiWeek, Sequence[str]] | None = None,
+               signal_id: str | None = None) -> Signal:
+    """The signal of one alarm (``observed`` above ``ub`` in ``week``); shared by :func:`evaluate` and
+    the national batch (:mod:`detectors.national`), so both give the same dedup key and fields."""
+    ws, we = week_start(week, start_day), week_end(week, start_day)
+    days = [CaseRecord(f"day:{d}", d, c, now) for d, c in sorted(daily.items()) if ws <= d <= we and c > 0]
+    late = raised_late(now, we, closed_after_days)
+    fired = None
+    if late:
+        fired = min(now, would_have_fired_at(days, ub if math.isfinite(ub) else math.inf, we,
+                                             typical_delay, strict=True))
+    note = "" if params.get("b") == cfg.merged_params.get("b") else f" (b reduced to {params['b']})"
+    return Signal(
+        signal_id=signal_id or str(uuid.uuid4()),
+        dedup_key=f"detector:v{KEY_VERSION}:{cfg.id}:{disease}:{scope.orgunit_id}:{week}",
+        rule_id=cfg.id, detector=cfg.algorithm, disease=disease, orgunit_id=scope.orgunit_id,
+        orgunit_level=scope.level, district_id=scope.district_id, period_start=ws, period_end=we,
+        epiweek=str(week), observed=observed, threshold=ub if math.isfinite(ub) else None,
+        severity=cfg.severity, detected_at=now,
+        emergence_date=days[0].onset_date if days else ws,
+        report_ids=tuple((report_ids or {}).get(week, ()))[:MAX_REPORT_IDS],
+        raised_late=late, would_have_fired_at=fired,
+        message=f"{cfg.algorithm}: {observed:g} case(s) in {week} above the upper bound {ub:.2f}{note}",
+    )
