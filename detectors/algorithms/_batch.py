@@ -19,8 +19,8 @@ import numpy as np
 
 from detectors.algorithms.base import Detection, Series
 
-__all__ = ["BatchDetection", "as_matrix", "check_range", "detect_one", "reference_values",
-           "stack_detections", "concat_batches"]
+__all__ = ["BatchDetection", "as_matrix", "check_range", "detect_one", "merge_params",
+           "reference_values", "stack_detections", "concat_batches"]
 
 
 @dataclass
@@ -114,6 +114,15 @@ def as_matrix(observed: np.ndarray) -> np.ndarray:
     if y.ndim != 2:
         raise ValueError("observed must be a vector or an (S, n) matrix")
     return y
+
+
+def merge_params(name: str, params: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` over ``defaults`` (a ``None`` value keeps the default); a key not in ``defaults``
+    raises ``ValueError("<name>: unknown parameters [...]")``."""
+    unknown = set(params) - set(defaults)
+    if unknown:
+        raise ValueError(f"{name}: unknown parameters {sorted(unknown)}")
+    return {**defaults, **{k: v for k, v in params.items() if v is not None}}
 
 
 def check_range(n: int, start: int, end: int) -> np.ndarray:

@@ -36,7 +36,7 @@ import numpy as np
 from scipy.stats import nbinom
 
 from detectors.algorithms._batch import (BatchDetection, as_matrix, check_range, detect_one,
-                                         reference_values)
+                                         merge_params, reference_values)
 from detectors.algorithms.base import Detection, Series
 
 __all__ = ["detect", "detect_many", "DEFAULT_PARAMS"]
@@ -64,10 +64,7 @@ def detect_many(
     start_epoch: int = 1,
 ) -> BatchDetection:
     """Bayes system on the points ``start..end`` of every row of ``observed`` (``(S, n)``)."""
-    unknown = set(params) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise ValueError(f"bayes: unknown parameters {sorted(unknown)}")
-    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    p = merge_params("bayes", params, DEFAULT_PARAMS)
     alpha = float(p["alpha"])
     if not 0 < alpha < 1:
         raise ValueError("bayes: alpha must be in (0, 1)")

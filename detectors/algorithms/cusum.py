@@ -43,7 +43,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from detectors.algorithms._batch import BatchDetection, as_matrix, check_range, detect_one
+from detectors.algorithms._batch import BatchDetection, as_matrix, check_range, detect_one, merge_params
 from detectors.algorithms.base import Detection, Series
 from detectors.algorithms.negbin import fit_log_glm
 
@@ -124,10 +124,7 @@ def detect_many(
     start_epoch: int = 1,
 ) -> BatchDetection:
     """CUSUM on the points ``start..end`` of every row of ``observed`` (shape ``(S, n)``)."""
-    unknown = set(params) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise ValueError(f"cusum: unknown parameters {sorted(unknown)}")
-    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    p = merge_params("cusum", params, DEFAULT_PARAMS)
     k, h, trans = float(p["k"]), float(p["h"]), str(p["trans"])
     if trans not in _TRANS:
         raise ValueError(f"cusum: trans must be one of {_TRANS}, not {trans!r}")

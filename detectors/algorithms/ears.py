@@ -46,7 +46,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.stats import norm
 
-from detectors.algorithms._batch import BatchDetection, as_matrix, check_range, detect_one
+from detectors.algorithms._batch import BatchDetection, as_matrix, check_range, detect_one, merge_params
 from detectors.algorithms.base import Detection, Series
 
 __all__ = ["detect", "detect_many", "DEFAULT_PARAMS"]
@@ -56,10 +56,7 @@ _LAG = {"C1": 1, "C2": 3, "C3": 3}  # distance between t and the last baseline p
 
 
 def _params(params: Mapping[str, Any]) -> tuple[str, int, float, float]:
-    unknown = set(params) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise ValueError(f"earsC: unknown parameters {sorted(unknown)}")
-    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    p = merge_params("earsC", params, DEFAULT_PARAMS)
     method = str(p["method"])
     if method not in _LAG:
         raise ValueError(f"earsC: method must be C1, C2 or C3, not {method!r}")

@@ -53,7 +53,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from detectors.algorithms._batch import BatchDetection, as_matrix, check_range, detect_one
+from detectors.algorithms._batch import BatchDetection, as_matrix, check_range, detect_one, merge_params
 from detectors.algorithms.base import Detection, Series
 from detectors.algorithms.negbin import fit_log_glm, glm_nb
 
@@ -70,10 +70,7 @@ _PAIR_BLOCK = 250_000   # max (series x n x term) elements per block in the NB c
 
 
 def _params(params: Mapping[str, Any], defaults: dict[str, Any], name: str) -> dict[str, Any]:
-    unknown = set(params) - set(defaults)
-    if unknown:
-        raise ValueError(f"{name}: unknown parameters {sorted(unknown)}")
-    p = {**defaults, **{k: v for k, v in params.items() if v is not None}}
+    p = merge_params(name, params, defaults)
     mu0 = {**_MU0, **(p["mu0"] or {})}
     if not isinstance(p["mu0"], Mapping):
         raise ValueError(f"{name}: mu0 must be a model spec {{S, trend, refit}}")

@@ -35,7 +35,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from detectors.algorithms._batch import (BatchDetection, as_matrix, check_range, detect_one,
-                                         reference_values)
+                                         merge_params, reference_values)
 from detectors.algorithms.base import Detection, Series
 
 __all__ = ["detect", "detect_many", "DEFAULT_PARAMS", "ci_upper_table"]
@@ -64,10 +64,7 @@ def detect_many(
     start_epoch: int = 1,
 ) -> BatchDetection:
     """RKI system on the points ``start..end`` of every row of ``observed`` (``(S, n)``)."""
-    unknown = set(params) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise ValueError(f"rki: unknown parameters {sorted(unknown)}")
-    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    p = merge_params("rki", params, DEFAULT_PARAMS)
     y = as_matrix(observed)
     t = check_range(y.shape[1], start, end)
     ref, _ = reference_values(y, t, b=int(p["b"]), w=int(p["w"]), freq=int(freq),
