@@ -24,7 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Iterator, Union
 
-import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
 from detectors.rules.cluster import ClusterRule
@@ -33,6 +32,7 @@ from detectors.rules.immediate import ImmediateRule
 from detectors.rules.rate import RateRule
 from detectors.rules.ratio import RatioRule
 from detectors.rules.trend import TrendRule
+from detectors.yamlconfig import read_yaml_file
 from ingest.diseases import DiseaseCatalogue
 from ingest.errors import DomainError
 
@@ -118,11 +118,6 @@ def load_rules(path: str | Path | None, diseases: DiseaseCatalogue,
                levels: Iterable[str] | None = None) -> RuleCatalogue:
     """Load and check a rule file (default: the IDSR catalogue shipped with SEBAC)."""
     p = Path(path) if path else default_rules_path()
-    if not p.exists():
-        raise RuleError("rules.file.missing", f"rule file not found: {p}")
-    try:
-        with open(p, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise RuleError("rules.format.invalid", f"{p}: not valid YAML: {exc}") from None
+    doc = read_yaml_file(p, RuleError, missing_key="rules.file.missing", missing_what="rule file",
+                         invalid_key="rules.format.invalid")
     return rules_from_mapping(doc, diseases, levels, source=str(p))
