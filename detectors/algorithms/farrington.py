@@ -45,17 +45,17 @@ from scipy import special
 
 from .base import Detection, Series
 from .farrington_common import (
+    EPS,
+    POWERS,
     Concatenated,
     ProblemBlock,
     farrington_reference_rows,
     fit_reweighted,
+    params_from_mapping,
     trend_pvalue,
 )
 
 __all__ = ["FarringtonParams", "detect", "detect_batch"]
-
-_EPS = float(np.finfo(float).eps)
-_POWERS = {"2/3": 2.0 / 3.0, "1/2": 0.5, "none": 1.0}
 
 
 @dataclass(frozen=True)
@@ -73,17 +73,10 @@ class FarringtonParams:
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "FarringtonParams":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(params) - known - {"range", "verbose", "plot"}
-        if unknown:
-            raise ValueError(f"farrington.params.unknown: {sorted(unknown)}")
-        kw = {k: v for k, v in params.items() if k in known}
-        if "limit54" in kw:
-            kw["limit54"] = tuple(float(x) for x in kw["limit54"])
-        p = cls(**kw)
+        p = params_from_mapping(cls, params, key="farrington", ignored={"range", "verbose", "plot"})
         if p.fitFun not in ("algo.farrington.fitGLM.fast", "algo.farrington.fitGLM"):
             raise ValueError(f"farrington.fit_fun.unsupported: {p.fitFun}")
-        if p.powertrans not in _POWERS:
+        if p.powertrans not in POWERS:
             raise ValueError(f"farrington.powertrans.unknown: {p.powertrans}")
         if int(p.b) < 1 or int(p.w) < 0:
             raise ValueError("farrington.params.out_of_bounds: b >= 1, w >= 0")
@@ -148,7 +141,7 @@ def _fit_and_threshold(ps: ProblemBlock, y: np.ndarray, p: FarringtonParams) -> 
         eta_a = ra.fit.predict_link(grp, zero)
         with np.errstate(invalid="ignore", over="ignore"):
             do_trend = (ra.initial_converged & (int(p.b) >= 3) & (pval < 0.05)
-                        & (np.maximum(np.exp(eta_a), _EPS) <= ps.max_y()))
+                        & (np.maximum(np.exp(eta_a), EPS) <= ps.max_y()))
         use_b = ~do_trend
         eta[do_trend] = eta_a[do_trend]
         var_u[do_trend] = ra.fit.link_variance_unscaled(grp, zero)[do_trend]
@@ -165,9 +158,9 @@ def _fit_and_threshold(ps: ProblemBlock, y: np.ndarray, p: FarringtonParams) -> 
     eta[n_rows < 1] = np.nan
 
     z = special.ndtri(1.0 - float(p.alpha) / 2.0)
-    e = _POWERS[p.powertrans]
+    e = POWERS[p.powertrans]
     with np.errstate(all="ignore"):
-        mu0 = np.maximum(np.exp(eta), _EPS)
+        mu0 = np.maximum(np.exp(eta), EPS)
         mu0[np.isnan(eta)] = np.nan
         se_fit = np.sqrt(phi * var_u) * mu0
         tau = phi + se_fit ** 2 / mu0

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Any, Collection, Mapping, Sequence, TypeVar
 
 import numpy as np
 from scipy import special
@@ -37,12 +37,15 @@ from .base import Series
 from .glm import DenseGlmFit, fit_poisson_glm_dense
 
 __all__ = [
+    "EPS",
+    "POWERS",
     "Concatenated",
     "ProblemBlock",
     "ReweightedFit",
     "anscombe_residuals",
     "assign_weights",
     "fit_reweighted",
+    "params_from_mapping",
     "flexible_layout",
     "flexible_reference_positions",
     "farrington_reference_rows",
@@ -55,6 +58,25 @@ __all__ = [
 ]
 
 _HAT_ONE = 1.0 - 10.0 * np.finfo(float).eps
+EPS = float(np.finfo(float).eps)
+POWERS = {"2/3": 2.0 / 3.0, "1/2": 0.5, "none": 1.0}   # powertrans -> exponent
+
+_P = TypeVar("_P")
+
+
+def params_from_mapping(cls: type[_P], params: Mapping[str, Any], *, key: str,
+                        ignored: Collection[str]) -> _P:
+    """The params dataclass ``cls`` from R-named ``params``: a name that is neither a field nor in
+    ``ignored`` raises ``ValueError("<key>.params.unknown: [...]")``; ``limit54`` becomes a float pair.
+    Each algorithm then checks its own values."""
+    known = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    unknown = set(params) - known - set(ignored)
+    if unknown:
+        raise ValueError(f"{key}.params.unknown: {sorted(unknown)}")
+    kw = {k: v for k, v in params.items() if k in known}
+    if "limit54" in kw:
+        kw["limit54"] = tuple(float(x) for x in kw["limit54"])
+    return cls(**kw)
 
 
 # --------------------------------------------------------------------------- dates (R seq.Date)

@@ -61,11 +61,14 @@ from scipy import special
 
 from .base import Detection, Series
 from .farrington_common import (
+    EPS,
+    POWERS,
     Concatenated,
     ProblemBlock,
     fit_reweighted,
     flexible_layout,
     flexible_reference_positions,
+    params_from_mapping,
     r_pnbinom_upper,
     r_ppois_upper,
     r_qnbinom,
@@ -74,9 +77,6 @@ from .farrington_common import (
 )
 
 __all__ = ["FlexibleParams", "detect", "detect_batch"]
-
-_EPS = float(np.finfo(float).eps)
-_POWERS = {"2/3": 2.0 / 3.0, "1/2": 0.5, "none": 1.0}
 
 
 @dataclass(frozen=True)
@@ -100,20 +100,13 @@ class FlexibleParams:
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> "FlexibleParams":
-        known = set(cls.__dataclass_fields__)
-        ignored = {"range", "verbose", "glmWarnings", "fitFun"}
-        unknown = set(params) - known - ignored
-        if unknown:
-            raise ValueError(f"farrington_flexible.params.unknown: {sorted(unknown)}")
-        kw = {k: v for k, v in params.items() if k in known}
-        if "limit54" in kw:
-            kw["limit54"] = tuple(float(x) for x in kw["limit54"])
-        p = cls(**kw)
+        p = params_from_mapping(cls, params, key="farrington_flexible",
+                                ignored={"range", "verbose", "glmWarnings", "fitFun"})
         if p.populationOffset:
             raise ValueError("farrington_flexible.population_offset.unsupported")
         if p.thresholdMethod not in ("delta", "nbPlugin", "muan"):
             raise ValueError(f"farrington_flexible.threshold_method.unknown: {p.thresholdMethod}")
-        if p.powertrans not in _POWERS:
+        if p.powertrans not in POWERS:
             raise ValueError(f"farrington_flexible.powertrans.unknown: {p.powertrans}")
         if int(p.b) < 1 or int(p.w) < 0 or int(p.noPeriods) < 1:
             raise ValueError("farrington_flexible.params.out_of_bounds: b >= 1, w >= 0, noPeriods >= 1")
@@ -220,7 +213,7 @@ def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g
         pval = trend_pvalue(ra.fit, ra.omega_dispersion if p.r_compatible else ra.pearson)
         eta_a = ra.fit.predict_link(grp, zero)
         with np.errstate(invalid="ignore", over="ignore"):
-            mu_k = np.maximum(np.exp(eta_a), _EPS)
+            mu_k = np.maximum(np.exp(eta_a), EPS)
             do_trend = conv & (b >= 3) & (pval < p.pThresholdTrend) & (mu_k <= ps.max_y())
         use_b = ~do_trend
         sel = do_trend
@@ -248,9 +241,9 @@ def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g
     with np.errstate(all="ignore"):
         se_eta = np.sqrt(disp * var_u)
         if p.thresholdMethod == "delta":
-            mu0 = np.maximum(np.exp(eta), _EPS)
+            mu0 = np.maximum(np.exp(eta), EPS)
             tau = phi + (se_eta * mu0) ** 2 / mu0
-            e = _POWERS[p.powertrans]
+            e = POWERS[p.powertrans]
             if p.powertrans == "2/3":
                 se = np.sqrt(4.0 / 9.0 * mu0 ** (1.0 / 3.0) * tau)
             elif p.powertrans == "1/2":
