@@ -60,14 +60,18 @@ def serve(demo: bool = typer.Option(False, "--demo", help="load the Mali demo an
                                                                  if demo else {}))
     fastapi_app.router.on_startup.append(workers.start)
     if demo:
-        from sebac.demo import create_demo_users
+        from sebac.demo import create_demo_users, load_demo_history
 
-        feeder = DemoFeeder(pipeline, simulate_week(pipeline.pyramid, dt.datetime.now(dt.timezone.utc)), clock, stop)
+        load_demo_history(pipeline, now)  # 5 years of weekly baselines: statistical detectors out of warm-up
+        users = create_demo_users(pipeline)
+        # the week arrives by SMS (demo CHW phones), DHIS2 tracker events and the app, through the real intake
+        feeder = DemoFeeder(pipeline, simulate_week(pipeline.pyramid, now), clock, stop,
+                            channels=fastapi_app.state.ingest_channels, users=users)
         fastapi_app.router.on_startup.append(feeder.start)
         base = f"http://{settings.host}:{settings.port}"
         typer.echo(f"SEBAC demo: watch alerts at {base}/api/v1/alerts (log in first; API docs at {base}/docs)")
         typer.echo("Demo users (one per level; nobody acknowledges, so cholera alerts climb to national):")
-        for u in create_demo_users(pipeline):
+        for u in users:
             typer.echo(f"  {u.role:<9} {u.username:<15} password {u.password:<18} {u.orgunit_id:<24} {u.phone or ''}")
         typer.echo(f"  log in:  curl -s -X POST {base}/api/v1/auth/token -H 'content-type: application/json' "
                    "-d '{\"username\": \"epi.djenne\", \"password\": \"...\"}'")
