@@ -12,8 +12,6 @@ Used by ``tests/detectors/test_conformance.py`` and ``bench/conformance_table.py
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from detectors.algorithms import registry
-from detectors.oracle_io import read_runs, read_series
+from detectors.oracle_io import OracleSeries, open_text, read_runs, read_series
 
-__all__ = ["SeriesAgreement", "compare_algorithm", "oracle_results", "DEFAULT_ORACLE_DIR",
-           "REL_TOL", "ABS_FLOOR"]
+__all__ = ["SeriesAgreement", "compare_algorithm", "find_oracle_file", "oracle_results",
+           "oracle_series", "DEFAULT_ORACLE_DIR", "REL_TOL", "ABS_FLOOR"]
 
 DEFAULT_ORACLE_DIR = Path(__file__).resolve().parents[1] / "tests" / "detectors" / "oracle"
 REL_TOL = 1e-6
@@ -52,13 +50,8 @@ class SeriesAgreement:
         return self.upper_agree / self.points if self.points else 1.0
 
 
-def _open(path: Path):
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
-
-
-def _find(oracle_dir: Path, name: str) -> Path:
+def find_oracle_file(oracle_dir: Path, name: str) -> Path:
+    """``oracle_dir/name``, or its ``.gz`` version."""
     for candidate in (oracle_dir / name, oracle_dir / (name + ".gz")):
         if candidate.exists():
             return candidate
@@ -74,7 +67,7 @@ def oracle_results(oracle_dir: Path) -> dict[str, dict[tuple[str, str], dict[str
     def num(cell: str) -> float:
         return float(cell) if cell else math.nan
 
-    with _open(_find(oracle_dir, "results.csv")) as fh:
+    with open_text(find_oracle_file(oracle_dir, "results.csv")) as fh:
         for row in csv.DictReader(fh):
             raw.setdefault(row["algorithm"], {}).setdefault(
                 (row["dataset"], row["series"]), []).append(
@@ -92,8 +85,9 @@ def oracle_results(oracle_dir: Path) -> dict[str, dict[tuple[str, str], dict[str
 
 
 @lru_cache(maxsize=2)
-def _series(oracle_dir: Path):
-    return read_series(_find(oracle_dir, "series.csv"))
+def oracle_series(oracle_dir: Path) -> dict[tuple[str, str], OracleSeries]:
+    """The oracle's ``series.csv`` (read once per directory)."""
+    return read_series(find_oracle_file(oracle_dir, "series.csv"))
 
 
 def compare_algorithm(algorithm_id: str, oracle_dir: Path = DEFAULT_ORACLE_DIR,
@@ -101,10 +95,10 @@ def compare_algorithm(algorithm_id: str, oracle_dir: Path = DEFAULT_ORACLE_DIR,
     """Agreement with R for every oracle run of ``algorithm_id`` that has results."""
     oracle_dir = Path(oracle_dir)
     reference = oracle_results(oracle_dir).get(algorithm_id, {})
-    series = _series(oracle_dir)
+    series = oracle_series(oracle_dir)
     detect = registry.detector(algorithm_id)
     out = []
-    for run in read_runs(_find(oracle_dir, "runs.csv"), algorithm_id):
+    for run in read_runs(find_oracle_file(oracle_dir, "runs.csv"), algorithm_id):
         key = (run.dataset, run.series)
         if key not in reference:
             continue  # R failed or skipped: nothing to compare

@@ -29,8 +29,8 @@ import numpy as np
 from detectors.algorithms import registry
 from detectors.algorithms.base import Detection, Series
 
-__all__ = ["OracleSeries", "Run", "RESULT_COLUMNS", "read_series", "read_runs", "write_results",
-           "result_rows", "run_detect", "main"]
+__all__ = ["OracleSeries", "Run", "RESULT_COLUMNS", "open_text", "read_series", "read_runs",
+           "write_results", "result_rows", "run_detect", "main"]
 
 RESULT_COLUMNS = ["dataset", "series", "algorithm", "t", "year", "epoch", "date", "observed",
                   "upperbound", "alarm", "expected", "stat", "pvalue", "phi", "trend"]
@@ -63,7 +63,8 @@ class Run:
     end: int
 
 
-def _open_text(path: str | Path, mode: str = "r"):
+def open_text(path: str | Path, mode: str = "r"):
+    """A CSV text file for reading (``"r"``) or writing (``"w"``), gzip-compressed when it ends in ``.gz``."""
     path = Path(path)
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, mode + "b"), encoding="utf-8", newline="")
@@ -77,7 +78,7 @@ def _num(cell: str) -> float:
 def read_series(path: str | Path) -> dict[tuple[str, str], OracleSeries]:
     """All series of a series CSV keyed by ``(dataset, series)``, in file order."""
     groups: dict[tuple[str, str], list[dict[str, str]]] = {}
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         reader = csv.DictReader(fh)
         missing = set(SERIES_COLUMNS) - set(reader.fieldnames or [])
         if missing:
@@ -110,7 +111,7 @@ def read_series(path: str | Path) -> dict[tuple[str, str], OracleSeries]:
 def read_runs(path: str | Path, algorithm: str | None = None) -> list[Run]:
     """Runs of a runs CSV (only those of ``algorithm`` when the file has an algorithm column)."""
     runs = []
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for row in csv.DictReader(fh):
             if algorithm is not None and row.get("algorithm", algorithm) != algorithm:
                 continue
@@ -142,7 +143,7 @@ def result_rows(algorithm: str, s: OracleSeries, det: Detection) -> Iterator[lis
 def write_results(path: str | Path, rows: Iterable[list[str]]) -> int:
     """Write result rows (with header); returns the number of rows written."""
     count = 0
-    with _open_text(path, "w") as fh:
+    with open_text(path, "w") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(RESULT_COLUMNS)
         for row in rows:

@@ -2,33 +2,19 @@
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from detectors.algorithms.base import Detection, Series
+from detectors.conformance import find_oracle_file, oracle_series
+from detectors.oracle_io import open_text
 from tests.detectors._oracle import require_oracle
 
 COLUMNS = ("upperbound", "alarm", "expected", "stat", "pvalue", "phi", "trend")
-
-
-def _open(path: Path):
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
-
-
-def _find(d: Path, name: str) -> Path:
-    for p in (d / name, d / (name + ".gz")):
-        if p.exists():
-            return p
-    raise FileNotFoundError(f"{name} missing in {d}")
 
 
 def _num(cell: str) -> float:
@@ -48,30 +34,19 @@ class OracleRun:
 
 @lru_cache(maxsize=1)
 def load_series() -> dict[tuple[str, str], Series]:
-    rows = defaultdict(list)
-    with _open(_find(require_oracle(), "series.csv")) as fh:
-        for r in csv.DictReader(fh):
-            rows[(r["dataset"], r["series"])].append(r)
-    out = {}
-    for key, rr in rows.items():
-        rr.sort(key=lambda x: int(x["t"]))
-        y = np.array([_num(x["observed"]) for x in rr])
-        dates = np.array([x["date"] for x in rr], dtype="datetime64[D]") if rr[0]["date"] else None
-        out[key] = Series(y, freq=int(rr[0]["freq"]), start_year=int(rr[0]["year"]),
-                          start_epoch=int(rr[0]["epoch_in_year"]), dates=dates)
-    return out
+    return {key: s.series for key, s in oracle_series(require_oracle()).items()}
 
 
 @lru_cache(maxsize=8)
 def load_runs(algorithm: str) -> list[OracleRun]:
     d = require_oracle()
     res = defaultdict(list)
-    with _open(_find(d, "results.csv")) as fh:
+    with open_text(find_oracle_file(d, "results.csv")) as fh:
         for r in csv.DictReader(fh):
             if r["algorithm"] == algorithm:
                 res[(r["dataset"], r["series"])].append(r)
     out = []
-    with _open(_find(d, "runs.csv")) as fh:
+    with open_text(find_oracle_file(d, "runs.csv")) as fh:
         for r in csv.DictReader(fh):
             if r["algorithm"] != algorithm:
                 continue
@@ -104,6 +79,16 @@ def run_batched(algorithm: str, detect_batch) -> list[tuple[OracleRun, Detection
                             json.loads(key))
         out.extend(zip(runs, dets))
     return out
+
+
+def assert_batch_equals_single(detect, detect_batch, items: list[tuple[Series, int, int]],
+                               params: dict) -> None:
+    """``detect_batch(items)`` gives, item by item, the alarms and upper bounds of ``detect(*item)``."""
+    batch = detect_batch(items, params)
+    for item, d in zip(items, batch):
+        single = detect(*item, params)
+        np.testing.assert_array_equal(d.alarm, single.alarm)
+        np.testing.assert_allclose(d.upperbound, single.upperbound, rtol=1e-12)
 
 
 def agreement(pairs: list[tuple[OracleRun, Detection]], rel: float = 1e-6) -> dict[str, float]:

@@ -8,7 +8,8 @@ from detectors.algorithms import farrington
 from detectors.algorithms.base import Series
 from detectors.algorithms.farrington_common import farrington_reference_rows
 from detectors.algorithms.glm import fit_poisson_glm
-from tests.detectors._farrington_oracle import agreement, load_runs, load_series, run_batched
+from tests.detectors._farrington_oracle import (agreement, assert_batch_equals_single, load_runs,
+                                                load_series, run_batched)
 
 R = {"b": 5, "w": 3, "reweight": True, "alpha": 0.05, "trend": True, "limit54": [5, 4],
      "powertrans": "2/3", "fitFun": "algo.farrington.fitGLM.fast"}
@@ -86,11 +87,7 @@ def test_batch_equals_single_series_runs():
              (series[("campyDE", "case")], 419, 522),
              (series[("rotaBB", "00-04")], 41, 144)]
     params = {**R, "b": 3}
-    batch = farrington.detect_batch(items, params)
-    for item, d in zip(items, batch):
-        single = farrington.detect(*item, params)
-        np.testing.assert_array_equal(d.alarm, single.alarm)
-        np.testing.assert_allclose(d.upperbound, single.upperbound, rtol=1e-12)
+    assert_batch_equals_single(farrington.detect, farrington.detect_batch, items, params)
 
 
 @pytest.mark.parametrize("params, key", [

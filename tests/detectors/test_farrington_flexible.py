@@ -12,7 +12,8 @@ from detectors.algorithms.farrington_common import (
     r_qnbinom,
     r_qpois,
 )
-from tests.detectors._farrington_oracle import agreement, load_runs, load_series, run_batched
+from tests.detectors._farrington_oracle import (agreement, assert_batch_equals_single, load_runs,
+                                                load_series, run_batched)
 
 DEFAULT = {"b": 5, "w": 3, "reweight": True, "weightsThreshold": 2.58, "alpha": 0.05,
            "trend": True, "pThresholdTrend": 0.05, "limit54": [5, 4], "powertrans": "2/3",
@@ -120,11 +121,7 @@ def test_batch_equals_single_series_runs():
              (series[("salmNewport", "Bavaria")], 425, 528),
              (series[("meningo.age", "age<1")], 64, 156)]
     params = {**NOUFAILY, "b": 3}
-    batch = ff.detect_batch(items, params)
-    for item, d in zip(items, batch):
-        single = ff.detect(*item, params)
-        np.testing.assert_array_equal(d.alarm, single.alarm)
-        np.testing.assert_allclose(d.upperbound, single.upperbound, rtol=1e-12)
+    assert_batch_equals_single(ff.detect, ff.detect_batch, items, params)
 
 
 @pytest.mark.parametrize("params, key", [
