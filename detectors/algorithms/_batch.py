@@ -64,6 +64,19 @@ class BatchDetection:
         )
 
 
+def _stacked(t: np.ndarray, parts: list[Any], extra: dict[str, Any]) -> BatchDetection:
+    """A :class:`BatchDetection` whose arrays are those of ``parts`` (detections or batches) stacked."""
+    return BatchDetection(
+        t=t,
+        observed=np.vstack([d.observed for d in parts]),
+        upperbound=np.vstack([d.upperbound for d in parts]),
+        alarm=np.vstack([d.alarm for d in parts]),
+        expected=np.vstack([d.expected for d in parts]),
+        stat=np.vstack([d.stat for d in parts]),
+        extra=extra,
+    )
+
+
 def stack_detections(detections: list[Detection]) -> BatchDetection:
     """Stack per-series detections on the same points into one :class:`BatchDetection`."""
     if not detections:
@@ -74,15 +87,7 @@ def stack_detections(detections: list[Detection]) -> BatchDetection:
             raise ValueError("detections monitor different points")
     keys = sorted({k for d in detections for k in d.extra})
     extra = {k: [d.extra.get(k) for d in detections] for k in keys}
-    return BatchDetection(
-        t=np.asarray(t),
-        observed=np.vstack([d.observed for d in detections]),
-        upperbound=np.vstack([d.upperbound for d in detections]),
-        alarm=np.vstack([d.alarm for d in detections]),
-        expected=np.vstack([d.expected for d in detections]),
-        stat=np.vstack([d.stat for d in detections]),
-        extra=extra,
-    )
+    return _stacked(np.asarray(t), detections, extra)
 
 
 def concat_batches(batches: list[BatchDetection]) -> BatchDetection:
@@ -95,15 +100,7 @@ def concat_batches(batches: list[BatchDetection]) -> BatchDetection:
         parts = [b.extra[key] for b in batches]
         extra[key] = (np.concatenate(parts) if isinstance(parts[0], np.ndarray)
                       else [v for part in parts for v in part])
-    return BatchDetection(
-        t=first.t,
-        observed=np.vstack([b.observed for b in batches]),
-        upperbound=np.vstack([b.upperbound for b in batches]),
-        alarm=np.vstack([b.alarm for b in batches]),
-        expected=np.vstack([b.expected for b in batches]),
-        stat=np.vstack([b.stat for b in batches]),
-        extra=extra,
-    )
+    return _stacked(first.t, batches, extra)
 
 
 def as_matrix(observed: np.ndarray) -> np.ndarray:
