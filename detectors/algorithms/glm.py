@@ -34,6 +34,8 @@ _MU_MIN = float(np.finfo(float).eps)
 
 __all__ = ["DenseGlmFit", "GlmFit", "fit_poisson_glm", "fit_poisson_glm_dense", "poisson_deviance"]
 
+# Not negbin.fit_log_glm: that fits S series on one shared X; these fit problems with own weights/offset/rows.
+
 
 @dataclass(frozen=True)
 class GlmFit:

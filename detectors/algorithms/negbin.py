@@ -46,6 +46,8 @@ from scipy.special import digamma, gammaln, xlogy
 
 __all__ = ["LogGlmFit", "NbFit", "fit_log_glm", "glm_nb", "theta_ml", "linkinv"]
 
+# Not glm.py's fits: those take per-problem weights/offset/rows (Farrington); here S series share one X, + NB.
+
 _EPS = float(np.finfo(float).eps)
 
 
