@@ -182,14 +182,25 @@ def _merge(parts: Sequence[NationalResult]) -> NationalResult:
                             for f in ("observed", "upperbound", "alarm", "evaluated", "b")))
 
 
-def evaluate_jobs(jobs: Sequence[Job], *, workers: int = 1, chunk_cost_us: float = 2e5) -> list[NationalResult]:
+_FORKED: list[Job] = []   # pieces handed to forked workers by index (inherited, never pickled)
+
+
+def _run_forked(p: int) -> NationalResult:
+    return _run(_FORKED[p])
+
+
+def evaluate_jobs(jobs: Sequence[Job], *, workers: int = 1, chunk_cost_us: float = 2e5,
+                  min_pool_cost_us: float = 1e6) -> list[NationalResult]:
     """:func:`evaluate_matrix` for every job, in order; ``workers > 1`` uses a process pool (fork).
 
     Jobs dearer than ``chunk_cost_us`` (estimated CPU µs, :data:`COST_US`) are split into row
-    chunks so both cores stay busy; the largest pieces start first. Results are the same as with
-    ``workers=1`` (rows are independent series).
+    chunks so both cores stay busy; the largest pieces start first and go to the workers (which
+    inherit the matrices at fork: nothing is pickled but the results), the cheap ones run here
+    meanwhile. Below ``min_pool_cost_us`` in total (a weekly run) everything runs here: starting
+    processes would cost more. Results are the same as with ``workers=1`` (rows are independent).
     """
-    if workers <= 1 or len(jobs) == 0:
+    global _FORKED
+    if workers <= 1 or len(jobs) == 0 or sum(_cost(j) for j in jobs) < min_pool_cost_us:
         return [_run(j) for j in jobs]
     pieces: list[tuple[int, Job]] = []
     for i, job in enumerate(jobs):
@@ -199,11 +210,19 @@ def evaluate_jobs(jobs: Sequence[Job], *, workers: int = 1, chunk_cost_us: float
             if len(idx) or S == 0:
                 pieces.append((i, Job(job.cfg, job.matrix.rows(idx), job.n_eval)))
     order = sorted(range(len(pieces)), key=lambda p: -_cost(pieces[p][1]))
+    dear = [p for p in order if _cost(pieces[p][1]) >= chunk_cost_us / 4]
     out: list[NationalResult | None] = [None] * len(pieces)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        futures = {p: pool.submit(_run, pieces[p][1]) for p in order}
-        for p, f in futures.items():
-            out[p] = f.result()
+    _FORKED = [job for _, job in pieces]
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            futures = {p: pool.submit(_run_forked, p) for p in dear}
+            for p in order:
+                if p not in futures:
+                    out[p] = _run(pieces[p][1])
+            for p, f in futures.items():
+                out[p] = f.result()
+    finally:
+        _FORKED = []
     grouped: dict[int, list[NationalResult]] = {}
     for (i, _), res in zip(pieces, out):
         grouped.setdefault(i, []).append(res)   # pieces of a job are in row order

@@ -94,7 +94,7 @@ def test_process_pool_gives_the_same_results(diseases):
     cfgs = [_cfg(diseases, "ff_noufaily"), _cfg(diseases, "earsC_C3")]
     m = _matrix(cfgs[0].needed_history() + 2, [0] * 9 + [200])
     one = evaluate_jobs([Job(c, m, 2) for c in cfgs])
-    two = evaluate_jobs([Job(c, m, 2) for c in cfgs], workers=2, chunk_cost_us=100)
+    two = evaluate_jobs([Job(c, m, 2) for c in cfgs], workers=2, chunk_cost_us=100, min_pool_cost_us=0)
     for a, b in zip(one, two):
         assert a.orgunits == b.orgunits
         np.testing.assert_array_equal(a.upperbound, b.upperbound)
