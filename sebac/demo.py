@@ -29,6 +29,7 @@ import logging
 import math
 import random
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -75,6 +76,7 @@ class DemoReport:
     channel: Channel = Channel.http
     sms_text: str | None = None
     story: str = ""  # what the item shows, for the log
+    live: bool = False  # delivered once the catch-up clock has reached real time
 
 
 def sms_text(payload: dict[str, Any]) -> str:
@@ -94,7 +96,8 @@ def simulate_week(pyramid: Pyramid, end: dt.datetime, seed: int = 7) -> list[Dem
     n = 0
 
     def add(received: dt.datetime, site: str, disease: str | None, cases: int, onset: dt.date,
-            channel: Channel | None = None, story: str = "", text: str | None = None, **extra: Any) -> None:
+            channel: Channel | None = None, story: str = "", text: str | None = None, live: bool = False,
+            **extra: Any) -> None:
         nonlocal n
         n += 1
         payload = {"client_id": f"demo-{seed}-{n}", "orgunit_id": site, "disease": disease, "cases": cases,
@@ -106,7 +109,7 @@ def simulate_week(pyramid: Pyramid, end: dt.datetime, seed: int = 7) -> list[Dem
                        Channel.dhis2 if draw < 0.6 and disease in TABLET_DISEASES else Channel.http)
         if channel is Channel.sms and text is None:
             text = sms_text(payload)
-        out.append(DemoReport(received, payload, channel, text, story))
+        out.append(DemoReport(received, payload, channel, text, story, live))
 
     def at(day: int, hours: float) -> dt.datetime:
         return start + dt.timedelta(days=day, hours=hours)
@@ -170,6 +173,10 @@ def simulate_week(pyramid: Pyramid, end: dt.datetime, seed: int = 7) -> list[Dem
     # an item the engine must reject and keep
     add(at(4, 9), UNKNOWN_SITE, "cholera", 1, at(4, 0).date(), channel=Channel.http, story="unknown place")
     out.sort(key=lambda r: r.received_at)
+    # after the replay the engine runs live: one SMS at the end of the week, delivered in real time
+    bamako = by_prefix("ML-BAM-")
+    if bamako:
+        add(end, bamako[0], "malaria", 2, end.date(), channel=Channel.sms, story="live", live=True)
     return out
 
 
@@ -294,16 +301,25 @@ class DemoFeeder(threading.Thread):
             while self.clock.now() < r.received_at:
                 if self.stop_event.wait(0.02):
                     return
+            if r.live:
+                self._wait_until_live()
+                log.info("demo: the week is replayed and the clock has caught up with real time; the engine "
+                         "runs live now (POST /api/v1/reports, or an SMS gateway once its secret is set)")
             self.feed(r)
         log.info("demo: replay finished; see GET /api/v1/alerts")
         for line in self.summary():
             log.info("demo: %s", line)
         self.finished.set()
 
-    def run_all(self) -> None:
-        """Deliver every item now, in order (tests: the clock is moved by the caller)."""
-        for r in self.reports:
-            self.feed(r)
+    def _wait_until_live(self, limit: float = 5.0) -> None:
+        """Until the clock reads real time (a CatchUpClock that caught up), at most ``limit`` seconds:
+        a live item's processing time is then measured in real seconds (``sebac_pipeline_lag_seconds``),
+        not in demo seconds, which run ~15,000 times faster."""
+        deadline = time.monotonic() + limit
+        while (dt.datetime.now(dt.timezone.utc) - self.clock.now() > dt.timedelta(seconds=0.5)
+               and time.monotonic() < deadline):
+            if self.stop_event.wait(0.02):
+                return
 
     def feed(self, r: DemoReport) -> str:
         try:

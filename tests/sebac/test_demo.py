@@ -27,6 +27,7 @@ from sebac.demo import (GARBLED_SMS, HISTORY_YEARS, ILI_SURGE_AREA, MALARIA_SURG
                         OUTBREAK_AREAS, UNKNOWN_SITE, DemoFeeder, demo_history, dhis2_event, load_demo_history,
                         simulate_week)
 from sebac.engine import build_app
+from sebac.metrics import PIPELINE_LAG
 from sebac.settings import Settings
 
 END = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)  # a Friday; the demo week starts Fri 13 Nov
@@ -55,6 +56,7 @@ def test_the_week_uses_every_channel(week):
     assert set(cholera) == {Channel.sms, Channel.dhis2, Channel.http}
     assert [r.sms_text for r in week if r.sms_text == GARBLED_SMS] == [GARBLED_SMS]
     assert [r.channel for r in week if r.payload["orgunit_id"] == UNKNOWN_SITE] == [Channel.http]
+    assert [r.live for r in week] == [False] * (len(week) - 1) + [True]   # the engine runs live afterwards
 
 
 def test_sms_texts_read_back_with_the_grammar(week, diseases):
@@ -210,6 +212,9 @@ def test_short_demo_thread_replays_the_week_and_logs_a_summary(tmp_path, caplog)
         stop.set()
         feeder.join(5)
     assert sum(feeder.tally.items.values()) == len(feeder.reports)
+    # the last item was delivered live: its processing time is in real seconds, not demo seconds
+    assert feeder.reports[-1].live
+    assert PIPELINE_LAG.labels("embedded")._value.get() < 10
     text = caplog.text
     assert "demo: replay finished" in text
     for line in ("demo: reports by channel: dhis2", "demo: rejected: 2", "demo: alerts: ", "demo: escalations: "):
