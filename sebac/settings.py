@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     epiweek_start_day: int = Field(default=0, ge=0, le=6, description="0 = Monday (ISO weeks) … 6 = Sunday")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300,
+                                         description="how long /metrics reuses its database gauges")
 
     # -- ingest channels (helper-ingest): SMS gateways, CHW registry, DHIS2, batches, lateness, quality --
     chw_registry_path: Path | None = Field(default=None, description="CHW phones → sites (YAML/CSV); "
