@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from typing import Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import sqlalchemy as sa
@@ -28,77 +28,148 @@ from detectors.weekly import weeks_between
 from ingest.pyramid import Pyramid
 from ingest.tables import reports, weekly_counts_history as history
 
-__all__ = ["load_matrices", "evaluate_national"]
+__all__ = ["load_matrices", "load_levels", "evaluate_national"]
 
 
 def load_matrices(conn: Connection, pyramid: Pyramid, level: str, diseases: Iterable[str], first: EpiWeek,
                   last: EpiWeek, start_day: int = 0) -> dict[str, CountMatrix]:
     """One :class:`CountMatrix` per disease over every org unit of ``level`` (weeks ``first..last``)."""
-    diseases = sorted(set(diseases))
-    units = sorted(u.id for u in pyramid.at_level(level))
-    row = {u: i for i, u in enumerate(units)}
-    weeks = tuple(weeks_between(first, last, start_day))
-    col = {w: j for j, w in enumerate(weeks)}
-    S, N = len(units), len(weeks)
-    origin, until = week_start(first, start_day), week_end(last, start_day)
-    rep = {d: np.zeros((S, N)) for d in diseases}
-    hist = {d: np.zeros((S, N)) for d in diseases}
-    seen = np.full(S, None, dtype=object)   # earliest date observed per row, any disease
-    if not units or not diseases:
+    return load_levels(conn, pyramid, {level: diseases}, first, last, start_day).get(level, {})
+
+
+def _fetch(conn: Connection, q: Any) -> list[tuple]:
+    """All rows as plain DBAPI tuples (no Row objects: millions of history rows)."""
+    res = conn.execute(q)
+    try:
+        return res.cursor.fetchall() if res.cursor is not None else []
+    finally:
+        res.close()
+
+
+def _codes(values: Sequence[Any], index: dict[Any, int]) -> np.ndarray:
+    return np.fromiter((index.get(v, -1) for v in values), dtype=np.int64, count=len(values))
+
+
+def _history_rows(conn: Connection, pyramid: Pyramid, levels: list[str], rows: dict[str, dict[str, int]],
+                  diseases: list[str], cache: dict | None) -> tuple | None:
+    """History rows of ``diseases`` as arrays: disease code, ``iso_year*100+iso_week``, count, row
+    per level, and the district row of a health area's rows. Reading millions of rows is the
+    slow part of a national run: with a ``cache`` dict they are read again only when the table
+    changed (row count or latest ``loaded_at``: every load sets it)."""
+    where = history.c.disease.in_(diseases)
+    mark = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(history.c.loaded_at)).where(where)).one())
+    key = (tuple(levels), tuple(diseases), id(pyramid), str(mark))
+    if cache is not None and cache.get("key") == key:
+        return cache["value"]
+    got = _fetch(conn, sa.select(history.c.area_id, history.c.disease, history.c.iso_year, history.c.iso_week,
+                                 history.c["count"]).where(where))
+    value = None
+    if got:
+        area, dis, yy, ww, n = zip(*got)
+        k = _codes(dis, {d: i for i, d in enumerate(diseases)})
+        yw = np.asarray(yy, np.int64) * 100 + np.asarray(ww, np.int64)
+        unit_rows = {lv: _codes(area, rows[lv]) for lv in levels}
+        r_ds = None
+        if "district" in levels:
+            dist_of = {}
+            for d_id, r in rows["district"].items():
+                for u in pyramid.descendants(d_id):
+                    if u.level == "health_area":
+                        dist_of[u.id] = r
+            r_ds = _codes(area, dist_of)
+        value = (k, yw, np.asarray(n, np.float64), unit_rows, r_ds)
+    if cache is not None:
+        cache.clear()
+        cache.update(key=key, value=value)
+    return value
+
+
+def load_levels(conn: Connection, pyramid: Pyramid, wanted: Mapping[str, Iterable[str]], first: EpiWeek,
+                last: EpiWeek, start_day: int = 0, *, cache: dict | None = None) -> dict[str, dict[str, CountMatrix]]:
+    """``{level: {disease: CountMatrix}}`` for the (level, diseases) wanted, weeks ``first..last``.
+
+    Three grouped reads shared by the levels (reports by health area, district, disease and onset
+    day; first onset per org unit; the history rows of the diseases), binned with numpy. ``cache``
+    (a dict kept by the caller) keeps the history rows between runs until the table changes."""
+    levels = [lv for lv in ("health_area", "district") if wanted.get(lv)]
+    diseases = sorted({d for lv in levels for d in wanted[lv]})
+    if not levels or not diseases:
         return {}
-    c = _COLUMN[level]
-    q = (sa.select(c, reports.c.disease, reports.c.onset_date, sa.func.sum(reports.c.cases))
+    dix = {d: k for k, d in enumerate(diseases)}
+    units = {lv: sorted(u.id for u in pyramid.at_level(lv)) for lv in levels}
+    rows = {lv: {u: i for i, u in enumerate(units[lv])} for lv in levels}
+    weeks = tuple(weeks_between(first, last, start_day))
+    N, D = len(weeks), len(diseases)
+    origin, until = week_start(first, start_day), week_end(last, start_day)
+    rep = {lv: np.zeros((D, len(units[lv]), N)) for lv in levels}
+    # reports by onset day, health area and district at once
+    q = (sa.select(reports.c.health_area_id, reports.c.district_id, reports.c.disease, reports.c.onset_date,
+                   sa.func.sum(reports.c.cases))
          .where(reports.c.disease.in_(diseases), reports.c.onset_date >= origin, reports.c.onset_date <= until)
-         .group_by(c, reports.c.disease, reports.c.onset_date))
-    for oid, disease, onset, n in conn.execute(q):
-        i = row.get(oid)
-        if i is not None:
-            rep[disease][i, (_date(onset) - origin).days // 7] += int(n or 0)
-    for oid, d in conn.execute(sa.select(c, sa.func.min(reports.c.onset_date)).group_by(c)):
-        if oid in row:
-            seen[row[oid]] = _date(d)
-    # history: own rows of the org unit; for a district without any, the sum of its health areas
-    own = {(a, d): w for a, d, w in conn.execute(
-        sa.select(history.c.area_id, history.c.disease, sa.func.min(history.c.iso_year * 100 + history.c.iso_week))
-        .where(history.c.disease.in_(diseases)).group_by(history.c.area_id, history.c.disease))}
-    source: dict[str, list[tuple[int, str]]] = defaultdict(list)   # history area -> [(row, disease)]
-    first_hist: dict[tuple[int, str], int] = {}
-    for oid in units:
-        i = row[oid]
-        for d in diseases:
-            areas = [oid]
-            if level == "district" and (oid, d) not in own:
-                areas = [u.id for u in pyramid.descendants(oid) if u.level == "health_area"]
-            mins = [own[(a, d)] for a in areas if (a, d) in own]
-            if mins:
-                first_hist[(i, d)] = min(mins)
-                for a in areas:
-                    if (a, d) in own:
-                        source[a].append((i, d))
-    if source:
-        q = (sa.select(history.c.area_id, history.c.disease, history.c.iso_year, history.c.iso_week,
-                       history.c["count"])
-             .where(history.c.disease.in_(diseases), history.c.iso_year >= first.year - 1,
-                    history.c.iso_year <= last.year + 1))
-        for a, d, y, w, n in conn.execute(q):
-            j = col.get(EpiWeek(int(y), int(w)))
-            if j is None:
-                continue
-            for i, dd in source.get(a, ()):
-                if dd == d:
-                    hist[d][i, j] += int(n)
-    out = {}
-    for d in diseases:
-        firsts = np.full(S, N, dtype=int)
-        for i in range(S):
-            dates = [x for x in (seen[i],) if x is not None]
-            if (i, d) in first_hist:
-                v = first_hist[(i, d)]
-                dates.append(week_start(EpiWeek(v // 100, v % 100), start_day))
-            if dates:
-                fw = week_start(epiweek(min(dates), start_day), start_day)
+         .group_by(reports.c.health_area_id, reports.c.district_id, reports.c.disease, reports.c.onset_date))
+    got = _fetch(conn, q)
+    if got:
+        ha, ds, dis, day, n = zip(*got)
+        j = (np.fromiter((_date(x).toordinal() for x in day), np.int64, len(day)) - origin.toordinal()) // 7
+        k = _codes(dis, dix)
+        n = np.fromiter((int(x or 0) for x in n), np.float64, len(n))
+        for lv, ids in (("health_area", ha), ("district", ds)):
+            if lv in rep:
+                i = _codes(ids, rows[lv])
+                ok = (i >= 0) & (k >= 0)
+                np.add.at(rep[lv], (k[ok], i[ok], j[ok]), n[ok])
+    seen = {}
+    for lv in levels:   # earliest onset in the org unit, any disease: its series starts there
+        s = np.full(len(units[lv]), np.iinfo(np.int64).max)
+        for oid, d in conn.execute(sa.select(_COLUMN[lv], sa.func.min(reports.c.onset_date)).group_by(_COLUMN[lv])):
+            if oid in rows[lv] and d is not None:
+                s[rows[lv][oid]] = _date(d).toordinal()
+        seen[lv] = s
+    # history: every row of the diseases (the first history week matters, not only the window)
+    hist = {lv: np.zeros((D, len(units[lv]), N)) for lv in levels}
+    big = np.iinfo(np.int64).max
+    hmin = {lv: np.full((D, len(units[lv])), big) for lv in levels}
+    coded = _history_rows(conn, pyramid, levels, rows, diseases, cache)
+    if coded is not None:
+        k, yw, n, unit_rows, r_ds = coded
+        lo = min(int(yw.min()), weeks[0].year * 100)
+        lut = np.full(max(int(yw.max()), weeks[-1].year * 100 + 99) - lo + 1, -1, np.int64)
+        for jj, w in enumerate(weeks):
+            lut[w.year * 100 + w.week - lo] = jj
+        j = lut[yw - lo]
+        own = {}
+        for lv in levels:
+            i = unit_rows[lv]
+            ok = (i >= 0) & (k >= 0)
+            np.minimum.at(hmin[lv], (k[ok], i[ok]), yw[ok])
+            inw = ok & (j >= 0)
+            S = len(units[lv])
+            hist[lv] += np.bincount((k[inw] * S + i[inw]) * N + j[inw], weights=n[inw],
+                                    minlength=D * S * N).reshape(D, S, N)
+            own[lv] = hmin[lv] < big
+        if "district" in levels:   # a district without its own history: the sum of its health areas'
+            ok = (r_ds >= 0) & (k >= 0)
+            ok[ok] = ~own["district"][k[ok], r_ds[ok]]
+            np.minimum.at(hmin["district"], (k[ok], r_ds[ok]), yw[ok])
+            inw = ok & (j >= 0)
+            S = len(units["district"])
+            hist["district"] += np.bincount((k[inw] * S + r_ds[inw]) * N + j[inw], weights=n[inw],
+                                            minlength=D * S * N).reshape(D, S, N)
+    out: dict[str, dict[str, CountMatrix]] = {}
+    for lv in levels:
+        S = len(units[lv])
+        hfirst = np.array([week_start(EpiWeek(int(v) // 100, int(v) % 100), start_day).toordinal() if v < big
+                           else big for v in hmin[lv].ravel()], dtype=np.int64).reshape(D, S) \
+            if S else np.zeros((D, 0), np.int64)
+        out[lv] = {}
+        for d in sorted(set(wanted[lv])):
+            k = dix[d]
+            firsts = np.full(S, N, dtype=int)
+            start = np.minimum(seen[lv], hfirst[k])
+            for i in np.nonzero(start < big)[0]:
+                fw = week_start(epiweek(dt.date.fromordinal(int(start[i])), start_day), start_day)
                 firsts[i] = min(N, max(0, (fw - origin).days // 7))
-        out[d] = CountMatrix(level, d, tuple(units), weeks, np.maximum(rep[d], hist[d]), firsts)
+            out[lv][d] = CountMatrix(lv, d, tuple(units[lv]), weeks, np.maximum(rep[lv][k], hist[lv][k]), firsts)
     return out
 
 
@@ -109,7 +180,8 @@ def _shift(week: EpiWeek, n: int, start_day: int) -> EpiWeek:
 def evaluate_national(conn: Connection, pyramid: Pyramid, configs: Iterable[DetectorConfig], last: EpiWeek,
                       now: dt.datetime, *, start_day: int = 0, n_eval: int = 1, levels: Iterable[str] | None = None,
                       workers: int = 1, typical_delay: dt.timedelta | None = None,
-                      closed_after_days: int | None = None) -> tuple[list[Signal], dict[str, int]]:
+                      closed_after_days: int | None = None, cache: dict | None = None
+                      ) -> tuple[list[Signal], dict[str, int]]:
     """Evaluate every enabled detector on every org unit of its level for the weeks
     ``last - n_eval + 1 .. last``; signals (deterministic ids) and counts (cells, points, signals)."""
     from detectors.rules.base import DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY
@@ -119,11 +191,11 @@ def evaluate_national(conn: Connection, pyramid: Pyramid, configs: Iterable[Dete
     by_level: dict[str, list[DetectorConfig]] = defaultdict(list)
     for cfg in configs:
         by_level[cfg.level].append(cfg)
-    for level, cfgs in by_level.items():
-        width = max(window_weeks(c, n_eval) for c in cfgs)
-        mats = load_matrices(conn, pyramid, level, {c.disease for c in cfgs}, _shift(last, 1 - width, start_day),
-                             last, start_day)
-        jobs += [Job(c, mats[c.disease], n_eval) for c in cfgs]
+    if by_level:
+        width = max(window_weeks(c, n_eval) for c in configs)
+        mats = load_levels(conn, pyramid, {lv: {c.disease for c in cs} for lv, cs in by_level.items()},
+                           _shift(last, 1 - width, start_day), last, start_day, cache=cache)
+        jobs = [Job(c, mats[c.level][c.disease], n_eval) for c in configs]
     t0 = time.perf_counter()
     results = evaluate_jobs(jobs, workers=workers)
     elapsed = time.perf_counter() - t0

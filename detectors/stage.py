@@ -123,7 +123,8 @@ class DetectionStage:
 
         return evaluate_national(conn, self.pyramid, self.detectors, week or last_closed_week(now, self.start_day),
                                  now, start_day=self.start_day, n_eval=n_eval, levels=levels, workers=workers,
-                                 typical_delay=self.typical_delay, closed_after_days=self.closed_after_days)
+                                 typical_delay=self.typical_delay, closed_after_days=self.closed_after_days,
+                                 cache=self.__dict__.setdefault("_national_history", {}))
 
     # -- rules -------------------------------------------------------------------------------------
     def evaluate_rules(self, conn: Connection, disease: str, trigger: CaseRecord, now: dt.datetime,

@@ -187,3 +187,22 @@ def test_cli_evaluate_week_on_demo_pyramid(db, db_url, monkeypatch):
     res = CliRunner().invoke(app, ["evaluate-week", "--week", "2026-W47", "--level", "health_area"])
     assert res.exit_code == 0 and "0 new alerts" in res.output
     assert CliRunner().invoke(app, ["evaluate-week", "--week", "W47"]).exit_code == 2
+
+
+def test_history_cache_is_refreshed_when_the_table_changes(db, pyramid):
+    from detectors.national_db import load_levels
+
+    _ili_history(db)
+    cache: dict = {}
+    wanted = {"health_area": ["ili"], "district": ["ili"]}
+    with db.connect() as conn:
+        a = load_levels(conn, pyramid, wanted, EpiWeek(2026, 30), LAST, cache=cache)
+        b = load_levels(conn, pyramid, wanted, EpiWeek(2026, 30), LAST, cache=cache)
+    i = a["health_area"]["ili"].orgunits.index(AREA)
+    assert cache and b["health_area"]["ili"].counts[i, -2] == a["health_area"]["ili"].counts[i, -2] == 3
+    with db.begin() as conn:
+        store_history(conn, [HistoryRow(AREA, "ili", 2026, 46, 40)], now=NOW, source="fix")
+    with db.connect() as conn:
+        c = load_levels(conn, pyramid, wanted, EpiWeek(2026, 30), LAST, cache=cache)
+    assert c["health_area"]["ili"].counts[i, -2] == 40
+    assert c["district"]["ili"].counts[c["district"]["ili"].orgunits.index(DISTRICT), -2] == 40
