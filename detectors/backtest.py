@@ -385,12 +385,17 @@ def plot(report: Report, path: str | Path) -> Path:
     dets = list(dict.fromkeys(r.detector for r in report.rows))
     ks = sorted({r.k for r in report.rows})
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-    for det in dets:
+    # up to 20 distinguishable colours, and line styles/markers cycling apart from them, so no two
+    # detectors share a look when more than ten are compared
+    colours = plt.get_cmap("tab20").colors
+    styles, markers = ("-", "--", ":"), ("o", "s", "^", "D")
+    for i, det in enumerate(dets):
         rows = [r for r in report.rows if r.detector == det]
         sens = [np.mean([r.sensitivity for r in rows if r.k == k]) for k in ks]
         tl = [np.nanmean([r.timeliness_weeks for r in rows if r.k == k] or [np.nan]) for k in ks]
-        axes[0].plot(ks, sens, marker="o", label=det)
-        axes[2].plot(ks, tl, marker="o", label=det)
+        look = dict(color=colours[i % 20], linestyle=styles[i % 3], marker=markers[i % 4], label=det)
+        axes[0].plot(ks, sens, **look)
+        axes[2].plot(ks, tl, **look)
     summ = summary(report)
     axes[1].barh([s["detector"] for s in summ], [s["false_positive_rate"] for s in summ], color="tab:red")
     axes[0].set(title="Sensitivity (probability of detection)", xlabel="outbreak size k (× baseline sd)",
