@@ -236,6 +236,8 @@ def main() -> None:
     ap.add_argument("--full-reports", type=int, default=2000, help="backlog for the full-worker benchmark")
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--latency", type=int, default=200, help="reports for the latency figure")
+    ap.add_argument("--modes", default="layer,full,latency", help="which figures, comma-separated")
+    ap.add_argument("--batch-seconds", type=float, default=0.25, help="SEBAC_STREAM_BATCH_SECONDS of the workers")
     args = ap.parse_args()
     if args.worker:
         return run_worker(args.worker, args.counter)
@@ -246,14 +248,18 @@ def main() -> None:
     results = []
     try:
         onset = dt.date.today() - dt.timedelta(days=1)
+        modes = args.modes.split(",")
         for mode, n, timeout in (("layer", args.reports, 600), ("full", args.full_reports, 900)):
+            if mode not in modes:
+                continue
             for n_workers in (1, 2):
                 tag = f"{mode}{n_workers}"
                 url = pg.create_database(f"bench_{tag}")
                 settings = Settings(environment="test", database_url=url, broker=broker.url,
                                     stream_topic_prefix=tag, stream_app_id=tag,
                                     stream_partitions=args.partitions, stream_close_interval=5,
-                                    stream_session_timeout=10, stream_rebalance_timeout=20)
+                                    stream_session_timeout=10, stream_rebalance_timeout=20,
+                                    stream_batch_seconds=args.batch_seconds)
                 from sebac.db import make_engine, migrate
 
                 migrate(make_engine(url))
@@ -265,6 +271,8 @@ def main() -> None:
                 results.append((mode, n_workers, n, rate, produce))
                 print(f"{mode:6} workers={n_workers} reports={n}: {rate:,.0f} reports/s "
                       f"(pre-load publish {produce:,.0f} msg/s)", flush=True)
+        if "latency" not in modes:
+            return
         url = pg.create_database("bench_latency")
         settings = Settings(environment="test", database_url=url, broker=broker.url, stream_topic_prefix="lat",
                             stream_app_id="lat", stream_partitions=args.partitions, stream_batch_seconds=0.01)

@@ -145,7 +145,8 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
         broker_session_timeout=settings.stream_session_timeout,
         broker_rebalance_timeout=settings.stream_rebalance_timeout,
         consumer_group_instance_id=settings.stream_instance_id,  # KIP-345 static membership
-        producer_acks=-1, stream_buffer_maxsize=max(4096, 2 * settings.stream_batch_size),
+        producer_acks=-1, producer_linger=0.005,  # batch changelog records and emits into few requests
+        stream_buffer_maxsize=max(4096, 2 * settings.stream_batch_size),
         broker_commit_every=max(1000, settings.stream_batch_size), broker_commit_interval=1.0)
 
     def topic(name: str):
