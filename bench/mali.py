@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     out(f"\nEvery algorithm alone on one level ({args.monitored} weeks, 1 process, oracle defaults, all 20 "
         "diseases stacked; health-area figures of algorithms dearer than 5 µs per point are measured on "
         f"{args.districts * len(MALI):,} series and extrapolated linearly — marked *):\n")
-    out("| algorithm | district: series | CPU s | health area: series | CPU s | µs per point |")
+    out("| algorithm | district: series | CPU s | health area: series | CPU s | µs per point (health area) |")
     out("|---|---:|---:|---:|---:|---:|")
     stacked = {lv: np.concatenate([data[(lv, d)].counts for d in MALI]) for lv in ("district", "health_area")}
     from detectors.national import COST_US
