@@ -11,5 +11,6 @@ the repositories) — only the transport differs:
                          ▼ store_rejected                 └──▶ weekly-counts, signals
 
 Exactly-once *effect* = at-least-once delivery + idempotent writes: reports by idempotency key,
-signals by a deterministic id in an inbox table, table counts as sets of report ids.
+signals by a deterministic id in an inbox table, weekly counts by an offset watermark
+per health area (client resends are not new in the database, redeliveries are below the watermark).
 """
