@@ -75,11 +75,20 @@ class ReportRepository:
         return int(conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one())
 
 
+def printable_raw(raw: str | bytes | None, limit: int | None = None) -> str:
+    """A raw input item as text that every database can store: invalid UTF-8 backslash-escaped and
+    NUL written ``\\x00`` (PostgreSQL text cannot hold NUL). ``limit`` caps the length first."""
+    if raw is None:
+        return ""
+    raw = raw[:limit] if limit is not None else raw
+    text = raw.decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw
+    return text.replace("\x00", "\\x00")
+
+
 class RejectedRepository:
     def insert(self, conn: Connection, *, channel: Channel, raw: str | bytes, errors: list[ErrorDetail],
                now: dt.datetime, idempotency_key: str | None = None) -> RejectedItem:
-        if isinstance(raw, bytes):
-            raw = raw.decode("utf-8", errors="backslashreplace")
+        raw = printable_raw(raw)
         item = RejectedItem(
             rejected_id=str(uuid.uuid4()), channel=channel, received_at=now, raw=raw,
             errors=[e.as_dict() for e in errors], idempotency_key=idempotency_key,

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.contracts import Signal
 from ingest.contracts import Report
+from ingest.repository import printable_raw
 
 NAMESPACE = uuid.UUID("6f1c2f6e-3c0b-5a8e-9d55-5ebac0000001")
 
@@ -79,11 +80,8 @@ def decode_report(raw: bytes | str) -> Report:
 
 
 def raw_text(raw: bytes | str | None, limit: int = 100_000) -> str:
-    """Printable text of a raw item; NUL becomes ``\\x00`` (PostgreSQL text cannot hold it)."""
-    if raw is None:
-        return ""
-    text = raw[:limit].decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw[:limit]
-    return text.replace("\x00", "\\x00")
+    """Printable text of a raw item (at most ``limit`` characters), as the rejected table stores it."""
+    return printable_raw(raw, limit)
 
 
 def dumps(data: Any) -> bytes:

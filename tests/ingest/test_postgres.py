@@ -47,3 +47,18 @@ def test_ingest_on_postgres(pg_url, pyramid, diseases, clock):
         assert history_counts(conn, "ML-MOP-DJENNE", "malaria") == [(2025, 46, 9)]
     first_engine.dispose()
     second_engine.dispose()
+
+
+def test_rejected_item_with_nul_bytes_is_kept_on_postgres(pg_url, pyramid, diseases, clock):
+    """PostgreSQL text cannot hold NUL: the raw item is kept with NUL written as \\x00, not lost."""
+    engine = make_engine(pg_url)
+    migrate(engine)
+    pipeline = Pipeline(engine, pyramid, diseases, clock=clock)
+    res = pipeline.submit(REPORT | {"client_id": "nul\x00id", "orgunit_id": "ML-\x00NOWHERE"})
+    assert res.status == "rejected"
+    raw = pipeline.reject(Channel.http, b'{"client_id": "\x00', []).rejected_id
+    with engine.connect() as conn:
+        kept = {r.rejected_id: r.raw for r in pipeline.rejected.list(conn)}
+    assert "\x00" not in kept[res.rejected_id] and "ML-\\u0000NOWHERE" in kept[res.rejected_id]
+    assert kept[raw] == '{"client_id": "\\x00'
+    engine.dispose()
