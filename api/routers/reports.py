@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, ReportSubmitter
 from api.deps import PipelineDep
@@ -51,8 +52,14 @@ async def post_reports(request: Request, pipeline: PipelineDep, who: ReportSubmi
     payload = await read_json_body(request, pipeline, Channel.http, lang)
     if isinstance(payload, JSONResponse):
         return payload
+    # storage, detection and (in scaled-out mode) the broker acknowledgement block: keep them off
+    # the event loop so one slow submission does not stall every other request
+    max_items = getattr(request.app.state.settings, "max_batch_items", 500)
+    return await run_in_threadpool(_submit, pipeline, payload, lang, max_items)
+
+
+def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONResponse:
     if isinstance(payload, list):
-        max_items = getattr(request.app.state.settings, "max_batch_items", 500)
         if len(payload) > max_items:
             detail = ErrorDetail("report.batch.too_large", None, {"items": len(payload), "max": max_items})
             res = pipeline.reject(Channel.http, payload, [detail])
