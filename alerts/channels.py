@@ -39,6 +39,17 @@ def _http_error(resp: httpx.Response, what: str) -> DeliveryError:
     return DeliveryError(f"{what}: HTTP {resp.status_code} {resp.text[:200]}", permanent=permanent)
 
 
+def _post_json(url: str, body: dict[str, Any], what: str, timeout: float,
+               headers: dict[str, str] | None = None) -> None:
+    """POST ``body``; a network error is transient, an HTTP error is classified by :func:`_http_error`."""
+    try:
+        resp = httpx.post(url, json=body, headers=headers or {}, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+    if resp.status_code >= 300:
+        raise _http_error(resp, what)
+
+
 @dataclass
 class HttpSmsGateway:
     url: str
@@ -47,12 +58,7 @@ class HttpSmsGateway:
 
     def send(self, address: str, subject: str, body: str, payload: dict[str, Any]) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        try:
-            resp = httpx.post(self.url, json={"to": address, "text": body}, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"sms gateway: {exc.__class__.__name__}: {exc}") from exc
-        if resp.status_code >= 300:
-            raise _http_error(resp, "sms gateway")
+        _post_json(self.url, {"to": address, "text": body}, "sms gateway", self.timeout, headers)
 
 
 @dataclass
@@ -100,12 +106,7 @@ class WebhookSender:
     timeout: float = 10.0
 
     def send(self, address: str, subject: str, body: str, payload: dict[str, Any]) -> None:
-        try:
-            resp = httpx.post(address, json=payload | {"text": body}, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook: {exc.__class__.__name__}: {exc}") from exc
-        if resp.status_code >= 300:
-            raise _http_error(resp, "webhook")
+        _post_json(address, payload | {"text": body}, "webhook", self.timeout)
 
 
 @dataclass
