@@ -32,6 +32,7 @@ import faust
 
 from detectors.epiweek import EpiWeek, epiweek, week_end
 from ingest.clock import Clock, SystemClock
+from sebac.metrics import observe_backlog
 from sebac.settings import Settings
 from sebac.streaming.metrics import BATCH_SECONDS, CONSUMED, WEEKS_CLOSED
 from sebac.streaming.stages import Message, Output, WeekCell, WorkerStages
@@ -127,6 +128,17 @@ def forget_old_weeks(table: Any, areas: Iterable[str], before: dt.date, start_da
                            "closed": {k: v for k, v in value["closed"].items() if k not in old}}
 
 
+async def consumer_backlog(consumer: Any, topic: str) -> int:
+    """Consumer lag on ``topic``: highwater minus position, summed over the partitions this worker
+    owns (a partition not fetched yet has no highwater and counts 0)."""
+    waiting = 0
+    for tp in [tp for tp in consumer.assignment() if tp.topic == topic]:
+        high, pos = consumer.highwater(tp), await consumer.position(tp)
+        if high is not None and pos is not None:
+            waiting += max(0, high - pos)
+    return waiting
+
+
 def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock: Clock | None = None) -> faust.App:
     if not settings.broker:
         raise ValueError("SEBAC_BROKER is not set")
@@ -219,6 +231,15 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
             log.info("closed %d epi-week cell(s)", len(cells))
         owned_areas = [area for area in list(cases.keys()) if partition_for(area, n) in owned]
         forget_old_weeks(cases, owned_areas, (now - grace - retention).date(), start_day)
+
+    @app.timer(interval=5.0, name="report_backlog")
+    async def report_backlog():
+        try:
+            waiting = await consumer_backlog(app.consumer, names.reports)
+        except Exception:  # e.g. a partition revoked mid-rebalance: measure again on the next tick
+            log.warning("consumer backlog not measurable now", exc_info=True)
+            return
+        observe_backlog("stream", "reports", waiting)
 
     app.sebac_stages = stages  # type: ignore[attr-defined]  (tests and the CLI reach the stages here)
     return app

@@ -75,14 +75,18 @@ class Worker:
         return self.proc is not None and self.proc.poll() is None
 
     def consumed(self, outcome: str = "new") -> float:
+        return self.metric(f'sebac_stream_consumed_total{{outcome="{outcome}",topic="reports"}}') or 0.0
+
+    def metric(self, series: str) -> float | None:
+        """Value of one exposed series of this worker, None when absent (or not started yet)."""
         try:
             text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=3).text
-        except httpx.HTTPError:  # not started yet
-            return 0.0
+        except httpx.HTTPError:
+            return None
         for line in text.splitlines():
-            if line.startswith(f'sebac_stream_consumed_total{{outcome="{outcome}",topic="reports"}}'):
+            if line.startswith(series + " "):
                 return float(line.split()[-1])
-        return 0.0
+        return None
 
 
 def stream_settings(broker_url: str, db_url: str, name: str, **extra) -> Settings:
@@ -267,6 +271,9 @@ def test_reports_over_http_become_alerts_in_postgres_with_two_workers(kafka_brok
         assert sorted(e[0]["key"] for e in rejected) == ["report.orgunit.unknown", "stream.message.undecodable"]
         assert all(w.alive() for w in workers)
         assert all(w.consumed() > 0 for w in workers), "both workers own partitions of the reports topic"
+        backlog = 'sebac_pipeline_backlog_messages{topic="reports",worker="stream"}'
+        wait_for(lambda: all(w.metric(backlog) == 0 for w in workers) or [w.metric(backlog) for w in workers],
+                 20, workers, "each worker's consumer lag gauge measured and back to 0")
         wait_for(lambda: weekly_diff(kafka_broker.bootstrap, f"{settings.stream_topic_prefix}.weekly-counts", weeks),
                  30, workers, "closed epi weeks with exact counts")
     finally:

@@ -221,3 +221,27 @@ def test_topics_have_stable_names():
     assert Topics.with_prefix("sebac").all() == ["sebac.reports", "sebac.rejected", "sebac.signals",
                                                  "sebac.alert-events", "sebac.notifications",
                                                  "sebac.weekly-counts"]
+
+
+def test_consumer_backlog_sums_highwater_minus_position_on_owned_partitions():
+    import asyncio
+    from collections import namedtuple
+
+    from sebac.streaming.app import consumer_backlog
+
+    TP = namedtuple("TP", "topic partition")
+
+    class FakeConsumer:
+        marks = {TP("r", 0): (10, 4), TP("r", 1): (7, 7), TP("r", 2): (None, 0), TP("other", 0): (99, 0)}
+
+        def assignment(self):
+            return set(self.marks)
+
+        def highwater(self, tp):
+            return self.marks[tp][0]
+
+        async def position(self, tp):
+            return self.marks[tp][1]
+
+    assert asyncio.run(consumer_backlog(FakeConsumer(), "r")) == 6
+    assert asyncio.run(consumer_backlog(FakeConsumer(), "missing")) == 0
