@@ -34,8 +34,8 @@ def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
     intake = IntakeRecorder(LatenessPolicy(settings.late_after_days, settings.epiweek_start_day),
                             duplicate_window=dt.timedelta(days=settings.duplicate_window_days))
     pipeline = Pipeline(db, pyramid, diseases, clock=clock, limits=Limits(max_cases=settings.max_cases),
-                        epiweek_start_day=settings.epiweek_start_day, intake=intake)
-    pipeline.detection = build_detection(settings, pyramid, diseases)
+                        epiweek_start_day=settings.epiweek_start_day, intake=intake,
+                        detection=build_detection(settings, pyramid, diseases))
     from alerts.runtime import configure as configure_alerts
 
     configure_alerts(pipeline, settings)  # escalation policy from settings; SMS commands (OK 12, VRAI 12...)

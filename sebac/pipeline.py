@@ -46,7 +46,7 @@ class SubmitResult:
 class Pipeline:
     def __init__(self, db: sa.Engine, pyramid: Pyramid, diseases: DiseaseCatalogue, *,
                  clock: Clock | None = None, limits: Limits = Limits(), epiweek_start_day: int = 0,
-                 intake: IntakeRecorder | None = None):
+                 intake: IntakeRecorder | None = None, detection: DetectionStage | None = None):
         self.db = db
         self.pyramid = pyramid
         self.diseases = diseases
@@ -56,7 +56,8 @@ class Pipeline:
         self.reports = ReportRepository()
         self.rejected = RejectedRepository()
         self.alerts = AlertRepository()
-        self.detection = DetectionStage(pyramid, diseases, epiweek_start_day=epiweek_start_day)
+        # the composition passes the stage built from settings; the shipped rules/detectors otherwise
+        self.detection = detection or DetectionStage(pyramid, diseases, epiweek_start_day=epiweek_start_day)
         self.alerting = AlertService(pyramid, self.alerts, diseases=diseases)
         precreate_all(pyramid, diseases.codes())  # every counter starts at 0 for every known label set
         self.intake = intake or IntakeRecorder(LatenessPolicy(epiweek_start_day=epiweek_start_day))
