@@ -57,6 +57,12 @@ class DecodeOnlyStages:
         return ReportsDone(new=[r for r, _ in good],
                            counted=[(r, int(m.source.rsplit(":", 1)[-1])) for r, m in good])
 
+    def with_skipped(self, batch, kind="reports"):
+        return list(batch)
+
+    def mark_handled(self, batch, now):
+        return None
+
     def apply_signals(self, batch, now):
         return [], 0, 0
 

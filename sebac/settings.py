@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     stream_batch_seconds: float = Field(default=0.05, gt=0, le=10)
     stream_publish_timeout: float = Field(default=10.0, gt=0, le=120,
                                           description="seconds the API waits for the broker ack before 503")
+    stream_sweep_interval: float = Field(default=30.0, gt=0,
+                                         description="seconds between checks for records a worker's consumer skipped")
     stream_close_interval: float = Field(default=60.0, gt=0, description="seconds between epi-week close runs")
     stream_close_grace_hours: float = Field(default=24.0, ge=0,
                                             description="wait after a week ends before closing it")

@@ -3,7 +3,9 @@
 Agents are verbs and stay thin — take a batch (``stream.take_events``), hand the raw bytes to
 :class:`~sebac.streaming.stages.WorkerStages` in a thread (the database work must not block the
 event loop that heartbeats the consumer group), update the table, emit, and wait for the broker's
-acks before the batch's offsets can be committed (at-least-once).
+acks before the batch's offsets can be committed (at-least-once). A batch that fails is retried, never
+acked (:func:`create_app`'s ``retrying``); records the consumer skipped are read back by offset
+(:mod:`sebac.streaming.gaps`).
 
 ``cases_by_area_week`` holds one small record per health area (its key, so the table is partitioned
 exactly like ``reports``)::
@@ -13,8 +15,9 @@ exactly like ``reports``)::
      "closed": {"cholera|2026-W46": [cases, reports]}}
 
 A case is counted once: a client's resend (another message, same idempotency key) is not new in the
-database and is not counted; a redelivered message (crash before its offset was committed) is
-counted only if its offset is above ``o`` — faust flushes the changelog before committing offsets,
+database and is not counted; a report stored by the batch is always counted (it never was); a
+redelivered message (crash before its offset was committed) is counted only if its offset is above
+``o`` — faust flushes the changelog before committing offsets,
 so the table is never behind the committed offsets. One table write per area and batch keeps the
 changelog small. The table is rebuilt from its changelog or, lost with it, by replaying ``reports``
 (a new ``SEBAC_STREAM_APP_ID``). Epi weeks close on an explicit timer (:func:`close_epiweeks`), not on
@@ -34,9 +37,10 @@ from detectors.epiweek import EpiWeek, epiweek, week_end
 from ingest.clock import Clock, SystemClock
 from sebac.metrics import observe_backlog
 from sebac.settings import Settings
-from sebac.streaming.metrics import BATCH_SECONDS, CONSUMED, WEEKS_CLOSED
+from sebac.streaming.gaps import KafkaRangeReader
+from sebac.streaming.metrics import BATCH_SECONDS, CONSUMED, RETRIES, WEEKS_CLOSED
 from sebac.streaming.stages import Message, Output, WeekCell, WorkerStages
-from sebac.streaming.topics import Topics, partition_for
+from sebac.streaming.topics import Topics, bootstrap_of, partition_for
 
 log = logging.getLogger("sebac.streaming.worker")
 
@@ -57,8 +61,14 @@ def empty_area() -> dict:
     return {"o": -1, "w": {}, "closed": {}}
 
 
-def add_reports(table: Any, counted: Iterable[tuple[Any, int]], start_day: int = 0) -> int:
-    """Add (report, offset) pairs to the weekly counts; returns how many were counted."""
+def add_reports(table: Any, counted: Iterable[tuple[Any, int]], start_day: int = 0,
+                first_time: Iterable[str] = ()) -> int:
+    """Add (report, offset) pairs to the weekly counts; returns how many were counted.
+
+    A report stored by this batch (``first_time``: its id) was never counted and always is; any
+    other pair is a redelivery of the message that stored it, counted only above the area's ``o``.
+    """
+    first_time = set(first_time)
     by_area: dict[str, list[tuple[int, Any]]] = {}
     for report, offset in counted:
         by_area.setdefault(report.health_area_id, []).append((offset, report))
@@ -67,15 +77,17 @@ def add_reports(table: Any, counted: Iterable[tuple[Any, int]], start_day: int =
         value = table.get(area) or empty_area()
         weeks = dict(value["w"])
         last = value["o"]
+        changed = False
         for offset, r in sorted(items, key=lambda x: x[0]):
-            if offset <= last:
+            if offset <= last and r.report_id not in first_time:
                 continue  # redelivered and already counted before the crash
             cell = f"{r.disease}|{epiweek(r.onset_date, start_day)}"
             cases, reports = weeks.get(cell, (0, 0))
             weeks[cell] = [cases + r.cases, reports + 1]
-            last = offset
+            last = max(last, offset)
             added += 1
-        if last != value["o"]:
+            changed = True
+        if changed:
             table[area] = {"o": last, "w": weeks, "closed": value["closed"]}
     return added
 
@@ -146,7 +158,8 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
     if stages is None:
         from sebac.streaming.engine import embedded_pipeline
 
-        stages = WorkerStages(embedded_pipeline(settings, clock))
+        stages = WorkerStages(embedded_pipeline(settings, clock),
+                              reader=KafkaRangeReader(bootstrap_of(settings.broker)))
     n = settings.stream_partitions
     start_day = settings.epiweek_start_day
     names = Topics.with_prefix(settings.stream_topic_prefix)
@@ -183,34 +196,59 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
         return [Message(e.message.value, f"{e.message.topic}:{e.message.partition}:{e.message.offset}")
                 for e in events]
 
+    async def retrying(kind: str, batch: list[Message], handle) -> None:
+        """Handle a batch until it succeeds. faust acks a batch whose handler raised (and commits its
+        offsets), so an error must not escape: the database or the broker being away stalls the
+        worker (its backlog grows) and loses nothing; poison is handled inside the stages."""
+        delay = 0.5
+        while True:
+            try:
+                full = await asyncio.to_thread(stages.with_skipped, batch, kind)
+                await handle(full)
+                await asyncio.to_thread(stages.mark_handled, full, clock.now())
+                return
+            except Exception:  # noqa: BLE001 - CancelledError (shutdown) is not an Exception
+                RETRIES.labels(kind).inc()
+                log.exception("%s: batch of %d failed; retrying in %.1f s", kind, len(batch), delay)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 30.0)
+
+    async def handle_reports(batch: list[Message]) -> None:
+        t0 = time.perf_counter()
+        done = await asyncio.to_thread(stages.process_reports, batch, clock.now())
+        add_reports(cases, done.counted, start_day, done.first_time)
+        await emit(done.outputs)
+        CONSUMED.labels("reports", "new").inc(len(done.new))
+        CONSUMED.labels("reports", "duplicate").inc(len(done.duplicates))
+        CONSUMED.labels("reports", "poison").inc(sum(o.topic == "rejected" for o in done.outputs))
+        BATCH_SECONDS.labels("reports").observe(time.perf_counter() - t0)
+
+    async def handle_signals(batch: list[Message]) -> None:
+        t0 = time.perf_counter()
+        outputs, applied, redelivered = await asyncio.to_thread(stages.apply_signals, batch, clock.now())
+        await emit(outputs)
+        CONSUMED.labels("signals", "applied").inc(applied)
+        CONSUMED.labels("signals", "redelivered").inc(redelivered)
+        BATCH_SECONDS.labels("signals").observe(time.perf_counter() - t0)
+
+    async def handle_rejected(batch: list[Message]) -> None:
+        stored = await asyncio.to_thread(stages.store_rejected, batch, clock.now())
+        CONSUMED.labels("rejected", "stored").inc(stored)
+
     @app.agent(topics["reports"], name="classify_reports")
     async def classify_reports(stream):
         async for events in stream.take_events(batch, within=within):
-            t0 = time.perf_counter()
-            done = await asyncio.to_thread(stages.process_reports, messages(events), clock.now())
-            add_reports(cases, done.counted, start_day)
-            await emit(done.outputs)
-            CONSUMED.labels("reports", "new").inc(len(done.new))
-            CONSUMED.labels("reports", "duplicate").inc(len(done.duplicates))
-            CONSUMED.labels("reports", "poison").inc(sum(o.topic == "rejected" for o in done.outputs))
-            BATCH_SECONDS.labels("reports").observe(time.perf_counter() - t0)
+            await retrying("reports", messages(events), handle_reports)
 
     @app.agent(topics["signals"], name="raise_alerts")
     async def raise_alerts(stream):
         async for events in stream.take_events(min(batch, 500), within=within):
-            t0 = time.perf_counter()
-            outputs, applied, redelivered = await asyncio.to_thread(stages.apply_signals, messages(events),
-                                                                   clock.now())
-            await emit(outputs)
-            CONSUMED.labels("signals", "applied").inc(applied)
-            CONSUMED.labels("signals", "redelivered").inc(redelivered)
-            BATCH_SECONDS.labels("signals").observe(time.perf_counter() - t0)
+            await retrying("signals", messages(events), handle_signals)
 
     @app.agent(topics["rejected"], name="store_rejected")
     async def store_rejected(stream):
         async for events in stream.take_events(min(batch, 500), within=within):
-            stored = await asyncio.to_thread(stages.store_rejected, messages(events), clock.now())
-            CONSUMED.labels("rejected", "stored").inc(stored)
+            await retrying("rejected", messages(events), handle_rejected)
 
     grace = dt.timedelta(hours=settings.stream_close_grace_hours)
     retention = dt.timedelta(weeks=settings.stream_retention_weeks)
@@ -231,6 +269,27 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
             log.info("closed %d epi-week cell(s)", len(cells))
         owned_areas = [area for area in list(cases.keys()) if partition_for(area, n) in owned]
         forget_old_weeks(cases, owned_areas, (now - grace - retention).date(), start_day)
+
+    handlers = {names.reports: ("reports", handle_reports), names.signals: ("signals", handle_signals),
+                names.rejected: ("rejected", handle_rejected)}
+
+    @app.timer(interval=settings.stream_sweep_interval, name="sweep_skipped")
+    async def sweep_skipped():
+        """Read back records skipped at the end of a partition (group committed above the mark)."""
+        reader = getattr(stages, "reader", None)
+        owned = {(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in handlers}
+        if reader is None or not owned:
+            return
+        try:
+            committed = await asyncio.to_thread(reader.committed, settings.stream_app_id)
+        except Exception:  # noqa: BLE001 - the broker is away: sweep on the next tick
+            log.warning("committed offsets not readable now", exc_info=True)
+            return
+        for topic, (kind, handle) in handlers.items():
+            mine = {tp: c for tp, c in committed.items() if tp in owned and tp[0] == topic}
+            back = await asyncio.to_thread(stages.read_back_committed, mine, kind) if mine else []
+            if back:
+                await retrying(kind, back, handle)
 
     @app.timer(interval=5.0, name="report_backlog")
     async def report_backlog():

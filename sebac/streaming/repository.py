@@ -5,6 +5,7 @@
   returns which reports are new, and the stored version of the others (first writer wins).
 * :meth:`insert_rejected` — rejected items with a given id, ``ON CONFLICT DO NOTHING``.
 * :meth:`claim` / :meth:`outputs` — the inbox of processed messages (see :mod:`.tables`).
+* :meth:`marks` / :meth:`advance_marks` — per-partition consumed marks (see :mod:`.tables`).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ingest.contracts import Report
 from ingest.repository import report_from_row
 from ingest.tables import rejected_items, reports
 from sebac.streaming.codec import RejectedRecord
-from sebac.streaming.tables import stream_inbox
+from sebac.streaming.tables import stream_inbox, stream_offsets
 
 # PostgreSQL allows 65,535 bind parameters per statement; SQLite 32,766.
 _ROWS_PER_STATEMENT = 1000
@@ -124,3 +125,24 @@ class StreamRepository:
 
     def count_inbox(self, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(stream_inbox)).scalar_one())
+
+    def marks(self, conn: Connection, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+        """Consumed mark (next offset to handle) of each partition that has one."""
+        q = sa.select(stream_offsets.c.partition, stream_offsets.c.next_offset).where(
+            stream_offsets.c.topic == topic, stream_offsets.c.partition.in_(list(partitions)))
+        return {int(p): int(n) for p, n in conn.execute(q)}
+
+    def advance_marks(self, conn: Connection, topic: str, ranges: dict[int, tuple[int, int]],
+                      now: dt.datetime) -> None:
+        """Record that offsets ``first..last`` of each partition are handled: the mark moves to
+        ``last + 1`` when the range starts at or below it (contiguous); a range above the mark
+        leaves it where it is (its gap is still to be read), a range below it never lowers it."""
+        for partition, (first, last) in sorted(ranges.items()):
+            stmt = _insert(conn, stream_offsets).values(topic=topic, partition=partition, next_offset=last + 1,
+                                                        updated_at=now)
+            current, proposed = stream_offsets.c.next_offset, stmt.excluded.next_offset
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["topic", "partition"],
+                set_={"next_offset": sa.case((sa.and_(current >= first, current < proposed), proposed),
+                                             else_=current),
+                      "updated_at": now}))

@@ -10,7 +10,10 @@ batch and makes every effect idempotent so that at-least-once delivery gives an 
 * signals: an inbox row ``signal:<id>`` is written in the transaction that applies the signal; a
   redelivered signal re-emits the outputs recorded with it and changes nothing;
 * poison messages (undecodable, unknown org unit, a rule that raises) become rejected records with
-  a stable reason key; database errors are not poison: they propagate and the batch is redelivered.
+  a stable reason key; database errors are not poison: they propagate and the worker retries the
+  batch (:mod:`sebac.streaming.app`);
+* no record is skipped: :meth:`WorkerStages.with_skipped` reads back what the consumer skipped and
+  :meth:`WorkerStages.mark_handled` advances the consumed marks (:mod:`sebac.streaming.gaps`).
 """
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ from ingest.metrics import observe_report_duplicate, observe_report_received
 from sebac.metrics import observe_report_processed, precreate_worker
 from sebac.pipeline import Pipeline
 from sebac.streaming.codec import RejectedRecord, WeekCount, raw_text, stable_id, with_stable_signal_id
+from sebac.streaming.gaps import RangeReader, ranges_of, read_skipped, skipped, skipped_below_committed
+from sebac.streaming.metrics import READ_BACK
 from sebac.streaming.repository import StreamRepository
 
 log = logging.getLogger("sebac.streaming.worker")
@@ -73,6 +78,8 @@ class ReportsDone:
     #: reports to add to the weekly counts, with the offset of the message that first stored them:
     #: new reports, and redeliveries of that same message (not client resends under another offset)
     counted: list[tuple[Report, int]] = field(default_factory=list)
+    #: ids of the reports stored by this batch: never counted before, whatever their offset
+    first_time: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -115,11 +122,61 @@ STREAM_WORKER = "stream"  # the metrics' worker label; Prometheus's instance lab
 
 
 class WorkerStages:
-    def __init__(self, pipeline: Pipeline, repository: StreamRepository | None = None):
+    def __init__(self, pipeline: Pipeline, repository: StreamRepository | None = None,
+                 reader: RangeReader | None = None):
         self.pipeline = pipeline
         self.db: sa.Engine = pipeline.db
         self.repo = repository or StreamRepository()
+        #: reads skipped records back by offset; None: skips are not checked (unit tests, benchmarks)
+        self.reader = reader
         precreate_worker(STREAM_WORKER, ("reports",))
+
+    # -- no record skipped -------------------------------------------------------------------------
+    def with_skipped(self, batch: Sequence[Message], kind: str = "reports") -> list[Message]:
+        """The batch, preceded by the records its consumer skipped since each partition's mark."""
+        if self.reader is None or not batch:
+            return list(batch)
+        ranges = ranges_of(batch)
+        gaps = skipped(ranges, self._marks(list(ranges)))
+        if not gaps:
+            return list(batch)
+        back = read_skipped(self.reader, gaps, Message)
+        READ_BACK.labels(kind).inc(len(back))
+        return back + list(batch)
+
+    def _marks(self, tps) -> dict[tuple[str, int], int]:
+        marks: dict[tuple[str, int], int] = {}
+        with self.db.connect() as conn:
+            for topic in {t for t, _ in tps}:
+                got = self.repo.marks(conn, topic, [p for t, p in tps if t == topic])
+                marks.update({(topic, p): n for p, n in got.items()})
+        return marks
+
+    def read_back_committed(self, committed: dict[tuple[str, int], int], kind: str) -> list[Message]:
+        """Records below the group's committed offsets and above the marks (skipped at the end of a
+        partition); records gone with retention are passed over: the mark moves past them."""
+        if self.reader is None or not committed:
+            return []
+        gaps = skipped_below_committed(committed, self._marks(list(committed)))
+        back = read_skipped(self.reader, gaps, Message) if gaps else []
+        READ_BACK.labels(kind).inc(len(back))
+        gone = {tp: (start, end - 1) for tp, (start, end) in gaps.items()
+                if not any(m.source.startswith(f"{tp[0]}:{tp[1]}:") for m in back)}
+        if gone:
+            log.error("records gone before they were handled (retention?): %s", gone)
+            with self.db.begin() as conn:
+                for (topic, partition), r in gone.items():
+                    self.repo.advance_marks(conn, topic, {partition: r}, dt.datetime.now(dt.timezone.utc))
+        return back
+
+    def mark_handled(self, batch: Sequence[Message], now: dt.datetime) -> None:
+        """Advance the consumed marks past ``batch`` (its effects committed, its outputs acked)."""
+        if self.reader is None or not batch:
+            return
+        ranges = ranges_of(batch)
+        with self.db.begin() as conn:
+            for topic in sorted({t for t, _ in ranges}):
+                self.repo.advance_marks(conn, topic, {p: r for (t, p), r in ranges.items() if t == topic}, now)
 
     # -- reports ---------------------------------------------------------------------------------
     def decode_reports(self, batch: Sequence[Message], now: dt.datetime) -> tuple[list[tuple[Report, Message]],
@@ -165,6 +222,7 @@ class WorkerStages:
             self.repo.record_sources(conn, {r.idempotency_key: first[r.idempotency_key].source for r in done.new},
                                      now)
             sources = self.repo.sources(conn, [r.idempotency_key for r in done.duplicates])
+            done.first_time = {r.report_id for r in done.new}
             done.counted = [(r, _offset(first[r.idempotency_key].source)) for r in done.new] + [
                 (r, _offset(first[r.idempotency_key].source)) for r in done.duplicates
                 if sources.get(r.idempotency_key) == first[r.idempotency_key].source]
@@ -187,9 +245,8 @@ class WorkerStages:
             return run(items)
         except sa.exc.DBAPIError:
             raise  # the database is down or refused: redeliver, never reject
-        except Exception:  # noqa: BLE001 - a bug in a rule must not stop the stream
-            if len(items) == 1:
-                raise
+        except Exception:  # noqa: BLE001 - a bug in a rule must not stop the stream: find the culprit
+            pass
         total = ReportsDone()
         for item in items:
             try:
@@ -205,6 +262,7 @@ class WorkerStages:
             total.duplicates += part.duplicates
             total.outputs += part.outputs
             total.counted += part.counted
+            total.first_time |= part.first_time
         return total
 
     # -- signals → alerts ------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from sebac.settings import Settings
 from sebac.streaming.app import add_reports, due_cells, forget_old_weeks, mark_closed
 from sebac.streaming.codec import report_id_for
 from sebac.streaming.engine import publishing
-from sebac.streaming.ingest import StreamingPipeline
 from sebac.streaming.publisher import BrokerUnavailable, InMemoryPublisher
 from sebac.streaming.stages import Message, WorkerStages
 from sebac.streaming.topics import Topics, partition_for
@@ -21,13 +20,6 @@ from tests.conftest import LiveServer
 AREA = "ML-MOP-DJENNE-MOUGNA"
 REPORT = {"client_id": "c-1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": "cholera", "cases": 1,
           "onset_date": "2026-11-10"}
-
-
-@pytest.fixture
-def api_side(pipeline) -> tuple[StreamingPipeline, InMemoryPublisher]:
-    publisher = InMemoryPublisher()
-    settings = Settings(environment="test", broker="kafka://127.0.0.1:9", stream_topic_prefix="t")
-    return publishing(pipeline, settings, publisher), publisher
 
 
 @pytest.fixture
