@@ -20,19 +20,39 @@ Re-evaluation queue: ingest queues (health area, disease, week) cells that late 
 and statistical detectors on them (not immediate or cluster rules: those are about one report and
 already ran when it arrived). It is idempotent by dedup key; :meth:`on_report` also drains a few due
 cells, so an embedded engine without a timer still empties the queue.
+
+Batches: :meth:`on_reports` evaluates reports that are all stored already (one transaction) and
+returns, for each, exactly what :meth:`on_report` returns for it on that database state (signal ids
+aside: random uuids either way). It shares the work across the batch (:mod:`detectors.memo`):
+
+* each distinct SQL read is made once (memoised by its arguments for the call);
+* period rules (``count``, ``rate``, ``ratio``, ``trend``: they read the trigger only through its
+  onset date) are run once per (rule, level, scope, onset date); statistical detectors once per
+  (config, org unit, district, evaluated weeks), the trigger's report id then put on the signal of
+  its onset week, as the per-report run does; immediate and cluster rules stay per report (they
+  read the trigger's cases, id and place), over memoised rows;
+* the queue is popped once, ``queue_batch × len(reports)`` due cells oldest first, and the cells
+  are handed out ``queue_batch`` at a time in report order: report ``i`` gets the signals of cells
+  ``i·queue_batch … (i+1)·queue_batch − 1``, the cells its own :meth:`on_report` call would have
+  popped in a loop over the batch (the stage reads nothing else of the queue). :meth:`on_report` is
+  ``on_reports(conn, [report], now)[0]``.
+
+Metrics: every (rule or detector, report) still counts as one evaluation (alarm counters as with
+the per-report loop); the duration histogram observes the runs actually made.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
 from detectors import metrics
 from detectors.contracts import Signal
 from detectors.epiweek import EpiWeek, epiweek, week_end, week_start
+from detectors.memo import BatchMemo, MemoRepository, for_trigger, fresh
 from detectors.repository import DetectorRepository
 from detectors.rules.base import DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY, CaseRecord, RuleInput, Scope
 from detectors.rules.catalogue import RuleCatalogue, load_rules
@@ -41,10 +61,13 @@ from detectors.weekly import weekly_counts
 from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
 from ingest.pyramid import Pyramid
-from ingest.reevaluation import pop_due
+from ingest.reevaluation import ReevaluationItem, pop_due
 
 log = logging.getLogger("sebac.detectors")
 _DEFAULTS: dict[tuple[Any, ...], Any] = {}
+# rule kinds whose evaluation reads the trigger only through its onset date (and the scope built from
+# its health area and district): one run serves every report with that onset in that scope
+_SHARED_RULE_KINDS = frozenset({"count", "rate", "ratio", "trend"})
 
 
 def _default(kind: str, diseases: DiseaseCatalogue, levels: tuple[str, ...]):
@@ -77,34 +100,51 @@ class DetectionStage:
 
     # -- entry points ------------------------------------------------------------------------------
     def on_report(self, conn: Connection, report: Report, now: dt.datetime) -> list[Signal]:
-        trigger = self._record(report)
-        signals = self.evaluate_rules(conn, report.disease, trigger, now)
-        signals += self.evaluate_detectors(conn, report.disease, report.health_area_id, report.district_id,
-                                           report.onset_date, now, report_ids=(report.report_id,))
-        if self.queue_batch:
-            signals += self.reevaluate_due(conn, now, limit=self.queue_batch)
-        return signals
+        return self.on_reports(conn, [report], now)[0]
+
+    def on_reports(self, conn: Connection, reports: Sequence[Report], now: dt.datetime) -> list[list[Signal]]:
+        """Signals for each of ``reports`` (all stored already, same transaction), in order: what
+        :meth:`on_report` gives for each on this database state, with the work shared (module doc)."""
+        memo = BatchMemo()
+        out = []
+        for report in reports:
+            trigger = self._record(report)
+            signals = self.evaluate_rules(conn, report.disease, trigger, now, memo=memo)
+            signals += self.evaluate_detectors(conn, report.disease, report.health_area_id, report.district_id,
+                                               report.onset_date, now, report_ids=(report.report_id,), memo=memo)
+            out.append(signals)
+        if self.queue_batch and reports:
+            due = pop_due(conn, now, settle=self.queue_settle, limit=self.queue_batch * len(reports))
+            for i in range(0, len(due), self.queue_batch):
+                out[i // self.queue_batch] += self._reevaluate_items(conn, due[i:i + self.queue_batch], now, memo)
+        return out
 
     def reevaluate_due(self, conn: Connection, now: dt.datetime, *, settle: dt.timedelta | None = None,
                        limit: int = 1000) -> list[Signal]:
         """Pop the re-evaluation cells due at ``now`` and re-run period rules and detectors on them."""
+        due = pop_due(conn, now, settle=self.queue_settle if settle is None else settle, limit=limit)
+        return self._reevaluate_items(conn, due, now, BatchMemo())
+
+    def _reevaluate_items(self, conn: Connection, items: Iterable[ReevaluationItem], now: dt.datetime,
+                          memo: BatchMemo) -> list[Signal]:
         out: list[Signal] = []
-        for item in pop_due(conn, now, settle=self.queue_settle if settle is None else settle, limit=limit):
-            out += self.reevaluate_cell(conn, item.area_id, item.disease, item.epiweek, now)
+        for item in items:
+            out += self.reevaluate_cell(conn, item.area_id, item.disease, item.epiweek, now, memo=memo)
         return out
 
     def reevaluate_cell(self, conn: Connection, area_id: str, disease: str, week: str,
-                        now: dt.datetime) -> list[Signal]:
+                        now: dt.datetime, *, memo: BatchMemo | None = None) -> list[Signal]:
         """Period rules and statistical detectors for one (health area, disease, epi week) and the
         area's district; immediate and cluster rules are per report and are not re-run."""
         if area_id not in self.pyramid or disease not in self.diseases:
             return []
+        memo = memo if memo is not None else BatchMemo()
         district = self.pyramid.ancestor_at(area_id, "district")
         start = week_start(EpiWeek.parse(week), self.start_day)
         trigger = CaseRecord(report_id="", onset_date=start, cases=0, received_at=now,
                              health_area_id=area_id, district_id=district.id if district else "")
-        out = self.evaluate_rules(conn, disease, trigger, now, period_rules_only=True)
-        return out + self.evaluate_detectors(conn, disease, area_id, trigger.district_id, start, now)
+        out = self.evaluate_rules(conn, disease, trigger, now, period_rules_only=True, memo=memo)
+        return out + self.evaluate_detectors(conn, disease, area_id, trigger.district_id, start, now, memo=memo)
 
     def on_week_closed(self, conn: Connection, area_id: str, disease: str, week: str, cases: int,
                        now: dt.datetime) -> list[Signal]:
@@ -128,66 +168,92 @@ class DetectionStage:
 
     # -- rules -------------------------------------------------------------------------------------
     def evaluate_rules(self, conn: Connection, disease: str, trigger: CaseRecord, now: dt.datetime,
-                       *, period_rules_only: bool = False) -> list[Signal]:
+                       *, period_rules_only: bool = False, memo: BatchMemo | None = None) -> list[Signal]:
+        memo = memo if memo is not None else BatchMemo()
         out: list[Signal] = []
         for rule in self.rules.for_disease(disease):
             if period_rules_only and rule.kind in ("immediate", "cluster"):
                 continue
-            t0 = time.perf_counter()
+            t0, ran = time.perf_counter(), False
             if rule.kind == "cluster":
                 since, until = rule.window(trigger.onset_date, self.start_day)
-                rows = self.repo.case_rows(conn, disease, since, until)
-                records = tuple(self._row_record(r) for r in rows if r["report_id"] != trigger.report_id)
+                records = tuple(r for r in self._records(conn, memo, disease, since, until)
+                                if r.report_id != trigger.report_id)
                 signals = rule.evaluate(self._input(disease, self._scope("district", trigger), trigger,
                                                     records, now))
+                ran = True
             else:
                 signals = []
                 for level in rule.levels:
                     scope = self._scope(level, trigger)
                     if scope is None:
                         continue
+                    key = (rule.id, level, scope, trigger.onset_date) if rule.kind in _SHARED_RULE_KINDS else None
+                    if key is not None and key in memo.rules:
+                        signals += fresh(memo.rules[key])
+                        continue
                     if rule.kind == "immediate":
                         records = (trigger,)
                     else:
                         since, until = rule.window(trigger.onset_date, self.start_day)
-                        records = tuple(self._row_record(r) for r in self.repo.case_rows(
-                            conn, disease, since, until, level=level, orgunit_id=scope.orgunit_id))
-                    since = self.repo.first_onset(conn, level, scope.orgunit_id) if rule.kind == "trend" else None
-                    signals += rule.evaluate(self._input(disease, scope, trigger, records, now, since))
-            metrics.observe_duration(rule.kind, time.perf_counter() - t0)
+                        records = self._records(conn, memo, disease, since, until, level, scope.orgunit_id)
+                    since = memo.reads.first_onset(conn, level, scope.orgunit_id) if rule.kind == "trend" else None
+                    found = rule.evaluate(self._input(disease, scope, trigger, records, now, since))
+                    if key is not None:
+                        memo.rules[key] = found
+                    signals += found
+                    ran = True
+            if ran:
+                metrics.observe_duration(rule.kind, time.perf_counter() - t0)
             metrics.observe_evaluation(rule.kind, disease, bool(signals))
             out += signals
         return out
 
+    def _records(self, conn: Connection, memo: BatchMemo, disease: str, since: dt.date, until: dt.date,
+                 level: str | None = None, orgunit_id: str | None = None) -> tuple[CaseRecord, ...]:
+        """The case records of one case-rows read (in the read's row order), built once per call."""
+        key = (disease, since, until, level, orgunit_id)
+        if key not in memo.records:
+            rows = memo.reads.case_rows(conn, disease, since, until, level=level, orgunit_id=orgunit_id)
+            memo.records[key] = tuple(self._row_record(r) for r in rows)
+        return memo.records[key]
+
     # -- statistical detectors ---------------------------------------------------------------------
     def evaluate_detectors(self, conn: Connection, disease: str, health_area_id: str, district_id: str,
-                           onset: dt.date, now: dt.datetime, *, report_ids: Iterable[str] = ()) -> list[Signal]:
+                           onset: dt.date, now: dt.datetime, *, report_ids: Iterable[str] = (),
+                           memo: BatchMemo | None = None) -> list[Signal]:
+        memo = memo if memo is not None else BatchMemo()
         out: list[Signal] = []
         onset_week = epiweek(onset, self.start_day)
         current = epiweek(now.date(), self.start_day)
+        report_ids = tuple(report_ids)
         for cfg in self.detectors.for_disease(disease):
             orgunit = health_area_id if cfg.level == "health_area" else district_id
             last = onset_week
             if current > onset_week and cfg.reevaluate_weeks:
                 last = min(current, self._shift(onset_week, cfg.reevaluate_weeks))
             n_eval = self._weeks(onset_week, last)
-            t0 = time.perf_counter()
-            signals = self._run(conn, cfg, disease, orgunit, district_id, last, n_eval, now,
-                                {onset_week: tuple(report_ids)})
-            metrics.observe_duration(cfg.algorithm, time.perf_counter() - t0)
+            # the trigger only adds its report id to the onset week's signal: run once per cell, without ids
+            key = (cfg.id, orgunit, district_id, onset_week, last, n_eval)
+            if key not in memo.detectors:
+                t0 = time.perf_counter()
+                memo.detectors[key] = self._run(conn, memo.reads, cfg, disease, orgunit, district_id, last,
+                                                n_eval, now, {})
+                metrics.observe_duration(cfg.algorithm, time.perf_counter() - t0)
+            signals = for_trigger(memo.detectors[key], onset_week, report_ids)
             metrics.observe_evaluation(cfg.algorithm, disease, bool(signals))
             out += signals
         return out
 
-    def _run(self, conn: Connection, cfg: DetectorConfig, disease: str, orgunit: str, district_id: str,
-             last: EpiWeek, n_eval: int, now: dt.datetime, report_ids: dict[EpiWeek, tuple[str, ...]]
-             ) -> list[Signal]:
-        history = self.repo.history(conn, orgunit, disease)
+    def _run(self, conn: Connection, reads: MemoRepository, cfg: DetectorConfig, disease: str, orgunit: str,
+             district_id: str, last: EpiWeek, n_eval: int, now: dt.datetime,
+             report_ids: dict[EpiWeek, tuple[str, ...]]) -> list[Signal]:
+        history = reads.history(conn, orgunit, disease)
         if not history and cfg.level == "district":
             areas = [u.id for u in self.pyramid.descendants(orgunit) if u.level == "health_area"] \
                 if orgunit in self.pyramid else []
-            history = self.repo.history_sum(conn, areas, disease)
-        first_seen = [d for d in (self.repo.first_onset(conn, cfg.level, orgunit),) if d is not None]
+            history = reads.history_sum(conn, areas, disease)
+        first_seen = [d for d in (reads.first_onset(conn, cfg.level, orgunit),) if d is not None]
         if history:
             first_seen.append(week_start(min(history), self.start_day))
         if not first_seen:
@@ -196,8 +262,8 @@ class DetectionStage:
         first = max(epiweek(min(first_seen), self.start_day), wanted)
         if first > last or fitted_params(cfg, self._weeks(first, last)) is None:
             return []  # warm-up: not enough weeks observed yet (no need to read the counts)
-        daily = self.repo.daily_cases(conn, cfg.level, orgunit, disease, week_start(first, self.start_day),
-                                      week_end(last, self.start_day))
+        daily = reads.daily_cases(conn, cfg.level, orgunit, disease, week_start(first, self.start_day),
+                                  week_end(last, self.start_day))
         weeks, counts = weekly_counts(daily, history, first, last, self.start_day)
         unit = self.pyramid.units.get(orgunit)
         scope = Scope(orgunit, cfg.level, district_id, unit.population if unit else None)

@@ -1,0 +1,98 @@
+"""What one call of the detectors stage may share across the reports of a batch.
+
+:meth:`detectors.stage.DetectionStage.on_reports` evaluates a batch of reports that are all stored
+before it starts, in the transaction that stored them. Every read of the stage is then a function of
+its arguments for the whole call: the stage writes nothing it reads back (its only write is popping
+the re-evaluation queue, which only :func:`ingest.reevaluation.pop_due` reads, once per call). So
+
+* :class:`MemoRepository` answers each distinct read (case rows, first onset, weekly history,
+  daily cases) from the database once and from memory afterwards: the same query on the same
+  database state returns the same rows in the same order, so callers see exactly what the
+  un-memoised repository would have returned;
+* :class:`BatchMemo` also keeps the case records built from those rows and the results of
+  evaluations that do not depend on which report triggered them (see the stage for the keys), so
+  reports of the same org unit and period share one rule or detector run.
+
+A memo lives for one call and is never stored on the stage (no state between calls: the next batch
+sees the reports committed since). Shared signals are handed out as copies with a fresh
+``signal_id`` (a random uuid, as for an evaluation of their own) and, for statistical detectors, the
+trigger's report id on the onset week (:func:`for_trigger`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlalchemy.engine import Connection
+
+from detectors.contracts import Signal
+from detectors.epiweek import EpiWeek
+from detectors.repository import DetectorRepository
+from detectors.rules.base import MAX_REPORT_IDS, CaseRecord
+
+
+class MemoRepository(DetectorRepository):
+    """:class:`DetectorRepository` with every read memoised by its arguments (one connection, one
+    database state). Results are shared objects: callers read them, never mutate them."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self.reads = 0  # reads that went to the database (for tests and benchmarks)
+
+    def _cached(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self.reads += 1
+            self._memo[key] = read()
+        return self._memo[key]
+
+    def case_rows(self, conn: Connection, disease: str, since: dt.date, until: dt.date, *,
+                  level: str | None = None, orgunit_id: str | None = None) -> list[dict[str, Any]]:
+        return self._cached(("case_rows", disease, since, until, level, orgunit_id),
+                            lambda: DetectorRepository.case_rows(self, conn, disease, since, until, level=level,
+                                                                 orgunit_id=orgunit_id))
+
+    def daily_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
+                    since: dt.date, until: dt.date) -> dict[dt.date, int]:
+        return self._cached(("daily_cases", level, orgunit_id, disease, since, until),
+                            lambda: DetectorRepository.daily_cases(self, conn, level, orgunit_id, disease,
+                                                                   since, until))
+
+    def first_onset(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
+        return self._cached(("first_onset", level, orgunit_id),
+                            lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id))
+
+    def history(self, conn: Connection, orgunit_id: str, disease: str) -> dict[EpiWeek, int]:
+        return self._cached(("history", orgunit_id, disease),
+                            lambda: DetectorRepository.history(self, conn, orgunit_id, disease))
+
+    def history_sum(self, conn: Connection, orgunit_ids: Iterable[str], disease: str) -> dict[EpiWeek, int]:
+        ids = tuple(orgunit_ids)  # the inherited sum reads each area through the memoised history
+        return self._cached(("history_sum", ids, disease),
+                            lambda: DetectorRepository.history_sum(self, conn, ids, disease))
+
+
+@dataclass
+class BatchMemo:
+    """Reads and trigger-independent results shared by the evaluations of one stage call."""
+
+    reads: MemoRepository = field(default_factory=MemoRepository)
+    records: dict[tuple[Any, ...], tuple[CaseRecord, ...]] = field(default_factory=dict)
+    rules: dict[tuple[Any, ...], list[Signal]] = field(default_factory=dict)
+    detectors: dict[tuple[Any, ...], list[Signal]] = field(default_factory=dict)
+
+
+def fresh(signals: Sequence[Signal]) -> list[Signal]:
+    """Copies of shared signals with new random ids (what a separate evaluation would have given)."""
+    return [s.model_copy(update={"signal_id": str(uuid.uuid4())}) for s in signals]
+
+
+def for_trigger(signals: Sequence[Signal], onset_week: EpiWeek, report_ids: Sequence[str]) -> list[Signal]:
+    """Statistical detector signals evaluated without report ids, as :func:`detectors.statistical.evaluate`
+    would have returned them with ``report_ids={onset_week: report_ids}``: the ids go on the signal
+    of the onset week (capped at ``MAX_REPORT_IDS``), every signal gets a new random id."""
+    ids, week = tuple(report_ids)[:MAX_REPORT_IDS], str(onset_week)
+    return [s.model_copy(update={"signal_id": str(uuid.uuid4()),
+                                 "report_ids": ids if s.epiweek == week else s.report_ids})
+            for s in signals]
