@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import time
 from typing import Any, Iterable
 
@@ -149,6 +150,29 @@ async def consumer_backlog(consumer: Any, topic: str) -> int:
         if high is not None and pos is not None:
             waiting += max(0, high - pos)
     return waiting
+
+
+#: exit status of a worker whose consumer stopped taking part in its group (EX_TEMPFAIL): its
+#: supervisor (compose ``restart``, a Kubernetes StatefulSet) starts it again
+EXIT_GROUP_LOST = 75
+
+
+def coordination_failure(consumer: Any) -> BaseException | None:
+    """The error that ended the group coordination of faust's aiokafka consumer, if it ended.
+
+    aiokafka runs the group protocol (join, sync, heartbeats) in one task; when that task dies on
+    an unexpected error (seen: an empty member assignment in a SyncGroup answer), nothing restarts
+    it and the worker sits in the group holding nothing, while the group waits for it. faust does
+    not notice; :func:`create_app`'s ``watch_group`` timer does, and exits."""
+    task = coordination_task(consumer)
+    if task is None or not task.done() or task.cancelled():
+        return None
+    return task.exception()
+
+
+def coordination_task(consumer: Any) -> Any:
+    kafka = getattr(getattr(consumer, "_thread", None), "_consumer", None)
+    return getattr(getattr(kafka, "_coordinator", None), "_coordination_task", None)
 
 
 def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock: Clock | None = None) -> faust.App:
@@ -290,6 +314,24 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
             back = await asyncio.to_thread(stages.read_back_committed, mine, kind) if mine else []
             if back:
                 await retrying(kind, back, handle)
+
+    watching: list[bool] = []
+
+    @app.timer(interval=2.0, name="watch_group")
+    async def watch_group():
+        if not watching and app.consumer.assignment():
+            watching.append(coordination_task(app.consumer) is not None)
+            if watching[0]:
+                log.info("watching the group coordination of the consumer")
+            else:  # aiokafka's internals moved: say so rather than watch nothing in silence
+                log.warning("cannot watch the group coordination of the consumer (aiokafka internals changed)")
+        failure = coordination_failure(app.consumer)
+        if failure is not None:
+            log.critical("the consumer left its group for good (%r): exiting with status %d so that the "
+                         "worker is restarted; nothing is lost (idempotent writes, consumed marks)",
+                         failure, EXIT_GROUP_LOST)
+            logging.shutdown()
+            os._exit(EXIT_GROUP_LOST)  # faust's own shutdown can hang with a dead coordinator
 
     @app.timer(interval=5.0, name="report_backlog")
     async def report_backlog():

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 
 from ingest.pyramid import demo_pyramid_path, load_pyramid
 from sebac.settings import Settings
+from sebac.streaming.app import EXIT_GROUP_LOST
 from sebac.streaming.codec import report_id_for
 from sebac.streaming.engine import build_streaming_pipeline, create_topics
 from sebac.streaming.topics import Topics, partition_for
@@ -39,7 +41,10 @@ IMMEDIATE, ROUTINE = ("cholera", "mpox"), ("malaria", "ili")
 
 
 class Worker:
-    """``python -m sebac worker`` in a subprocess; SIGTERM, then SIGKILL (faust may ignore SIGTERM)."""
+    """``python -m sebac worker`` in a subprocess; SIGTERM, then SIGKILL (faust may ignore SIGTERM).
+
+    Like the compose file's restart policy, a worker that exits with ``EXIT_GROUP_LOST`` (its
+    consumer's group coordination died) is started again, with the same static member id."""
 
     def __init__(self, settings: Settings, name: str, metrics_port: int = 0):
         self.env = dict(os.environ, PYTHONUNBUFFERED="1", **{
@@ -52,18 +57,32 @@ class Worker:
         self.metrics_port = metrics_port
         self.log_path = Path(tempfile.gettempdir()) / f"sebac-{name}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+        self._stopping = threading.Event()
 
     def start(self) -> "Worker":
-        self.proc = subprocess.Popen([sys.executable, "-m", "sebac", "worker", "--no-create-topics"], cwd=ROOT,
-                                     env=self.env, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT)
+        self._spawn()
+        threading.Thread(target=self._supervise, daemon=True).start()
         return self
 
+    def _spawn(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "sebac", "worker", "--no-create-topics"], cwd=ROOT,
+                                     env=self.env, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT)
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.2):
+            if self.proc is not None and self.proc.poll() == EXIT_GROUP_LOST and not self._stopping.is_set():
+                self.restarts += 1
+                self._spawn()
+
     def kill9(self) -> None:
+        self._stopping.set()
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -271,6 +290,7 @@ def test_reports_over_http_become_alerts_in_postgres_with_two_workers(kafka_brok
         assert sorted(e[0]["key"] for e in rejected) == ["report.orgunit.unknown", "stream.message.undecodable"]
         assert all(w.alive() for w in workers)
         assert all(w.consumed() > 0 for w in workers), "both workers own partitions of the reports topic"
+        assert all("watching the group coordination" in w.log_path.read_text() for w in workers)
         backlog = 'sebac_pipeline_backlog_messages{topic="reports",worker="stream"}'
         wait_for(lambda: all(w.metric(backlog) == 0 for w in workers) or [w.metric(backlog) for w in workers],
                  20, workers, "each worker's consumer lag gauge measured and back to 0")

@@ -237,3 +237,35 @@ def test_consumer_backlog_sums_highwater_minus_position_on_owned_partitions():
 
     assert asyncio.run(consumer_backlog(FakeConsumer(), "r")) == 6
     assert asyncio.run(consumer_backlog(FakeConsumer(), "missing")) == 0
+
+
+class _Task:
+    def __init__(self, done: bool, exc: BaseException | None = None, cancelled: bool = False):
+        self._done, self._exc, self._cancelled = done, exc, cancelled
+
+    def done(self):
+        return self._done
+
+    def cancelled(self):
+        return self._cancelled
+
+    def exception(self):
+        return self._exc
+
+
+def _consumer(task):
+    from types import SimpleNamespace as NS
+
+    return NS(_thread=NS(_consumer=NS(_coordinator=NS(_coordination_task=task))))
+
+
+@pytest.mark.parametrize("consumer, failed", [
+    (object(), False),                                               # not started yet
+    (_consumer(_Task(done=False)), False),                           # coordinating
+    (_consumer(_Task(done=True, cancelled=True)), False),            # stopped by a shutdown
+    (_consumer(_Task(done=True, exc=ValueError("b''"))), True),      # died: the worker must exit
+])
+def test_a_dead_group_coordination_is_noticed(consumer, failed):
+    from sebac.streaming.app import coordination_failure
+
+    assert (coordination_failure(consumer) is not None) is failed
