@@ -4,6 +4,8 @@
 
 Figures (one line each, and a Markdown table at the end):
 
+* ``naive``: the issue's baseline on the same broker — a faust agent taking one event at a time,
+  parsing it with pydantic and updating a table per message (no database);
 * ``layer``: reports/s through the faust layer of one and two workers — take_events batches, raw
   bytes, pydantic decoding, the weekly-counts table with its changelog, emits — with the database
   stages replaced by a decode-only stub (what faust and the broker cost);
@@ -71,6 +73,38 @@ class DecodeOnlyStages:
 
     def close_weeks(self, cells, now):
         return []
+
+
+def run_naive_worker(counter: str) -> None:
+    """The issue's baseline: a naive faust agent, one event at a time, pydantic parse, a table update
+    per message (changelog), no database. Counts in the shared file from a 50 ms timer."""
+    import faust
+
+    from ingest.contracts import Report
+    from sebac.streaming.topics import Topics
+
+    settings = Settings()
+    n = settings.stream_partitions
+    app = faust.App(settings.stream_app_id, broker=settings.broker, store="memory://", topic_partitions=n,
+                    web_enabled=False, consumer_auto_offset_reset="earliest", table_standby_replicas=0)
+    topic = app.topic(Topics.with_prefix(settings.stream_topic_prefix).reports, partitions=n, key_type=bytes,
+                      value_type=bytes, key_serializer="raw", value_serializer="raw")
+    table = app.Table("naive_counts", default=int, partitions=n)
+    seen = [0]
+
+    @app.agent(topic)
+    async def count(stream):
+        async for value in stream:
+            report = Report.model_validate_json(value)
+            table[report.health_area_id] += 1
+            seen[0] += 1
+
+    @app.timer(interval=0.05)
+    async def write_counter():
+        if seen[0]:
+            Path(counter).write_text(f"{seen[0]} {time.time()}")
+
+    faust.Worker(app, loglevel="warning", console_port=0).execute_from_commandline()
 
 
 def run_worker(mode: str, counter: str) -> None:
@@ -171,7 +205,7 @@ def measure(settings: Settings, mode: str, n_workers: int, n: int, tag: str, tim
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            if mode == "layer":
+            if mode in ("layer", "naive"):
                 done = 0
                 for _, counter in workers:
                     if counter.exists():
@@ -186,7 +220,7 @@ def measure(settings: Settings, mode: str, n_workers: int, n: int, tag: str, tim
             if done >= n:
                 last = (now, done)
                 break
-            time.sleep(0.05 if mode == "layer" else 0.2)
+            time.sleep(0.05 if mode in ("layer", "naive") else 0.2)
     finally:
         stop_workers(workers)
     if first is None or last is None:
@@ -242,9 +276,11 @@ def main() -> None:
     ap.add_argument("--full-reports", type=int, default=2000, help="backlog for the full-worker benchmark")
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--latency", type=int, default=200, help="reports for the latency figure")
-    ap.add_argument("--modes", default="layer,full,latency", help="which figures, comma-separated")
+    ap.add_argument("--modes", default="naive,layer,full,latency", help="which figures, comma-separated")
     ap.add_argument("--batch-seconds", type=float, default=0.25, help="SEBAC_STREAM_BATCH_SECONDS of the workers")
     args = ap.parse_args()
+    if args.worker == "naive":
+        return run_naive_worker(args.counter)
     if args.worker:
         return run_worker(args.worker, args.counter)
 
@@ -255,7 +291,8 @@ def main() -> None:
     try:
         onset = dt.date.today() - dt.timedelta(days=1)
         modes = args.modes.split(",")
-        for mode, n, timeout in (("layer", args.reports, 600), ("full", args.full_reports, 900)):
+        for mode, n, timeout in (("naive", args.reports, 600), ("layer", args.reports, 600),
+                                 ("full", args.full_reports, 900)):
             if mode not in modes:
                 continue
             for n_workers in (1, 2):

@@ -230,8 +230,9 @@ class WorkerStages:
             for report in done.new:
                 if intake is not None:
                     intake.on_stored(conn, report, now)
-            for report in done.new + done.duplicates:
-                for signal in p.detection.on_report(conn, report, now):
+            evaluated = done.new + done.duplicates  # all stored: one batch evaluation shares reads and runs
+            for report, signals in zip(evaluated, p.detection.on_reports(conn, evaluated, now)):
+                for signal in signals:
                     signal = with_stable_signal_id(signal, f"report:{report.report_id}")
                     done.outputs.append(Output("signals", signal.orgunit_id, signal.model_dump_json().encode()))
         return done

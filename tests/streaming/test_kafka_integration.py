@@ -290,7 +290,8 @@ def test_reports_over_http_become_alerts_in_postgres_with_two_workers(kafka_brok
         assert sorted(e[0]["key"] for e in rejected) == ["report.orgunit.unknown", "stream.message.undecodable"]
         assert all(w.alive() for w in workers)
         assert all(w.consumed() > 0 for w in workers), "both workers own partitions of the reports topic"
-        assert all("watching the group coordination" in w.log_path.read_text() for w in workers)
+        wait_for(lambda: all("watching the group coordination" in w.log_path.read_text() for w in workers), 20,
+                 workers, "each worker watching its consumer's group coordination")
         backlog = 'sebac_pipeline_backlog_messages{topic="reports",worker="stream"}'
         wait_for(lambda: all(w.metric(backlog) == 0 for w in workers) or [w.metric(backlog) for w in workers],
                  20, workers, "each worker's consumer lag gauge measured and back to 0")

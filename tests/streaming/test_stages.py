@@ -111,14 +111,14 @@ def test_report_for_unknown_area_is_poison_not_a_crash(api_side, stages, clock):
 
 def test_a_rule_that_raises_rejects_only_its_report(api_side, stages, clock, monkeypatch):
     msgs = published(api_side, REPORT, REPORT | {"client_id": "c-2", "disease": "malaria"})
-    real = stages.pipeline.detection.on_report
+    real = stages.pipeline.detection.on_reports
 
-    def flaky(conn, report, now):
-        if report.disease == "malaria":
+    def flaky(conn, reports, now):
+        if any(r.disease == "malaria" for r in reports):
             raise ZeroDivisionError("bug in a rule")
-        return real(conn, report, now)
+        return real(conn, reports, now)
 
-    monkeypatch.setattr(stages.pipeline.detection, "on_report", flaky)
+    monkeypatch.setattr(stages.pipeline.detection, "on_reports", flaky)
     done = stages.process_reports(msgs, clock.now())
     assert [r.disease for r in done.new] == ["cholera"]
     rejected = [json.loads(o.value) for o in done.outputs if o.topic == "rejected"]
