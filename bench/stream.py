@@ -59,10 +59,13 @@ class DecodeOnlyStages:
         return ReportsDone(new=[r for r, _ in good],
                            counted=[(r, int(m.source.rsplit(":", 1)[-1])) for r, m in good])
 
-    def with_skipped(self, batch, kind="reports"):
-        return list(batch)
+    def run(self, kind, batch, now, work):
+        return list(batch), work(batch, now)
 
-    def mark_handled(self, batch, now):
+    def note_handled(self, batch):
+        return None
+
+    def save_marks(self, now):
         return None
 
     def apply_signals(self, batch, now):

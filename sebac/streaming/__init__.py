@@ -5,7 +5,7 @@ the repositories) — only the transport differs:
 
     API replicas ──validate_report──▶ reports ──▶ classify_reports ──▶ signals ──▶ raise_alerts
          │ (kafka-python, acks=all,    (key:          │ store report (dedup key)     │ inbox (signal id)
-         │  idempotent; 503 if down)    area)         │ DetectionStage.on_report     │ AlertService.on_signal
+         │  idempotent; 503 if down)    area)         │ DetectionStage.on_reports    │ AlertService.on_signal
          └──────────▶ rejected ◀── poison messages ───┘ cases_by_area_week table     ▼
                          │                              close_epiweeks timer    alert-events, notifications
                          ▼ store_rejected                 └──▶ weekly-counts, signals

@@ -227,9 +227,7 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
         delay = 0.5
         while True:
             try:
-                full = await asyncio.to_thread(stages.with_skipped, batch, kind)
-                await handle(full)
-                await asyncio.to_thread(stages.mark_handled, full, clock.now())
+                stages.note_handled(await handle(batch))
                 return
             except Exception:  # noqa: BLE001 - CancelledError (shutdown) is not an Exception
                 RETRIES.labels(kind).inc()
@@ -237,27 +235,31 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, 30.0)
 
-    async def handle_reports(batch: list[Message]) -> None:
+    async def handle_reports(batch: list[Message]) -> list[Message]:
         t0 = time.perf_counter()
-        done = await asyncio.to_thread(stages.process_reports, batch, clock.now())
+        full, done = await asyncio.to_thread(stages.run, "reports", batch, clock.now(), stages.process_reports)
         add_reports(cases, done.counted, start_day, done.first_time)
         await emit(done.outputs)
         CONSUMED.labels("reports", "new").inc(len(done.new))
         CONSUMED.labels("reports", "duplicate").inc(len(done.duplicates))
         CONSUMED.labels("reports", "poison").inc(sum(o.topic == "rejected" for o in done.outputs))
         BATCH_SECONDS.labels("reports").observe(time.perf_counter() - t0)
+        return full
 
-    async def handle_signals(batch: list[Message]) -> None:
+    async def handle_signals(batch: list[Message]) -> list[Message]:
         t0 = time.perf_counter()
-        outputs, applied, redelivered = await asyncio.to_thread(stages.apply_signals, batch, clock.now())
+        full, (outputs, applied, redelivered) = await asyncio.to_thread(stages.run, "signals", batch, clock.now(),
+                                                                        stages.apply_signals)
         await emit(outputs)
         CONSUMED.labels("signals", "applied").inc(applied)
         CONSUMED.labels("signals", "redelivered").inc(redelivered)
         BATCH_SECONDS.labels("signals").observe(time.perf_counter() - t0)
+        return full
 
-    async def handle_rejected(batch: list[Message]) -> None:
-        stored = await asyncio.to_thread(stages.store_rejected, batch, clock.now())
+    async def handle_rejected(batch: list[Message]) -> list[Message]:
+        full, stored = await asyncio.to_thread(stages.run, "rejected", batch, clock.now(), stages.store_rejected)
         CONSUMED.labels("rejected", "stored").inc(stored)
+        return full
 
     @app.agent(topics["reports"], name="classify_reports")
     async def classify_reports(stream):
@@ -297,11 +299,28 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
     handlers = {names.reports: ("reports", handle_reports), names.signals: ("signals", handle_signals),
                 names.rejected: ("rejected", handle_rejected)}
 
+    @app.on_partitions_revoked.connect
+    async def save_marks_on_revoke(sender, revoked, **kwargs):
+        """Before another worker takes a partition over, it finds the marks of what was handled here."""
+        await asyncio.to_thread(stages.save_marks, clock.now())
+
+    @app.on_before_shutdown.connect
+    async def save_marks_on_shutdown(sender, **kwargs):
+        await asyncio.to_thread(stages.save_marks, clock.now())
+
+    @app.timer(interval=1.0, name="save_marks")
+    async def save_marks():
+        try:
+            await asyncio.to_thread(stages.save_marks, clock.now())
+        except Exception:  # noqa: BLE001 - kept in memory, saved by the next batch or tick
+            log.warning("consumed marks not saved now", exc_info=True)
+
     @app.timer(interval=settings.stream_sweep_interval, name="sweep_skipped")
     async def sweep_skipped():
-        """Read back records skipped at the end of a partition (group committed above the mark)."""
+        """Read back records skipped at the end of a partition: below the group's committed offset,
+        or below the end of the log of a partition that had no batch for a whole interval."""
         reader = getattr(stages, "reader", None)
-        owned = {(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in handlers}
+        owned = [tp for tp in app.consumer.assignment() if tp.topic in handlers]
         if reader is None or not owned:
             return
         try:
@@ -309,11 +328,19 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
         except Exception:  # noqa: BLE001 - the broker is away: sweep on the next tick
             log.warning("committed offsets not readable now", exc_info=True)
             return
+        ends = {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in owned}
         for topic, (kind, handle) in handlers.items():
-            mine = {tp: c for tp, c in committed.items() if tp in owned and tp[0] == topic}
-            back = await asyncio.to_thread(stages.read_back_committed, mine, kind) if mine else []
-            if back:
-                await retrying(kind, back, handle)
+            mine = {tp: c for tp, c in committed.items() if tp[0] == topic and tp in ends}
+            idle = {tp: e for tp, e in ends.items() if tp[0] == topic and e is not None}
+            for below, idle_for in ((mine, None), (idle, settings.stream_sweep_interval)):
+                try:
+                    back = await asyncio.to_thread(stages.read_back_below, below, kind, idle_for) if below else []
+                except Exception:  # noqa: BLE001 - database or broker away: sweep on the next tick
+                    log.warning("%s: sweep not possible now", kind, exc_info=True)
+                    return
+                if back:
+                    await retrying(kind, back, handle)
+                    await asyncio.to_thread(stages.save_marks, clock.now())
 
     watching: list[bool] = []
 

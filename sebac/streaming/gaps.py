@@ -8,11 +8,12 @@ the batch); when it slips, a record is never delivered at all. The workers do no
 * each partition has a *consumed mark* in the database (``stream_offsets``): every record below it
   is handled. The mark moves only by a batch that starts at or below it, after the batch's effects
   are committed and its outputs acknowledged (so before the consumer can commit those offsets);
-* a batch that starts above the mark of its partition reveals skipped records: they are read back
-  by offset (``[mark, first)``, :class:`KafkaRangeReader`) and handled with the batch;
-* records skipped at the end of a partition (no later batch reveals them) show as a group offset
-  committed above the mark: a worker timer compares the two (:func:`skipped_below_committed`) and
-  reads those back too.
+* a batch that starts above the mark of its partition, or has a hole between its own offsets,
+  reveals skipped records (:func:`holes`): they are read back by offset (:class:`KafkaRangeReader`)
+  and handled with the batch;
+* records skipped at the end of a partition (no later batch reveals them) show either as a group
+  offset committed above the mark, or as an idle partition whose mark is below the end of its log:
+  a worker timer checks both (:func:`skipped_below`) and reads those back too.
 
 Every write is idempotent, so reading back a record that was in fact handled changes nothing.
 
@@ -20,18 +21,19 @@ Every write is idempotent, so reading back a record that was in fact handled cha
 >>> batch = [Message(b"", "r:0:7"), Message(b"", "r:0:9"), Message(b"", "r:1:3")]
 >>> ranges_of(batch)
 {('r', 0): (7, 9), ('r', 1): (3, 3)}
->>> skipped(ranges_of(batch), {('r', 0): 5, ('r', 1): 3})
-{('r', 0): (5, 7)}
+>>> holes(offsets_of(batch), {('r', 0): 5, ('r', 1): 3})
+[(('r', 0), 5, 7), (('r', 0), 8, 9)]
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import Iterable, Mapping, Protocol
+from typing import Iterable, Mapping, Protocol, Sequence
 
 log = logging.getLogger("sebac.streaming.worker")
 
 TP = tuple[str, int]
+Gap = tuple[TP, int, int]  # (topic partition, first missing offset, end: excluded)
 
 
 class HasSource(Protocol):
@@ -54,20 +56,42 @@ def ranges_of(batch: Iterable[HasSource]) -> dict[TP, tuple[int, int]]:
     return out
 
 
-def skipped(ranges: Mapping[TP, tuple[int, int]], marks: Mapping[TP, int]) -> dict[TP, tuple[int, int]]:
-    """Offsets ``[start, end)`` skipped before each batch range: from the partition's mark to the
-    range's first offset. A partition without a mark was never consumed here: nothing to check."""
-    return {tp: (marks[tp], first) for tp, (first, _) in ranges.items() if tp in marks and first > marks[tp]}
+def offsets_of(batch: Iterable[HasSource]) -> dict[TP, list[int]]:
+    """Sorted distinct offsets of the batch in each topic partition."""
+    out: dict[TP, set[int]] = {}
+    for m in batch:
+        topic, partition, offset = parse_source(m.source)
+        out.setdefault((topic, partition), set()).add(offset)
+    return {tp: sorted(offs) for tp, offs in out.items()}
 
 
-def skipped_below_committed(committed: Mapping[TP, int], marks: Mapping[TP, int]) -> dict[TP, tuple[int, int]]:
-    """Offsets ``[mark, committed)``: the group committed them (it believes they were handled) but
-    the marks say they were not. A partition without a mark was never consumed here.
+def holes(offsets: Mapping[TP, Sequence[int]], marks: Mapping[TP, int]) -> list[Gap]:
+    """Offsets ``[start, end)`` missing from a batch: between the partition's mark and the batch's
+    first offset, and between the batch's own offsets (the topics are written without transactions
+    or compaction: their offsets are contiguous). Without a mark, only the holes inside the batch.
 
-    >>> skipped_below_committed({("r", 0): 12, ("r", 1): 4}, {("r", 0): 10, ("r", 1): 4})
-    {('r', 0): (10, 12)}
+    >>> holes({("r", 0): [7, 8, 11], ("r", 1): [3]}, {("r", 0): 5, ("r", 1): 3})
+    [(('r', 0), 5, 7), (('r', 0), 9, 11)]
     """
-    return {tp: (marks[tp], c) for tp, c in committed.items() if tp in marks and c > marks[tp]}
+    out = []
+    for tp, offs in sorted(offsets.items()):
+        expected = marks.get(tp, offs[0])
+        for o in offs:
+            if o > expected:
+                out.append((tp, expected, o))
+            expected = max(expected, o + 1)
+    return out
+
+
+def skipped_below(ends: Mapping[TP, int], marks: Mapping[TP, int]) -> list[Gap]:
+    """Offsets ``[mark, end)`` for each partition whose mark is below ``end`` — the group's committed
+    offset (it believes they were handled), or the end of the log of an idle partition (they were
+    never delivered). A partition without a mark was never consumed here.
+
+    >>> skipped_below({("r", 0): 12, ("r", 1): 4}, {("r", 0): 10, ("r", 1): 4})
+    [(('r', 0), 10, 12)]
+    """
+    return [(tp, marks[tp], e) for tp, e in sorted(ends.items()) if tp in marks and e > marks[tp]]
 
 
 class RangeReader(Protocol):
@@ -122,12 +146,13 @@ class KafkaRangeReader:
         return {(tp.topic, tp.partition): om.offset for tp, om in offsets.items() if om.offset >= 0}
 
 
-def read_skipped(reader: RangeReader, gaps: Mapping[TP, tuple[int, int]], make) -> list:
+def read_skipped(reader: RangeReader, gaps: Iterable[Gap], make) -> list:
     """Read every gap back; ``make(value, source)`` builds the batch's message type."""
     out = []
-    for (topic, partition), (start, end) in sorted(gaps.items()):
+    for (topic, partition), start, end in gaps:
         records = reader.read(topic, partition, start, end)
-        log.warning("%s:%d: the consumer skipped offsets [%d, %d): read %d record(s) back by offset",
+        log.warning("%s:%d: offsets [%d, %d) not known as handled (skipped by the consumer, or handled by a "
+                    "worker that stopped before saving its mark): read %d record(s) back by offset",
                     topic, partition, start, end, len(records))
         out += [make(value, f"{topic}:{partition}:{offset}") for offset, value in records]
     return out

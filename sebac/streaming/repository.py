@@ -132,6 +132,14 @@ class StreamRepository:
             stream_offsets.c.topic == topic, stream_offsets.c.partition.in_(list(partitions)))
         return {int(p): int(n) for p, n in conn.execute(q)}
 
+    def start_marks(self, conn: Connection, topic: str, firsts: dict[int, int], now: dt.datetime) -> None:
+        """First sighting of partitions: their marks start at the first offset consumed (what the
+        consumer starts from: the log start, or the group's committed offset)."""
+        for partition, first in sorted(firsts.items()):
+            conn.execute(_insert(conn, stream_offsets).values(topic=topic, partition=partition, next_offset=first,
+                                                              updated_at=now)
+                         .on_conflict_do_nothing(index_elements=["topic", "partition"]))
+
     def advance_marks(self, conn: Connection, topic: str, ranges: dict[int, tuple[int, int]],
                       now: dt.datetime) -> None:
         """Record that offsets ``first..last`` of each partition are handled: the mark moves to

@@ -12,14 +12,17 @@ batch and makes every effect idempotent so that at-least-once delivery gives an 
 * poison messages (undecodable, unknown org unit, a rule that raises) become rejected records with
   a stable reason key; database errors are not poison: they propagate and the worker retries the
   batch (:mod:`sebac.streaming.app`);
-* no record is skipped: :meth:`WorkerStages.with_skipped` reads back what the consumer skipped and
-  :meth:`WorkerStages.mark_handled` advances the consumed marks (:mod:`sebac.streaming.gaps`).
+* no record is skipped: :meth:`WorkerStages.run` puts back what the consumer skipped before the
+  work, and :meth:`WorkerStages.note_handled` advances the consumed marks once the outputs are
+  acknowledged (:mod:`sebac.streaming.gaps`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
@@ -34,7 +37,7 @@ from ingest.metrics import observe_report_duplicate, observe_report_received
 from sebac.metrics import observe_report_processed, precreate_worker
 from sebac.pipeline import Pipeline
 from sebac.streaming.codec import RejectedRecord, WeekCount, raw_text, stable_id, with_stable_signal_id
-from sebac.streaming.gaps import RangeReader, ranges_of, read_skipped, skipped, skipped_below_committed
+from sebac.streaming.gaps import RangeReader, holes, offsets_of, ranges_of, read_skipped, skipped_below
 from sebac.streaming.metrics import READ_BACK
 from sebac.streaming.repository import StreamRepository
 
@@ -129,20 +132,84 @@ class WorkerStages:
         self.repo = repository or StreamRepository()
         #: reads skipped records back by offset; None: skips are not checked (unit tests, benchmarks)
         self.reader = reader
+        self._local: dict[tuple[str, int], int] = {}  # partition → every offset below it handled here
+        self._unsaved: dict[tuple[str, int], tuple[int, int]] = {}  # handled ranges not in the database yet
+        self._marks_lock = threading.Lock()  # noted on the event loop, saved from worker threads
+        self._last_step: dict[tuple[str, int], float] = {}  # partition → when a batch of it last started
+        self._born = time.monotonic()
         precreate_worker(STREAM_WORKER, ("reports",))
 
     # -- no record skipped -------------------------------------------------------------------------
+    # Marks are noted in memory when a batch is done (outputs acked) and saved to the database by a
+    # timer (every second): no round trip on the hot path. A mark saved late only makes a crash
+    # followed by a takeover read the last batches back for nothing.
+    def run(self, kind: str, batch: Sequence[Message], now: dt.datetime,
+            work: Callable[[list[Message], dt.datetime], T]) -> tuple[list[Message], T]:
+        """One worker step in one thread: put back what the consumer skipped, do ``work`` on the
+        whole; returns (the messages handled, the result)."""
+        full = self.with_skipped(batch, kind)
+        started = time.monotonic()
+        for tp in ranges_of(full):
+            self._last_step[tp] = started
+        return full, work(full, now)
+
     def with_skipped(self, batch: Sequence[Message], kind: str = "reports") -> list[Message]:
-        """The batch, preceded by the records its consumer skipped since each partition's mark."""
+        """The batch with the records its consumer skipped: since each partition's mark, and between
+        the batch's own offsets."""
         if self.reader is None or not batch:
             return list(batch)
-        ranges = ranges_of(batch)
-        gaps = skipped(ranges, self._marks(list(ranges)))
+        offsets = offsets_of(batch)
+        with self._marks_lock:
+            marks = {tp: self._local[tp] for tp in offsets if tp in self._local}
+        unsure = [tp for tp, offs in offsets.items() if tp not in marks or offs[0] > marks[tp]]
+        if unsure:  # not the usual case (the batch continuing what this worker handled): ask the database
+            stored = self._marks(unsure)
+            for tp, mark in stored.items():
+                marks[tp] = max(mark, marks.get(tp, -1))
+            new = {tp: offsets[tp][0] for tp in unsure if tp not in marks}
+            if new:  # never consumed with this database: the marks start here, at once (not with the timer)
+                with self.db.begin() as conn:
+                    for topic in sorted({t for t, _ in new}):
+                        self.repo.start_marks(conn, topic, {p: f for (t, p), f in new.items() if t == topic},
+                                              dt.datetime.now(dt.timezone.utc))
+        gaps = holes(offsets, marks)
         if not gaps:
             return list(batch)
         back = read_skipped(self.reader, gaps, Message)
         READ_BACK.labels(kind).inc(len(back))
         return back + list(batch)
+
+    def note_handled(self, batch: Sequence[Message]) -> None:
+        """``batch`` is done: its effects committed and its outputs acknowledged by the broker."""
+        if self.reader is None or not batch:
+            return
+        with self._marks_lock:
+            for tp, (first, last) in ranges_of(batch).items():
+                self._local[tp] = max(self._local.get(tp, -1), last + 1)
+                seen = self._unsaved.get(tp)
+                self._unsaved[tp] = (first, last) if seen is None else (min(seen[0], first), max(seen[1], last))
+
+    def save_marks(self, now: dt.datetime) -> None:
+        with self._marks_lock:
+            unsaved, self._unsaved = self._unsaved, {}
+        if not unsaved:
+            return
+        try:
+            with self.db.begin() as conn:
+                for topic in sorted({t for t, _ in unsaved}):
+                    self.repo.advance_marks(conn, topic, {p: r for (t, p), r in unsaved.items() if t == topic}, now)
+        except Exception:
+            with self._marks_lock:  # keep them for the next attempt
+                for tp, (first, last) in unsaved.items():
+                    seen = self._unsaved.get(tp)
+                    self._unsaved[tp] = (first, last) if seen is None else (min(seen[0], first),
+                                                                            max(seen[1], last))
+            raise
+
+    def mark_handled(self, batch: Sequence[Message], now: dt.datetime) -> None:
+        """Note ``batch`` as handled and save the marks now."""
+        self.note_handled(batch)
+        self.save_marks(now)
 
     def _marks(self, tps) -> dict[tuple[str, int], int]:
         marks: dict[tuple[str, int], int] = {}
@@ -152,31 +219,37 @@ class WorkerStages:
                 marks.update({(topic, p): n for p, n in got.items()})
         return marks
 
-    def read_back_committed(self, committed: dict[tuple[str, int], int], kind: str) -> list[Message]:
-        """Records below the group's committed offsets and above the marks (skipped at the end of a
-        partition); records gone with retention are passed over: the mark moves past them."""
-        if self.reader is None or not committed:
+    def read_back_below(self, ends: dict[tuple[str, int], int], kind: str,
+                        idle_for: float | None = None) -> list[Message]:
+        """Records between each partition's mark and ``ends`` — the group's committed offsets
+        (skipped at the end of a partition), or with ``idle_for`` the end of the log of partitions
+        that had no batch for that many seconds (records never delivered). Records gone with
+        retention are passed over: the mark moves past them."""
+        if self.reader is None or not ends:
             return []
-        gaps = skipped_below_committed(committed, self._marks(list(committed)))
+        if idle_for is not None:
+            clock = time.monotonic()
+            ends = {tp: e for tp, e in ends.items() if clock - self._last_step.get(tp, self._born) >= idle_for}
+        if not ends:
+            return []
+        now = dt.datetime.now(dt.timezone.utc)
+        self.save_marks(now)
+        marks = self._marks(list(ends))
+        with self._marks_lock:
+            for tp in ends:
+                if tp in self._local:
+                    marks[tp] = max(marks.get(tp, -1), self._local[tp])
+        gaps = skipped_below(ends, marks)
         back = read_skipped(self.reader, gaps, Message) if gaps else []
         READ_BACK.labels(kind).inc(len(back))
-        gone = {tp: (start, end - 1) for tp, (start, end) in gaps.items()
+        gone = {tp: (start, end - 1) for tp, start, end in gaps
                 if not any(m.source.startswith(f"{tp[0]}:{tp[1]}:") for m in back)}
         if gone:
             log.error("records gone before they were handled (retention?): %s", gone)
             with self.db.begin() as conn:
                 for (topic, partition), r in gone.items():
-                    self.repo.advance_marks(conn, topic, {partition: r}, dt.datetime.now(dt.timezone.utc))
+                    self.repo.advance_marks(conn, topic, {partition: r}, now)
         return back
-
-    def mark_handled(self, batch: Sequence[Message], now: dt.datetime) -> None:
-        """Advance the consumed marks past ``batch`` (its effects committed, its outputs acked)."""
-        if self.reader is None or not batch:
-            return
-        ranges = ranges_of(batch)
-        with self.db.begin() as conn:
-            for topic in sorted({t for t, _ in ranges}):
-                self.repo.advance_marks(conn, topic, {p: r for (t, p), r in ranges.items() if t == topic}, now)
 
     # -- reports ---------------------------------------------------------------------------------
     def decode_reports(self, batch: Sequence[Message], now: dt.datetime) -> tuple[list[tuple[Report, Message]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sebac.streaming.app import add_reports
-from sebac.streaming.gaps import ranges_of, skipped
+from sebac.streaming.gaps import holes, offsets_of
 from sebac.streaming.repository import StreamRepository
 from sebac.streaming.stages import Message, WorkerStages
 from tests.streaming.test_stages import AREA, REPORT, published
@@ -26,14 +26,15 @@ class FakeReader:
 
 
 @pytest.mark.parametrize("batch, marks, expect", [
-    (["r:0:5", "r:0:6"], {}, {}),                                   # never consumed here: no check
-    (["r:0:5", "r:0:6"], {("r", 0): 5}, {}),                        # continues at the mark
-    (["r:0:3", "r:0:6"], {("r", 0): 5}, {}),                        # redelivery below the mark
-    (["r:0:7", "r:0:8"], {("r", 0): 5}, {("r", 0): (5, 7)}),        # 5 and 6 skipped
-    (["r:0:7", "r:1:2"], {("r", 0): 7, ("r", 1): 0}, {("r", 1): (0, 2)}),
+    (["r:0:5", "r:0:6"], {}, []),                                   # never consumed here: no mark
+    (["r:0:5", "r:0:6"], {("r", 0): 5}, []),                        # continues at the mark
+    (["r:0:3", "r:0:6", "r:0:4", "r:0:5"], {("r", 0): 5}, []),      # redelivery below the mark, any order
+    (["r:0:7", "r:0:8"], {("r", 0): 5}, [(("r", 0), 5, 7)]),        # 5 and 6 skipped
+    (["r:0:5", "r:0:8", "r:0:9"], {}, [(("r", 0), 6, 8)]),          # a hole inside the batch
+    (["r:0:7", "r:1:2"], {("r", 0): 7, ("r", 1): 0}, [(("r", 1), 0, 2)]),
 ])
-def test_skipped_offsets_are_those_between_the_mark_and_the_batch(batch, marks, expect):
-    assert skipped(ranges_of([Message(b"", s) for s in batch]), marks) == expect
+def test_skipped_offsets_are_the_holes_from_the_mark_through_the_batch(batch, marks, expect):
+    assert holes(offsets_of([Message(b"", s) for s in batch]), marks) == expect
 
 
 @pytest.mark.parametrize("steps, expect", [
@@ -105,15 +106,15 @@ def test_records_skipped_at_the_end_are_found_below_the_committed_offset(api_sid
     reader = FakeReader({0: [m.value for m in msgs]})
     stages = WorkerStages(pipeline, reader=reader)
     stages.mark_handled(msgs[:1], clock.now())
-    assert stages.read_back_committed({(TOPIC, 0): 1}, "reports") == []  # committed = mark: nothing
-    back = stages.read_back_committed({(TOPIC, 0): 3}, "reports")
+    assert stages.read_back_below({(TOPIC, 0): 1}, "reports") == []  # committed = mark: nothing
+    back = stages.read_back_below({(TOPIC, 0): 3}, "reports")
     assert [m.source for m in back] == [f"{TOPIC}:0:1", f"{TOPIC}:0:2"] and reader.reads == [(TOPIC, 0, 1, 3)]
 
 
 def test_records_gone_with_retention_move_the_mark_past_them(pipeline, clock):
     stages = WorkerStages(pipeline, reader=FakeReader({0: []}))
     stages.mark_handled([Message(b"", f"{TOPIC}:0:4")], clock.now())
-    assert stages.read_back_committed({(TOPIC, 0): 9}, "reports") == []
+    assert stages.read_back_below({(TOPIC, 0): 9}, "reports") == []
     with pipeline.db.connect() as conn:
         assert StreamRepository().marks(conn, TOPIC, [0]) == {0: 9}
 
@@ -125,3 +126,40 @@ def test_docstring_examples():
 
     result = doctest.testmod(sebac.streaming.gaps)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_marks_are_noted_in_memory_and_saved_apart(api_side, pipeline, clock):
+    msgs = published(api_side, REPORT, REPORT | {"client_id": "c-2"}, REPORT | {"client_id": "c-3"},
+                     REPORT | {"client_id": "c-4"})
+    reader = FakeReader({0: [m.value for m in msgs]})
+    stages = WorkerStages(pipeline, reader=reader)
+    repo = StreamRepository()
+
+    def mark():
+        with pipeline.db.connect() as conn:
+            return repo.marks(conn, TOPIC, [0]).get(0)
+
+    full, done = stages.run("reports", msgs[:2], clock.now(), stages.process_reports)
+    stages.note_handled(full)
+    assert mark() == 0  # first sighting: the mark starts at the first offset consumed; the rest is noted
+    full, _ = stages.run("reports", msgs[2:3], clock.now(), stages.process_reports)
+    assert [m.source for m in full] == [f"{TOPIC}:0:2"] and reader.reads == []  # continues the noted mark
+    stages.note_handled(full)
+    assert mark() == 0
+    stages.save_marks(clock.now())  # the worker's timer, every second
+    assert mark() == 3
+    # the next batch starts at offset 4: offset 3 was skipped, and is read back
+    full, _ = stages.run("reports", [Message(b"", f"{TOPIC}:0:4")], clock.now(), lambda b, now: None)
+    assert reader.reads == [(TOPIC, 0, 3, 4)] and [m.source for m in full] == [f"{TOPIC}:0:3", f"{TOPIC}:0:4"]
+
+
+@pytest.mark.parametrize("idle_for, read", [(3600.0, []), (0.0, [(TOPIC, 0, 2, 4)])])
+def test_an_idle_partition_below_the_end_of_its_log_is_read_back(api_side, pipeline, clock, idle_for, read):
+    msgs = published(api_side, *[REPORT | {"client_id": f"c-{i}"} for i in range(4)])
+    reader = FakeReader({0: [m.value for m in msgs]})
+    stages = WorkerStages(pipeline, reader=reader)
+    full, _ = stages.run("reports", msgs[:2], clock.now(), stages.process_reports)
+    stages.note_handled(full)
+    # offsets 2 and 3 were fetched by the consumer and never delivered: no later batch reveals them
+    back = stages.read_back_below({(TOPIC, 0): 4}, "reports", idle_for=idle_for)
+    assert reader.reads == read and len(back) == (2 if read else 0)
