@@ -299,21 +299,24 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
     handlers = {names.reports: ("reports", handle_reports), names.signals: ("signals", handle_signals),
                 names.rejected: ("rejected", handle_rejected)}
 
+    async def save_marks() -> None:
+        try:
+            await asyncio.to_thread(stages.save_marks, clock.now())
+        except Exception:  # noqa: BLE001 - kept in memory for the next try; a mark saved late costs a read-back
+            log.warning("consumed marks not saved now", exc_info=True)
+
     @app.on_partitions_revoked.connect
     async def save_marks_on_revoke(sender, revoked, **kwargs):
         """Before another worker takes a partition over, it finds the marks of what was handled here."""
-        await asyncio.to_thread(stages.save_marks, clock.now())
+        await save_marks()
 
     @app.on_before_shutdown.connect
     async def save_marks_on_shutdown(sender, **kwargs):
-        await asyncio.to_thread(stages.save_marks, clock.now())
+        await save_marks()
 
     @app.timer(interval=1.0, name="save_marks")
-    async def save_marks():
-        try:
-            await asyncio.to_thread(stages.save_marks, clock.now())
-        except Exception:  # noqa: BLE001 - kept in memory, saved by the next batch or tick
-            log.warning("consumed marks not saved now", exc_info=True)
+    async def save_marks_every_second():
+        await save_marks()
 
     @app.timer(interval=settings.stream_sweep_interval, name="sweep_skipped")
     async def sweep_skipped():
