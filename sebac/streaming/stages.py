@@ -186,8 +186,11 @@ class WorkerStages:
         with self._marks_lock:
             for tp, (first, last) in ranges_of(batch).items():
                 self._local[tp] = max(self._local.get(tp, -1), last + 1)
-                seen = self._unsaved.get(tp)
-                self._unsaved[tp] = (first, last) if seen is None else (min(seen[0], first), max(seen[1], last))
+                self._keep_unsaved(tp, first, last)
+
+    def _keep_unsaved(self, tp: tuple[str, int], first: int, last: int) -> None:
+        seen = self._unsaved.get(tp)
+        self._unsaved[tp] = (first, last) if seen is None else (min(seen[0], first), max(seen[1], last))
 
     def save_marks(self, now: dt.datetime) -> None:
         with self._marks_lock:
@@ -201,15 +204,8 @@ class WorkerStages:
         except Exception:
             with self._marks_lock:  # keep them for the next attempt
                 for tp, (first, last) in unsaved.items():
-                    seen = self._unsaved.get(tp)
-                    self._unsaved[tp] = (first, last) if seen is None else (min(seen[0], first),
-                                                                            max(seen[1], last))
+                    self._keep_unsaved(tp, first, last)
             raise
-
-    def mark_handled(self, batch: Sequence[Message], now: dt.datetime) -> None:
-        """Note ``batch`` as handled and save the marks now."""
-        self.note_handled(batch)
-        self.save_marks(now)
 
     def _marks(self, tps) -> dict[tuple[str, int], int]:
         marks: dict[tuple[str, int], int] = {}
@@ -234,11 +230,10 @@ class WorkerStages:
             return []
         now = dt.datetime.now(dt.timezone.utc)
         self.save_marks(now)
-        marks = self._marks(list(ends))
         with self._marks_lock:
-            for tp in ends:
-                if tp in self._local:
-                    marks[tp] = max(marks.get(tp, -1), self._local[tp])
+            marks = {tp: self._local[tp] for tp in ends if tp in self._local}
+        for tp, mark in self._marks(list(ends)).items():
+            marks[tp] = max(mark, marks.get(tp, -1))
         gaps = skipped_below(ends, marks)
         back = read_skipped(self.reader, gaps, Message) if gaps else []
         READ_BACK.labels(kind).inc(len(back))

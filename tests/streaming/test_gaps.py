@@ -65,7 +65,8 @@ def test_a_skipped_report_is_read_back_stored_and_counted_once(api_side, pipelin
         full = stages.with_skipped(batch)
         done = stages.process_reports(full, clock.now())
         add_reports(table, done.counted, first_time=done.first_time)
-        stages.mark_handled(full, clock.now())
+        stages.note_handled(full)
+        stages.save_marks(clock.now())
         return full
 
     consume(msgs[:1])
@@ -96,7 +97,8 @@ def test_without_a_reader_nothing_is_checked(api_side, pipeline, clock):
     msgs = published(api_side, REPORT)
     stages = WorkerStages(pipeline)
     assert stages.with_skipped(msgs) == msgs
-    stages.mark_handled(msgs, clock.now())
+    stages.note_handled(msgs)
+    stages.save_marks(clock.now())
     with pipeline.db.connect() as conn:
         assert StreamRepository().marks(conn, TOPIC, [0]) == {}
 
@@ -105,7 +107,8 @@ def test_records_skipped_at_the_end_are_found_below_the_committed_offset(api_sid
     msgs = published(api_side, REPORT, REPORT | {"client_id": "c-2"}, REPORT | {"client_id": "c-3"})
     reader = FakeReader({0: [m.value for m in msgs]})
     stages = WorkerStages(pipeline, reader=reader)
-    stages.mark_handled(msgs[:1], clock.now())
+    stages.note_handled(msgs[:1])
+    stages.save_marks(clock.now())
     assert stages.read_back_below({(TOPIC, 0): 1}, "reports") == []  # committed = mark: nothing
     back = stages.read_back_below({(TOPIC, 0): 3}, "reports")
     assert [m.source for m in back] == [f"{TOPIC}:0:1", f"{TOPIC}:0:2"] and reader.reads == [(TOPIC, 0, 1, 3)]
@@ -113,7 +116,8 @@ def test_records_skipped_at_the_end_are_found_below_the_committed_offset(api_sid
 
 def test_records_gone_with_retention_move_the_mark_past_them(pipeline, clock):
     stages = WorkerStages(pipeline, reader=FakeReader({0: []}))
-    stages.mark_handled([Message(b"", f"{TOPIC}:0:4")], clock.now())
+    stages.note_handled([Message(b"", f"{TOPIC}:0:4")])
+    stages.save_marks(clock.now())
     assert stages.read_back_below({(TOPIC, 0): 9}, "reports") == []
     with pipeline.db.connect() as conn:
         assert StreamRepository().marks(conn, TOPIC, [0]) == {0: 9}
