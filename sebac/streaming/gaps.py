@@ -48,12 +48,7 @@ def parse_source(source: str) -> tuple[str, int, int]:
 
 def ranges_of(batch: Iterable[HasSource]) -> dict[TP, tuple[int, int]]:
     """(first, last) offset of the batch in each topic partition."""
-    out: dict[TP, tuple[int, int]] = {}
-    for m in batch:
-        topic, partition, offset = parse_source(m.source)
-        first, last = out.get((topic, partition), (offset, offset))
-        out[(topic, partition)] = (min(first, offset), max(last, offset))
-    return out
+    return {tp: (offs[0], offs[-1]) for tp, offs in offsets_of(batch).items()}
 
 
 def offsets_of(batch: Iterable[HasSource]) -> dict[TP, list[int]]:
