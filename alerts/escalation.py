@@ -83,6 +83,17 @@ def plan_manual(alert: Alert, policy: EscalationPolicy, decision: Decision, now:
     return Step(ev, reduce(alert, ev))
 
 
+def plan_take_over(alert: Alert, decision: Decision, now: dt.datetime, next_seq: int, *, by: str,
+                   to_level: str, reason: str | None) -> Step:
+    """A higher level takes the alert over explicitly: it sits at ``to_level`` from now (the permission
+    table checks that ``to_level`` is above the alert's level); an open alert gets that level's deadline."""
+    ev = AlertEvent(alert_id=alert.alert_id, seq=next_seq, type="taken_over", at=now, by=by, level=to_level,
+                    reason=(reason or "").strip() or f"taken over at {to_level}",
+                    data={"from": alert.level, "deadline": (d.isoformat() if (d := deadline_at(decision, to_level, now))
+                                                            else None)})
+    return Step(ev, reduce(alert, ev))
+
+
 def repeat_due(alert: Alert, decision: Decision, now: dt.datetime) -> bool:
     if alert.status != AlertStatus.open or decision.repeat_every is None:
         return False

@@ -43,6 +43,10 @@ def _event(row: Any) -> AlertEvent:
     return AlertEvent.model_validate(d)
 
 
+class StaleAlert(RuntimeError):
+    """An alert row was written by someone else between its locked read and this write (a bug)."""
+
+
 class AlertRepository:
     def active_by_dedup_key(self, conn: Connection, dedup_key: str) -> Alert | None:
         row = conn.execute(sa.select(alerts).where(alerts.c.dedup_key == dedup_key,
@@ -60,10 +64,15 @@ class AlertRepository:
         alert_id = conn.execute(alerts.insert().values(**values)).inserted_primary_key[0]
         return alert.model_copy(update={"alert_id": int(alert_id)})
 
-    def update(self, conn: Connection, alert: Alert) -> None:
+    def update(self, conn: Connection, alert: Alert, expected_version: int) -> None:
+        """Write the alert row if nobody changed it since it was read at ``expected_version``
+        (optimistic check behind the row lock of :meth:`get_for_update`); else :class:`StaleAlert`."""
         values = alert.model_dump(mode="python", exclude={"alert_id"})
         values["status"] = alert.status.value
-        conn.execute(alerts.update().where(alerts.c.alert_id == alert.alert_id).values(**values))
+        res = conn.execute(alerts.update().where(alerts.c.alert_id == alert.alert_id,
+                                                 alerts.c.version == expected_version).values(**values))
+        if res.rowcount != 1:
+            raise StaleAlert(f"alert #{alert.alert_id} changed since it was read (version {expected_version})")
 
     def append_events(self, conn: Connection, alert_id: int, events: Iterable[AlertEvent]) -> None:
         rows = [dict(e.model_dump(mode="python"), alert_id=alert_id) for e in events]
@@ -100,10 +109,16 @@ class AlertRepository:
         return [Signal.model_validate(r[0]) for r in conn.execute(q)]
 
     def get_for_update(self, conn: Connection, alert_id: int) -> Alert | None:
-        """The alert row, locked until the transaction ends (PostgreSQL; SQLite serialises writers)."""
+        """The alert row, locked until the transaction ends, so that the escalation scheduler, merges and
+        user actions on one alert never interleave. PostgreSQL: ``SELECT … FOR UPDATE``. SQLite has no
+        row locks: a no-op ``UPDATE`` of the row takes the database's write lock first (pysqlite opens
+        the transaction there), so the read that follows is current and no other writer can commit
+        before this transaction ends — the same effect as ``BEGIN IMMEDIATE``."""
         q = sa.select(alerts).where(alerts.c.alert_id == alert_id)
         if conn.dialect.name == "postgresql":
             q = q.with_for_update()
+        else:
+            conn.execute(alerts.update().where(alerts.c.alert_id == alert_id).values(version=alerts.c.version))
         row = conn.execute(q).first()
         return _alert(row) if row else None
 

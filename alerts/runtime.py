@@ -3,8 +3,8 @@
 * :func:`configure` loads the escalation policy named in the settings (strictly, cross-checked with
   the pyramid and diseases) and plugs SMS commands (``OK 12``) into the SMS webhook.
 * :class:`AlertWorkers` runs the escalation scheduler and the notification outbox worker as daemon
-  threads with the pipeline's clock (a :class:`~ingest.clock.CatchUpClock` in the demo, so a
-  30-minute deadline passes in a fraction of a second while the week is replayed).
+  threads on the pipeline's ``alert_clock`` (the wall clock in the demo, while the week of reports
+  is replayed on a catch-up clock: deadlines last as long as the policy says).
 
 The settings object is duck-typed (``sebac.settings.Settings``) so this package does not import the
 composition layer.
@@ -31,7 +31,8 @@ def configure(pipeline: Any, settings: Any) -> None:
         service.policy = load_policy(settings.escalation_policy_path, pyramid_levels=pipeline.pyramid.levels,
                                      diseases=pipeline.diseases.codes())
         log.info("escalation policy: %s (%d rules)", settings.escalation_policy_path, len(service.policy.rule_names()))
-    install_sms_commands(pipeline.db, service, getattr(settings, "sms_default_lang", "fr"))
+    install_sms_commands(pipeline.db, service, getattr(settings, "sms_default_lang", "fr"),
+                         clock=getattr(pipeline, "alert_clock", None))
 
 
 def channels_from_settings(settings: Any) -> Channels:
@@ -70,7 +71,7 @@ class AlertWorkers:
         self.scheduler = EscalationScheduler(pipeline.db, pipeline.alerting)
         self.worker = OutboxWorker(pipeline.db, channels, retry)
         self.stop_event = threading.Event()
-        clock = pipeline.clock
+        clock = getattr(pipeline, "alert_clock", pipeline.clock)
         self.threads = [
             _Loop("sebac-escalation", tick_seconds, lambda: self.scheduler.tick(clock.now()), self.stop_event),
             _Loop("sebac-outbox", poll_seconds, lambda: self.worker.run_once(clock.now()), self.stop_event),

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
+import pydantic
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from alerts.contracts import Alert, AlertEvent
-from alerts.escalation import plan_direct, plan_manual, plan_timeouts, repeat_due
+from alerts.assessment import Assessment
+from alerts.escalation import plan_direct, plan_manual, plan_take_over, plan_timeouts, repeat_due
 from alerts.intake import alert_dedup_key, in_cooldown, merge_signal, open_alert, suppressed_event
-from alerts.lifecycle import Actor, check, reduce, transition
+from alerts.lifecycle import ACTIONS, ACTIVE, Actor, check, reduce, transition
 from alerts.metrics import (observe_acknowledged, observe_alert_raised, observe_closed, observe_escalation,
                             observe_signal_merged, observe_verified)
 from alerts.notify import Notifier
@@ -47,9 +50,11 @@ class AlertService:
                          and self.diseases.get(disease).immediate)
         return self.policy.decide(disease, severity, immediate)
 
-    def _save(self, conn: Connection, alert: Alert, events: list[AlertEvent], first_seq: int) -> None:
-        """Persist the alert and its new events, numbered from ``first_seq`` in the order they happened."""
-        self.repo.update(conn, alert)
+    def _save(self, conn: Connection, alert: Alert, events: list[AlertEvent], first_seq: int,
+              read_version: int) -> None:
+        """Persist the alert (read, locked, at ``read_version``) and its new events, numbered from
+        ``first_seq`` in the order they happened."""
+        self.repo.update(conn, alert, read_version)
         self.repo.append_events(conn, alert.alert_id, [e.model_copy(update={"seq": first_seq + i,
                                                                             "alert_id": alert.alert_id})
                                                        for i, e in enumerate(events)])
@@ -72,7 +77,7 @@ class AlertService:
         if known is not None:
             return known
         decision = self.decision(signal.disease, signal.severity.value)
-        current = self.repo.active_by_dedup_key(conn, alert_dedup_key(signal))
+        current = self._active_locked(conn, signal)
         if current is not None:
             return self._merge(conn, current, signal, decision, now)
         ended = self.repo.last_ended(conn, signal.disease, signal.orgunit_id)
@@ -93,16 +98,24 @@ class AlertService:
             known = self.repo.alert_of_signal(conn, signal.signal_id)
             if known is not None:
                 return known
-            current = self.repo.active_by_dedup_key(conn, alert_dedup_key(signal))
+            current = self._active_locked(conn, signal)
             if current is None:
                 raise
             return self._merge(conn, current, signal, decision, now)
+
+    def _active_locked(self, conn: Connection, signal: Signal) -> Alert | None:
+        """The active alert of the signal's dedup key, locked and re-read (it may have changed or ended)."""
+        current = self.repo.active_by_dedup_key(conn, alert_dedup_key(signal))
+        if current is None:
+            return None
+        locked = self.repo.get_for_update(conn, current.alert_id)
+        return locked if locked is not None and locked.status in ACTIVE else None
 
     def _merge(self, conn: Connection, current: Alert, signal: Signal, decision: Decision,
                now: dt.datetime) -> Alert:
         seq = self.repo.next_seq(conn, current.alert_id)
         alert, events = merge_signal(current, signal, decision, now, seq)
-        self._save(conn, alert, events, seq)
+        self._save(conn, alert, events, seq, current.version)
         self.repo.add_signal(conn, alert.alert_id, signal)
         observe_signal_merged(alert.disease)
         log.info("signal merged into alert #%d (%s at %s)", alert.alert_id, alert.disease, alert.orgunit_id)
@@ -111,6 +124,7 @@ class AlertService:
     def _open(self, conn: Connection, signal: Signal, decision: Decision, now: dt.datetime) -> Alert:
         draft, [created] = open_alert(signal, self.pyramid, self.policy, decision, now)
         alert = self.repo.insert(conn, draft)
+        inserted_version = alert.version
         created = created.model_copy(update={"alert_id": alert.alert_id,
                                              "data": created.data | {"alert": alert.model_dump(mode="json")}})
         events = [created]
@@ -124,7 +138,7 @@ class AlertService:
             observe_escalation(step.event.data["from"], alert.level, "direct")
             log.warning("ALERT #%d escalated directly to %s (%s)", alert.alert_id, alert.level, step.event.reason)
             alert = self._notify(conn, alert, "escalated", now, events)
-        self._save(conn, alert, events, 1)
+        self._save(conn, alert, events, 1, inserted_version)
         self.repo.add_signal(conn, alert.alert_id, signal)
         return alert
 
@@ -136,12 +150,16 @@ class AlertService:
         return alert
 
     def act(self, conn: Connection, alert_id: int, action: str, user: User, now: dt.datetime, *,
-            reason: str | None = None, to_level: str | None = None) -> Alert:
-        """A user's action; guards first (jurisdiction, level, status), so a refusal changes nothing."""
+            reason: str | None = None, to_level: str | None = None,
+            assessment: dict[str, Any] | None = None) -> Alert:
+        """A user's action; guards first (jurisdiction, permission table, status), so a refusal changes
+        nothing. The alert is locked for the whole decision (see ``AlertRepository.get_for_update``)."""
         alert = self._locked(conn, alert_id)
         decision = self.decision(alert.disease, alert.severity)
         authorize_action(user, action, alert, self.pyramid, self.policy, decision.acknowledge_from)
         check(alert, action, reason=reason)
+        if action == "assess":
+            assessment = _valid_assessment(assessment)
         seq = self.repo.next_seq(conn, alert.alert_id)
         actor = Actor(f"user:{user.username}", user.level, counts_as_notification(user, self.policy))
         before = alert
@@ -150,19 +168,38 @@ class AlertService:
             alert, events = step.alert, [step.event]
             observe_escalation(before.level, alert.level, "manual")
             alert = self._notify(conn, alert, "escalated", now, events)
+        elif action == "take_over":
+            step = plan_take_over(alert, decision, now, seq, by=actor.id, to_level=user.level, reason=reason)
+            alert, events = step.alert, [step.event]
         else:
-            alert, event = transition(alert, action, actor, now, seq, reason=reason)
+            alert, event = transition(alert, action, actor, now, seq, reason=reason, assessment=assessment)
             events = [event]
-        self._save(conn, alert, events, seq)
+        self._save(conn, alert, events, seq, before.version)
         if action in ("acknowledge", "verify") and before.acknowledged_at is None:
             observe_acknowledged(alert.created_at, now, user.level)
         if action == "verify":
             observe_verified(alert.created_at, now, user.level)
         if action == "close":
             observe_closed(alert.disease, before.status.value)
-        log.info("alert #%d: %s by %s (%s) → %s", alert.alert_id, action, user.username, user.role,
-                 alert.status.value)
+        log.info("alert #%d: %s by %s (%s) → %s at %s", alert.alert_id, action, user.username, user.role,
+                 alert.status.value, alert.level)
         return alert
+
+    def allowed_actions(self, user: User, alert: Alert) -> list[str]:
+        """The actions ``user`` may take on ``alert`` now (what a console shows as buttons)."""
+        decision = self.decision(alert.disease, alert.severity)
+        out = []
+        for action in ACTIONS:
+            try:
+                authorize_action(user, action, alert, self.pyramid, self.policy, decision.acknowledge_from,
+                                 observe=False)
+                check(alert, action, reason="-")
+            except DomainError:
+                continue
+            if action == "escalate" and self.policy.next_level(alert.level) is None:
+                continue
+            out.append(action)
+        return out
 
     # -- scheduler -----------------------------------------------------------------------------------
     def advance(self, conn: Connection, alert_id: int, now: dt.datetime) -> int:
@@ -170,6 +207,7 @@ class AlertService:
         alert = self.repo.get_for_update(conn, alert_id)
         if alert is None:
             return 0
+        read_version = alert.version
         decision = self.decision(alert.disease, alert.severity)
         seq = self.repo.next_seq(conn, alert.alert_id)
         events: list[AlertEvent] = []
@@ -183,7 +221,7 @@ class AlertService:
         if not events and repeat_due(alert, decision, now):
             alert = self._notify(conn, alert, "repeat", now, events)
         if events:
-            self._save(conn, alert, events, seq)
+            self._save(conn, alert, events, seq, read_version)
         return escalations
 
     def min_repeat_every(self) -> dt.timedelta | None:
@@ -191,3 +229,12 @@ class AlertService:
         if self.policy.doc.defaults.repeat_every is not None:
             values.append(self.policy.doc.defaults.repeat_every)
         return min(values) if values else None
+
+
+def _valid_assessment(data: dict[str, Any] | None) -> dict[str, Any]:
+    try:
+        return Assessment.model_validate(data or {}).model_dump(exclude_none=True)
+    except pydantic.ValidationError as exc:
+        detail = "; ".join(e["msg"] for e in exc.errors())
+        raise DomainError("alert.assess.invalid", f"assessment not valid: {detail}", status=422,
+                          detail=detail) from None

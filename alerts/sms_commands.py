@@ -106,13 +106,16 @@ for _lang, _messages in MESSAGES.items():
 class SmsCommandHandler:
     """``handler(text, phone, now) -> reply | None`` for ``register_command_handler``."""
 
-    def __init__(self, db: Any, service: Any, users: UserRepository | None = None, default_lang: str = "fr"):
+    def __init__(self, db: Any, service: Any, users: UserRepository | None = None, default_lang: str = "fr",
+                 clock: Any = None):
         self.db = db
+        self.clock = clock  # the alerts' clock; else the time the SMS intake passes
         self.service = service
         self.users = users or UserRepository()
         self.default_lang = default_lang
 
     def __call__(self, text: str, phone: str, now: dt.datetime) -> str | None:
+        now = self.clock.now() if self.clock is not None else now
         with self.db.connect() as conn:
             user = self.users.by_phone(conn, phone)
         lang = user.lang if user else self.default_lang
@@ -130,7 +133,7 @@ class SmsCommandHandler:
                 alert = self.service.act(conn, cmd.alert_id, cmd.action, user, now, reason=cmd.reason)
         except DomainError as exc:
             log.info("SMS %s #%d by %s refused: %s", cmd.action, cmd.alert_id, user.username, exc.key)
-            params = dict(exc.params)
+            params = {k: v for k, v in exc.params.items() if k != "id"}
             if "status_now" in params:
                 params["status_now"] = STATUS_NAMES.get(lang, STATUS_NAMES["en"]).get(params["status_now"],
                                                                                      params["status_now"])
@@ -142,13 +145,13 @@ class SmsCommandHandler:
 _installed: SmsCommandHandler | None = None
 
 
-def install(db: Any, service: Any, default_lang: str = "fr") -> SmsCommandHandler:
+def install(db: Any, service: Any, default_lang: str = "fr", clock: Any = None) -> SmsCommandHandler:
     """Register the handler with the SMS webhook (replacing one installed before in this process)."""
     global _installed
     from ingest.sms.commands import register_command_handler, unregister_command_handler
 
     if _installed is not None:
         unregister_command_handler(_installed)
-    _installed = SmsCommandHandler(db, service, default_lang=default_lang)
+    _installed = SmsCommandHandler(db, service, default_lang=default_lang, clock=clock)
     register_command_handler(_installed)
     return _installed

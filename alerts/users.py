@@ -7,7 +7,7 @@ fixed role names onto the Mali pyramid and is checked against the loaded pyramid
 role       level        may
 =========  ===========  ================================================================
 chw        site         submit reports (no alert access)
-cscom      health_area  read alerts of its health area; act on them while they sit at its level
+cscom      health_area  read and act on alerts of its health area
 district   district     read and act on alerts of its district
 region     region       read and act on alerts of its region
 national   national     read and act on every alert
@@ -15,9 +15,9 @@ admin      national     everything, plus manage users, subscriptions and API key
 =========  ===========  ================================================================
 
 Jurisdiction: a user sees an alert when the alert's org unit is the user's org unit or below it
-(``pyramid.is_within``). Acting also needs the user's level to be at or above the alert's current
-level (an alert that escalated above you is your superiors' now) and, for acknowledge / verify /
-discard, at or above the policy's ``acknowledge_from`` level.
+(``pyramid.is_within``), whatever level the alert has escalated to: escalation adds people, it
+does not remove any. The per-action rules (acknowledgement level, take over) are the table in
+:mod:`alerts.permissions`.
 
 Passwords are hashed with Argon2id (argon2-cffi, OWASP's first choice).
 """
@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 
 from alerts.contracts import Alert
 from alerts.metrics import observe_auth_denied
+from alerts.permissions import Context, refusal
 from alerts.policy import EscalationPolicy
 from alerts.tables import users
 from ingest.errors import DomainError
@@ -128,31 +129,30 @@ def can_read(user: User, alert: Alert, pyramid: Pyramid) -> bool:
     return alert.orgunit_id in pyramid and pyramid.is_within(alert.orgunit_id, user.orgunit_id)
 
 
-def _denied(key: str, message: str, **params: Any) -> DomainError:
-    observe_auth_denied(key)
+def _denied(key: str, message: str, observe: bool = True, **params: Any) -> DomainError:
+    if observe:
+        observe_auth_denied(key)
     return DomainError(key, message, status=403, **params)
 
 
-def authorize_read(user: User, alert: Alert, pyramid: Pyramid) -> None:
+def authorize_read(user: User, alert: Alert, pyramid: Pyramid, observe: bool = True) -> None:
     if user.role == "chw":
-        raise _denied("auth.role.forbidden", "community health workers have no access to alerts")
+        raise _denied("auth.role.forbidden", "community health workers have no access to alerts", observe)
     if not can_read(user, alert, pyramid):
-        raise _denied("auth.jurisdiction.denied", f"alert #{alert.alert_id} is outside your part of the pyramid")
+        raise _denied("auth.jurisdiction.denied", f"alert #{alert.alert_id} is outside your part of the pyramid",
+                      observe, id=alert.alert_id)
 
 
 def authorize_action(user: User, action: str, alert: Alert, pyramid: Pyramid, policy: EscalationPolicy,
-                     acknowledge_from: str | None) -> None:
-    authorize_read(user, alert, pyramid)
-    if user.role in ("admin", "national"):
-        return
-    if policy.rank(user.level) < policy.rank(alert.level):
-        raise DomainError(f"alert.{action}.levelTooLow", f"alert #{alert.alert_id} has escalated to "
-                          f"{alert.level}; a {user.role} user can no longer {action} it", status=403,
-                          level=alert.level)
-    if action in ("acknowledge", "verify", "discard") and acknowledge_from \
-            and policy.rank(user.level) < policy.rank(acknowledge_from):
-        raise DomainError(f"alert.{action}.levelTooLow", f"{action} of a {alert.disease} alert needs a user at "
-                          f"{acknowledge_from} level or above", status=403, level=acknowledge_from)
+                     acknowledge_from: str | None, observe: bool = True) -> None:
+    """Jurisdiction first, then the action's rules in :data:`alerts.permissions.RULES` (a table, not ifs).
+    ``observe=False``: a question (which buttons to show), not a refused request — no metric."""
+    authorize_read(user, alert, pyramid, observe)
+    refused = refusal(action, Context(user.level, alert, policy, acknowledge_from))
+    if refused is not None:
+        key, level = refused
+        raise _denied(key, f"alert #{alert.alert_id}: a {user.role} user may not {action} it "
+                           f"(needs {level} level or above)", observe, level=level, id=alert.alert_id)
 
 
 def visible_scope(user: User) -> str | None:

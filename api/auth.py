@@ -120,7 +120,7 @@ def current_user(request: Request) -> User:
                                           "'Authorization: Bearer <token>'")
     pipeline = request.app.state.pipeline
     with pipeline.db.connect() as conn:
-        user_id = tokens.user_id(conn, raw, pipeline.clock.now())
+        user_id = tokens.user_id(conn, raw, pipeline.alert_clock.now())
         user = people.get(conn, user_id) if user_id is not None else None
     if user is None or not user.active:
         raise _deny("auth.token.invalid", "the token is unknown, expired or revoked")

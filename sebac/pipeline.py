@@ -46,11 +46,16 @@ class SubmitResult:
 class Pipeline:
     def __init__(self, db: sa.Engine, pyramid: Pyramid, diseases: DiseaseCatalogue, *,
                  clock: Clock | None = None, limits: Limits = Limits(), epiweek_start_day: int = 0,
-                 intake: IntakeRecorder | None = None, detection: DetectionStage | None = None):
+                 intake: IntakeRecorder | None = None, detection: DetectionStage | None = None,
+                 alert_clock: Clock | None = None):
         self.db = db
         self.pyramid = pyramid
         self.diseases = diseases
         self.clock = clock or SystemClock()
+        # alerts, escalation deadlines and people's logins run on this clock; the demo replays a week
+        # of reports on a fast catch-up clock but keeps this one on the wall clock, so that a 5-minute
+        # acknowledgement deadline lasts 5 minutes for the person watching
+        self.alert_clock = alert_clock or self.clock
         self.limits = limits
         self.start_day = epiweek_start_day
         self.reports = ReportRepository()
@@ -103,4 +108,4 @@ class Pipeline:
         return self.detection.on_report(conn, report, self.clock.now())
 
     def apply_signal(self, conn: sa.Connection, signal: Signal) -> Alert:
-        return self.alerting.on_signal(conn, signal, self.clock.now())
+        return self.alerting.on_signal(conn, signal, self.alert_clock.now())

@@ -3,9 +3,10 @@
 * ``GET /api/v1/alerts`` — filters ``status`` (repeatable), ``district``, ``disease``, ``level``;
   pagination ``limit``/``offset``; ordered by risk then recency; only alerts within the user's org unit.
 * ``GET /api/v1/alerts/{id}`` — the alert with its events, signals, notifications and 7-1-7 timeliness.
-* ``POST /api/v1/alerts/{id}/{acknowledge|verify|discard|respond|close|escalate}`` — body
-  ``{"reason": "..."}`` (required for discard and close: the outcome), and ``{"level": "..."}``
-  optionally for escalate. An alert outside the caller's jurisdiction answers 403 and nothing changes.
+* ``POST /api/v1/alerts/{id}/{acknowledge|verify|discard|respond|close|escalate|take_over|assess}`` —
+  body ``{"reason": "..."}`` (required for discard and close: the outcome), ``{"level": "..."}``
+  optionally for escalate, ``{"assessment": {...}}`` for assess (:mod:`alerts.assessment`). The
+  detail lists the caller's ``allowed_actions`` (:mod:`alerts.permissions`). An alert outside the caller's jurisdiction answers 403 and nothing changes.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerts.assessment import summary
 from alerts.lifecycle import ACTIONS
 from alerts.outbox import OutboxRepository
 from alerts.timeliness import timeliness
@@ -48,7 +50,7 @@ def list_alerts(user: CurrentUser, pipeline: PipelineDep, status: list[str] | No
     return {"items": [a.model_dump(mode="json") for a in rows], "total": total, "limit": limit, "offset": offset}
 
 
-def _detail(pipeline: Any, conn: Any, alert: Any) -> dict[str, Any]:
+def _detail(pipeline: Any, conn: Any, alert: Any, user: Any) -> dict[str, Any]:
     events = pipeline.alerts.events(conn, alert.alert_id)
     signals = pipeline.alerts.signals(conn, alert.alert_id)
     sent = [{k: r[k] for k in ("outbox_id", "channel", "reason", "level", "status", "attempts", "created_at",
@@ -57,7 +59,9 @@ def _detail(pipeline: Any, conn: Any, alert: Any) -> dict[str, Any]:
         "events": [e.model_dump(mode="json") for e in events],
         "signals": [s.model_dump(mode="json") for s in signals],
         "notifications": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in n.items()} for n in sent],
-        "timeliness": timeliness(alert, pipeline.clock.now()),
+        "timeliness": timeliness(alert, pipeline.alert_clock.now()),
+        "assessment": summary(events),
+        "allowed_actions": pipeline.alerting.allowed_actions(user, alert),
     }
 
 
@@ -68,7 +72,7 @@ def get_alert(alert_id: int, user: CurrentUser, pipeline: PipelineDep) -> dict[s
         if alert is None:
             raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404)
         authorize_read(user, alert, pipeline.pyramid)
-        return _detail(pipeline, conn, alert)
+        return _detail(pipeline, conn, alert, user)
 
 
 class ActionIn(BaseModel):
@@ -76,6 +80,8 @@ class ActionIn(BaseModel):
 
     reason: str | None = Field(default=None, max_length=2000)
     level: str | None = Field(default=None, description="escalate only: target level (default: the next one)")
+    assessment: dict[str, Any] | None = Field(default=None, description="assess only: {kind: risk|response, "
+                                              "risk: low|moderate|high|very_high (risk only), text}")
 
 
 @router.post("/alerts/{alert_id}/{action}")
@@ -87,8 +93,9 @@ def act_on_alert(alert_id: int, action: str, user: CurrentUser, pipeline: Pipeli
     body = body or ActionIn()
     if body.level is not None and action != "escalate":
         raise DomainError("alert.action.levelNotAllowed", "level is only for escalate", status=422)
-    now = pipeline.clock.now()
+    now = pipeline.alert_clock.now()
     with pipeline.db.begin() as conn:  # a refusal raises inside: the transaction rolls back, nothing changes
-        alert = pipeline.alerting.act(conn, alert_id, action, user, now, reason=body.reason, to_level=body.level)
+        alert = pipeline.alerting.act(conn, alert_id, action, user, now, reason=body.reason, to_level=body.level,
+                                      assessment=body.assessment)
     with pipeline.db.connect() as conn:
-        return _detail(pipeline, conn, alert)
+        return _detail(pipeline, conn, alert, user)

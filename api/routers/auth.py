@@ -39,7 +39,7 @@ async def _credentials(request: Request) -> tuple[str, str]:
 @router.post("/token", summary="Log in: a bearer token for a username and password")
 async def login(request: Request, pipeline: PipelineDep) -> dict[str, Any]:
     username, password = await _credentials(request)
-    now = pipeline.clock.now()
+    now = pipeline.alert_clock.now()
     ttl = dt.timedelta(hours=request.app.state.settings.auth_token_hours)
     with pipeline.db.begin() as conn:
         user = people.authenticate(conn, username, password)
@@ -53,7 +53,7 @@ async def login(request: Request, pipeline: PipelineDep) -> dict[str, Any]:
 @router.post("/logout", summary="Revoke the token of this request")
 def logout(request: Request, user: CurrentUser, pipeline: PipelineDep) -> dict[str, str]:
     with pipeline.db.begin() as conn:
-        tokens.revoke(conn, _bearer(request) or "", pipeline.clock.now())
+        tokens.revoke(conn, _bearer(request) or "", pipeline.alert_clock.now())
     return {"status": "logged_out"}
 
 

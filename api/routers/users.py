@@ -30,7 +30,7 @@ def list_users(admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
 @router.post("/users", status_code=201)
 def create_user(body: UserIn, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
-        return describe(people.create(conn, body, pipeline.pyramid, pipeline.clock.now()))
+        return describe(people.create(conn, body, pipeline.pyramid, pipeline.alert_clock.now()))
 
 
 class ApiKeyIn(BaseModel):
@@ -46,14 +46,14 @@ def create_api_key(body: ApiKeyIn, admin: AdminUser, pipeline: PipelineDep) -> d
     if body.orgunit_id is not None and body.orgunit_id not in pipeline.pyramid:
         raise DomainError("apikey.orgunit.unknown", f"unknown org unit {body.orgunit_id!r}", status=422)
     with pipeline.db.begin() as conn:
-        key, raw = keys.create(conn, body.name, body.kind, body.orgunit_id, pipeline.clock.now())
+        key, raw = keys.create(conn, body.name, body.kind, body.orgunit_id, pipeline.alert_clock.now())
     return {"key_id": key.key_id, "name": key.name, "kind": key.kind, "orgunit_id": key.orgunit_id, "api_key": raw}
 
 
 @router.delete("/api-keys/{key_id}")
 def revoke_api_key(key_id: str, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
-        if not keys.revoke(conn, key_id, pipeline.clock.now()):
+        if not keys.revoke(conn, key_id, pipeline.alert_clock.now()):
             raise DomainError("apikey.notFound", f"no active API key {key_id!r}", status=404)
     return {"key_id": key_id, "status": "revoked"}
 

@@ -69,6 +69,11 @@ class Scenario:
         with self.db.begin() as conn:
             return self.service.on_signal(conn, signal, self.now)
 
+    def service_push(self, signal: Signal, at: dt.datetime) -> Alert:
+        """``push`` at an explicit time (threads that share the scenario)."""
+        with self.db.begin() as conn:
+            return self.service.on_signal(conn, signal, at)
+
     def tick(self) -> int:
         return self.scheduler.tick(self.now)
 

@@ -13,10 +13,10 @@ from ingest.errors import DomainError
 T0 = dt.datetime(2026, 11, 16, 8, 0, tzinfo=dt.timezone.utc)
 S = AlertStatus
 ALLOWED = {  # status -> actions allowed (escalate handled by the escalation module)
-    S.open: {"acknowledge", "verify", "discard", "escalate"},
-    S.acknowledged: {"verify", "discard", "escalate"},
-    S.verified: {"respond", "close", "escalate"},
-    S.response: {"close", "escalate"},
+    S.open: {"acknowledge", "verify", "discard", "escalate", "take_over", "assess"},
+    S.acknowledged: {"verify", "discard", "escalate", "take_over", "assess"},
+    S.verified: {"respond", "close", "escalate", "take_over", "assess"},
+    S.response: {"close", "escalate", "take_over", "assess"},
     S.discarded: {"close"},
     S.closed: set(),
 }
@@ -91,7 +91,11 @@ def test_every_action_has_a_transition():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
+from alerts.escalation import plan_take_over  # noqa: E402
 from alerts.lifecycle import escalation_event, reduce  # noqa: E402
+from alerts.policy import load_policy  # noqa: E402
+
+DECISION = load_policy().decide("malaria", "alert", False)
 
 LEVELS_UP = ["health_area", "district", "region", "national"]
 
@@ -117,8 +121,14 @@ def test_replay_equals_incremental_state_for_any_action_sequence(steps):
             ev = escalation_event(a, up, now, seq, by="user:x", cause="manual", reason="r",
                                   deadline=now + dt.timedelta(minutes=30) if up != "national" else None)
             a = reduce(a, ev)
+        elif action == "take_over":
+            if a.level == "national":
+                continue
+            ev = plan_take_over(a, DECISION, now, seq, by="user:x", to_level="national", reason=None).event
+            a = reduce(a, ev)
         else:
-            a, ev = transition(a, action, EPI, now, seq, reason="r" if with_reason else None)
+            assessment = {"kind": "risk", "risk": "high", "text": "t"} if action == "assess" else None
+            a, ev = transition(a, action, EPI, now, seq, reason="r" if with_reason else None, assessment=assessment)
         events.append(ev)
     assert replay(events) == a
     assert a.version == len(events)

@@ -80,10 +80,15 @@ def test_demo_outbreak_climbs_to_national_when_nobody_acknowledges(live_app, dem
         assert detail["status"] == "open" and detail["timeliness"]["status"]["notification"] == "pending"
     assert wait_for(lambda: {to for to, _ in sms.sent} >= {users[r].phone for r in ("cscom", "district", "region",
                                                                                      "national")})
-    # the district cannot act on them any more; the national officer can
+    # escalation added people, it removed none: the district still acts on its alert at national level,
+    # and the region takes the next one over explicitly (the alert then sits at region)
     r = http["district"].post(f"/api/v1/alerts/{alert_ids[0]}/acknowledge")
-    assert r.status_code == 403 and r.json()["error"]["key"] == "alert.acknowledge.levelTooLow"
-    assert national.post(f"/api/v1/alerts/{alert_ids[0]}/acknowledge").json()["status"] == "acknowledged"
+    assert r.status_code == 200 and r.json()["status"] == "acknowledged" and r.json()["level"] == "national"
+    r = http["region"].post(f"/api/v1/alerts/{alert_ids[1]}/take_over")
+    assert r.status_code == 403 and r.json()["error"]["key"] == "alert.take_over.notAbove"
+    r = http["district"].post(f"/api/v1/alerts/{alert_ids[1]}/take_over")
+    assert r.status_code == 403 and r.json()["error"]["key"] == "alert.take_over.notAbove"
+    assert national.post(f"/api/v1/alerts/{alert_ids[1]}/acknowledge").json()["status"] == "acknowledged"
 
 
 def test_outbreak_stops_at_district_when_the_district_user_acknowledges(live_app, demo):
