@@ -73,10 +73,11 @@ def plan_manual(alert: Alert, policy: EscalationPolicy, decision: Decision, now:
 
     target = to_level or policy.next_level(alert.level)
     if target is None:
-        raise DomainError("alert.escalate.atTop", f"alert #{alert.alert_id} is already at the top level", status=409)
+        raise DomainError("alert.escalate.atTop", f"alert #{alert.alert_id} is already at the top level", status=409,
+                          id=alert.alert_id)
     if target not in policy.path or policy.rank(target) <= policy.rank(alert.level):
         raise DomainError("alert.escalate.levelInvalid", f"cannot escalate from {alert.level} to {target}",
-                          status=422, level=target)
+                          status=422, level=target, id=alert.alert_id)
     ev = escalation_event(alert, target, now, next_seq, by=by, cause="manual",
                           reason=(reason or "").strip() or "manual escalation",
                           deadline=deadline_at(decision, target, now))

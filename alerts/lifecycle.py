@@ -79,9 +79,9 @@ def check(alert: Alert, action: str, *, reason: str | None = None) -> Transition
     if alert.status not in t.sources:
         raise DomainError(f"alert.{action}.wrongStatus",
                           f"cannot {action} alert #{alert.alert_id}: it is {alert.status.value}",
-                          status=409, status_now=alert.status.value)
+                          status=409, status_now=alert.status.value, id=alert.alert_id)
     if t.needs_reason and not (reason and reason.strip()):
-        raise DomainError(f"alert.{action}.reasonRequired", f"{action} needs a reason", status=422)
+        raise DomainError(f"alert.{action}.reasonRequired", f"{action} needs a reason", status=422, id=alert.alert_id)
     return t
 
 

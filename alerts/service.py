@@ -146,7 +146,7 @@ class AlertService:
     def _locked(self, conn: Connection, alert_id: int) -> Alert:
         alert = self.repo.get_for_update(conn, alert_id)
         if alert is None:
-            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404)
+            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404, id=alert_id)
         return alert
 
     def act(self, conn: Connection, alert_id: int, action: str, user: User, now: dt.datetime, *,

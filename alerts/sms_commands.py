@@ -21,9 +21,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.lifecycle import ACTIONS
 from alerts.users import UserRepository
 from ingest.errors import DomainError
+from alerts.messages import localized
 from ingest.messages import register, translate
 
 log = logging.getLogger("sebac.alerts.sms")
@@ -68,11 +68,7 @@ MESSAGES = {
         "alert.sms.done.escalate": "Alerte #{id} remontée au niveau {level}.",
         "alert.sms.syntax": "Commande non comprise. Exemples : OK 12, VRAI 12, FAUX 12 raison.",
         "alert.sms.unknownPhone": "Ce numéro n'est pas enregistré pour répondre aux alertes.",
-        "alert.notFound": "Alerte #{id} inconnue.",
-        "auth.jurisdiction.denied": "L'alerte #{id} n'est pas dans votre zone.",
-        "auth.role.forbidden": "Votre compte ne peut pas agir sur les alertes.",
-        "alert.discard.reasonRequired": "Indiquez la raison : FAUX {id} raison.",
-        "alert.escalate.atTop": "L'alerte #{id} est déjà au niveau national.",
+        "alert.sms.discard.reasonRequired": "Indiquez la raison : FAUX {id} raison.",
     },
     "en": {
         "alert.sms.done.acknowledge": "Alert #{id} acknowledged. Thank you.",
@@ -81,23 +77,8 @@ MESSAGES = {
         "alert.sms.done.escalate": "Alert #{id} escalated to {level}.",
         "alert.sms.syntax": "Command not understood. Examples: OK 12, TRUE 12, FALSE 12 reason.",
         "alert.sms.unknownPhone": "This number is not registered to answer alerts.",
-        "alert.notFound": "Unknown alert #{id}.",
-        "auth.jurisdiction.denied": "Alert #{id} is outside your area.",
-        "auth.role.forbidden": "Your account cannot act on alerts.",
-        "alert.discard.reasonRequired": "Give the reason: FALSE {id} reason.",
-        "alert.escalate.atTop": "Alert #{id} is already at national level.",
+        "alert.sms.discard.reasonRequired": "Give the reason: FALSE {id} reason.",
     },
-}
-for _action in ACTIONS:
-    MESSAGES["fr"][f"alert.{_action}.wrongStatus"] = "Alerte #{id} : impossible, elle est déjà {status_now}."
-    MESSAGES["en"][f"alert.{_action}.wrongStatus"] = "Alert #{id}: not possible, it is already {status_now}."
-    MESSAGES["fr"][f"alert.{_action}.levelTooLow"] = "Alerte #{id} : action réservée au niveau {level} ou au-dessus."
-    MESSAGES["en"][f"alert.{_action}.levelTooLow"] = "Alert #{id}: only {level} level or above may do this."
-STATUS_NAMES = {
-    "fr": {"open": "ouverte", "acknowledged": "acquittée", "verified": "vérifiée", "discarded": "écartée",
-           "response": "en riposte", "closed": "clôturée"},
-    "en": {"open": "open", "acknowledged": "acknowledged", "verified": "verified", "discarded": "discarded",
-           "response": "in response", "closed": "closed"},
 }
 for _lang, _messages in MESSAGES.items():
     register(_lang, _messages)
@@ -133,11 +114,9 @@ class SmsCommandHandler:
                 alert = self.service.act(conn, cmd.alert_id, cmd.action, user, now, reason=cmd.reason)
         except DomainError as exc:
             log.info("SMS %s #%d by %s refused: %s", cmd.action, cmd.alert_id, user.username, exc.key)
-            params = {k: v for k, v in exc.params.items() if k != "id"}
-            if "status_now" in params:
-                params["status_now"] = STATUS_NAMES.get(lang, STATUS_NAMES["en"]).get(params["status_now"],
-                                                                                     params["status_now"])
-            return translate(exc.key, lang, id=cmd.alert_id, **params)
+            params = localized({k: v for k, v in exc.params.items() if k != "id"}, lang)
+            key = "alert.sms.discard.reasonRequired" if exc.key == "alert.discard.reasonRequired" else exc.key
+            return translate(key, lang, id=cmd.alert_id, **params)
         return translate(f"alert.sms.done.{cmd.action}", lang, id=alert.alert_id, reason=cmd.reason,
                          level=alert.level)
 

@@ -1,12 +1,14 @@
 """Notification texts in French and English (SMS ≤ 160 characters where possible, email, webhook).
 
-SMS texts end with the reply commands (``OK 12``, ``VRAI 12``, ``FAUX 12 raison``) so a district
+SMS texts are sent in the GSM-7 alphabet (:mod:`ingest.sms.gsm7`) and end with the reply commands (``OK 12``, ``VRAI 12``, ``FAUX 12 raison``) so a district
 focal point on 2G can act without data. Templates are plain ``str.format`` strings keyed by
 ``(kind, reason, lang)``; an unknown language falls back to French (Mali), then English.
 """
 from __future__ import annotations
 
 from typing import Any
+
+from ingest.sms.gsm7 import to_gsm7
 
 LEVEL_NAMES = {
     "fr": {"site": "site", "health_area": "CSCom", "district": "district", "region": "région",
@@ -16,9 +18,9 @@ LEVEL_NAMES = {
 }
 
 SMS = {
-    ("new", "fr"): "ALERTE #{id} {disease} {place}: {cases:g} cas. Repondez OK {id} (recu), VRAI {id} ou FAUX {id} raison",
-    ("escalated", "fr"): "ALERTE #{id} remontee au niveau {level_name}: {disease} {place}, {cases:g} cas, non acquittee. OK {id} pour acquitter",
-    ("repeat", "fr"): "RAPPEL ALERTE #{id} {disease} {place}: {cases:g} cas, toujours non acquittee. OK {id} pour acquitter",
+    ("new", "fr"): "ALERTE #{id} {disease} {place}: {cases:g} cas. Répondez OK {id} (reçu), VRAI {id} ou FAUX {id} raison",
+    ("escalated", "fr"): "ALERTE #{id} remontée au niveau {level_name}: {disease} {place}, {cases:g} cas, non acquittée. OK {id} pour acquitter",
+    ("repeat", "fr"): "RAPPEL ALERTE #{id} {disease} {place}: {cases:g} cas, toujours non acquittée. OK {id} pour acquitter",
     ("new", "en"): "ALERT #{id} {disease} {place}: {cases:g} case(s). Reply OK {id} (received), TRUE {id} or FALSE {id} reason",
     ("escalated", "en"): "ALERT #{id} escalated to {level_name}: {disease} {place}, {cases:g} case(s), not acknowledged. OK {id} to acknowledge",
     ("repeat", "en"): "REMINDER ALERT #{id} {disease} {place}: {cases:g} case(s), still not acknowledged. OK {id} to acknowledge",
@@ -63,7 +65,7 @@ def render(channel: str, reason: str, lang: str, ctx: dict[str, Any]) -> tuple[s
     lang = _lang(lang)
     values = dict(ctx, level_name=LEVEL_NAMES[lang].get(ctx["level"], ctx["level"]),
                   reason_text=REASON_TEXT[lang][reason])
-    if channel == "sms":
-        return "", SMS[(reason, lang)].format(**values)
+    if channel == "sms":  # in the GSM-7 alphabet: é è à ù kept, ç → c, ê → e (ingest.sms.gsm7)
+        return "", to_gsm7(SMS[(reason, lang)].format(**values))
     subject = SUBJECT[(reason, lang)].format(**values)
     return subject, BODY[lang].format(**values)

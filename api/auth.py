@@ -124,6 +124,7 @@ def current_user(request: Request) -> User:
         user = people.get(conn, user_id) if user_id is not None else None
     if user is None or not user.active:
         raise _deny("auth.token.invalid", "the token is unknown, expired or revoked")
+    request.state.user_lang = user.lang  # errors in the user's language when the request names none
     return user
 
 

@@ -24,7 +24,10 @@ from sebac.settings import Settings
 log = logging.getLogger("sebac")
 
 
-def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
+def build_pipeline(settings: Settings, clock: Clock | None = None, alert_clock: Clock | None = None) -> Pipeline:
+    """The embedded pipeline on ``settings.database_url`` (migrated). ``alert_clock``: the clock of alerts
+    and logins when it differs from the reports' (the demo). With ``SEBAC_BROKER`` set, the same
+    pipeline publishing to Kafka instead of storing (:func:`sebac.streaming.engine.publishing`)."""
     db = make_engine(settings.database_url)
     migrate(db)
     pyramid = load_pyramid(settings.pyramid_path or demo_pyramid_path())
@@ -35,7 +38,7 @@ def build_pipeline(settings: Settings, clock: Clock | None = None) -> Pipeline:
                             duplicate_window=dt.timedelta(days=settings.duplicate_window_days))
     pipeline = Pipeline(db, pyramid, diseases, clock=clock, limits=Limits(max_cases=settings.max_cases),
                         epiweek_start_day=settings.epiweek_start_day, intake=intake,
-                        detection=build_detection(settings, pyramid, diseases))
+                        detection=build_detection(settings, pyramid, diseases), alert_clock=alert_clock)
     from alerts.runtime import configure as configure_alerts
 
     configure_alerts(pipeline, settings)  # escalation policy from settings; SMS commands (OK 12, VRAI 12...)
@@ -58,8 +61,8 @@ def build_detection(settings: Settings, pyramid, diseases) -> DetectionStage:
                           queue_settle=dt.timedelta(minutes=settings.reevaluation_settle_minutes))
 
 
-def build_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    pipeline = build_pipeline(settings, clock)
+def build_app(settings: Settings, clock: Clock | None = None, alert_clock: Clock | None = None) -> FastAPI:
+    pipeline = build_pipeline(settings, clock, alert_clock)
     app = create_app(pipeline, settings)
     app.state.ingest_channels = channels_from_settings(pipeline, settings)  # CHW registry, SMS, DHIS2 mapping
     return app

@@ -70,7 +70,7 @@ def get_alert(alert_id: int, user: CurrentUser, pipeline: PipelineDep) -> dict[s
     with pipeline.db.connect() as conn:
         alert = pipeline.alerts.get(conn, alert_id)
         if alert is None:
-            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404)
+            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404, id=alert_id)
         authorize_read(user, alert, pipeline.pyramid)
         return _detail(pipeline, conn, alert, user)
 

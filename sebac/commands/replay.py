@@ -19,13 +19,13 @@ def register(app: typer.Typer) -> None:
         from tqdm import tqdm
 
         from ingest.backlog import detect_format, read_backlog, replay as run
-        from sebac.engine import build_pipeline
-        from sebac.settings import Settings
+        from sebac.commands.common import fail, open_pipeline
 
-        settings = Settings()
+        if format not in (None, "csv", "ndjson"):
+            fail(f"--format must be csv or ndjson, not {format!r}")
         if not verbose:  # one log line per alert would bury the progress bar; the summary counts them
             logging.getLogger("sebac.alerts").setLevel(logging.ERROR)
-        pipeline = build_pipeline(settings)
+        pipeline = open_pipeline()
         with open(file, encoding="utf-8-sig", newline="") as fh:
             head = fh.read(200)
             fh.seek(0)
@@ -37,8 +37,7 @@ def register(app: typer.Typer) -> None:
                 summary = run(pipeline, read_backlog(fh, fmt), on_item=lambda _i, _s: bar.update(1))
             except ValueError as exc:
                 bar.close()
-                typer.echo(f"error: {exc}", err=True)
-                raise typer.Exit(2)
+                fail(str(exc))
             bar.close()
         s = summary.as_dict()
         typer.echo(f"{s['total']} items: {s['accepted']} accepted, {s['duplicate']} duplicate, "
@@ -54,10 +53,9 @@ def register(app: typer.Typer) -> None:
                                                  help="CSV: area_id,disease,iso_year,iso_week,count")) -> None:
         """Load historical weekly counts per area and disease (detector baselines); upsert."""
         from ingest.history import parse_history_csv, store_history
-        from sebac.engine import build_pipeline
-        from sebac.settings import Settings
+        from sebac.commands.common import open_pipeline
 
-        pipeline = build_pipeline(Settings())
+        pipeline = open_pipeline()
         with open(file, encoding="utf-8-sig", newline="") as fh:
             rows, errors = parse_history_csv(fh, pipeline.pyramid, pipeline.diseases)
         with pipeline.db.begin() as conn:

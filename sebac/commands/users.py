@@ -11,10 +11,9 @@ users_app = typer.Typer(help="Users (people who act on alerts) and API keys (dev
 
 
 def _pipeline():
-    from sebac.engine import build_pipeline
-    from sebac.settings import Settings
+    from sebac.commands.common import open_pipeline
 
-    return build_pipeline(Settings())
+    return open_pipeline()
 
 
 @users_app.command("create")
@@ -40,7 +39,7 @@ def create(username: str = typer.Option(..., help="login name"),
             user = UserRepository().create(conn, UserIn(username=username, password=password, role=role,
                                                         orgunit_id=orgunit, phone=phone, email=email,
                                                         full_name=full_name, lang=lang),
-                                           pipeline.pyramid, pipeline.clock.now())
+                                           pipeline.pyramid, pipeline.alert_clock.now())
             for channel in filter(None, (c.strip() for c in notify.split(","))):
                 address = user.phone if channel == "sms" else user.email
                 if not address:
@@ -78,7 +77,7 @@ def api_key(name: str = typer.Option(..., help="what holds the key, e.g. 'tablet
     pipeline = _pipeline()
     try:
         with pipeline.db.begin() as conn:
-            key, raw = ApiKeyRepository().create(conn, name, kind, orgunit, pipeline.clock.now())
+            key, raw = ApiKeyRepository().create(conn, name, kind, orgunit, pipeline.alert_clock.now())
     except DomainError as exc:
         typer.echo(f"error: {exc.key}: {exc.message}", err=True)
         raise typer.Exit(1)

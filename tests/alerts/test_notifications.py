@@ -39,7 +39,7 @@ def test_new_and_escalated_alerts_reach_each_level_by_email_webhook_and_sms(db, 
         assert s.deliver() == {"sent": 1, "retry": 0, "dead": 0}
         n = a.alert_id
         assert gateway.received == [{"to": "+22370000001", "text": f"ALERTE #{n} Choléra CSCom Mougna: 3 cas. "
-                                     f"Repondez OK {n} (recu), VRAI {n} ou FAUX {n} raison"}]
+                                     f"Répondez OK {n} (recu), VRAI {n} ou FAUX {n} raison"}]
         assert gateway.headers[0]["Authorization"] == "Bearer gw-token-123456"
         s.at(30).tick()
         assert s.deliver() == {"sent": 2, "retry": 0, "dead": 0}

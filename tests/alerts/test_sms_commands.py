@@ -52,7 +52,7 @@ def test_district_acknowledges_by_sms_and_escalation_stops(s):
     assert final.status == AlertStatus.acknowledged and final.level == "district"
     assert final.acknowledged_by == "user:epi.djenne"
     again = handler(f"OK {a.alert_id}", "+22370000002", s.now)
-    assert again == f"Alerte #{a.alert_id} : impossible, elle est déjà acquittée."
+    assert again == f"Alerte #{a.alert_id} : impossible, elle est acquittée."
 
 
 def test_sms_verify_discard_and_refusals(s):

@@ -11,7 +11,8 @@ import pytest
 from alerts.channels import Channels, LogSmsGateway
 from alerts.outbox import RetryPolicy
 from alerts.runtime import AlertWorkers
-from sebac.demo import OUTBREAK_AREAS, create_demo_users, simulate_week
+from sebac.demo import OUTBREAK_AREAS, simulate_week
+from sebac.demo_people import create_demo_users
 from tests.api.alerts_helpers import cheap_hashing  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cheap_hashing")]

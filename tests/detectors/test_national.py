@@ -1,6 +1,8 @@
 """National weekly batch: vectorised results equal the per-cell path; evaluate-week on a database."""
 from __future__ import annotations
 
+from alerts.repository import AlertRepository
+
 import datetime as dt
 
 import numpy as np
@@ -181,10 +183,16 @@ def test_cli_evaluate_week_on_demo_pyramid(db, db_url, monkeypatch):
         pyr = load_pyramid(demo_pyramid_path())
         ReportRepository().insert(conn, StageDriver(db, pyr, None).report(SITE, "ili", 12, dt.date(2026, 11, 18)))
     monkeypatch.setenv("SEBAC_DATABASE_URL", db_url)
-    res = CliRunner().invoke(app, ["evaluate-week", "--week", "2026-W47"])
+    res = CliRunner().invoke(app, ["evaluate-week", "--week", "2026-W47"])  # a dry run by default
+    assert res.exit_code == 0, res.output
+    assert "2026-W47:" in res.output and "1 signals (" in res.output and "would fire: ili at" in res.output
+    assert "dry run: nothing was written" in res.output
+    with db.connect() as conn:
+        assert AlertRepository().count(conn) == 0
+    res = CliRunner().invoke(app, ["evaluate-week", "--week", "2026-W47", "--apply"])
     assert res.exit_code == 0, res.output
     assert "2026-W47:" in res.output and "1 signals, 1 new alerts" in res.output
-    res = CliRunner().invoke(app, ["evaluate-week", "--week", "2026-W47", "--level", "health_area"])
+    res = CliRunner().invoke(app, ["evaluate-week", "--week", "2026-W47", "--level", "health_area", "--apply"])
     assert res.exit_code == 0 and "0 new alerts" in res.output
     assert CliRunner().invoke(app, ["evaluate-week", "--week", "W47"]).exit_code == 2
 

@@ -24,8 +24,8 @@ from ingest.epiweek import epiweek, week_end
 from ingest.sms.grammar import parse_sms
 from ingest.tables import weekly_counts_history
 from sebac.demo import (GARBLED_SMS, HISTORY_YEARS, ILI_SURGE_AREA, MALARIA_SURGE_DISTRICT, MEASLES_DISTRICT,
-                        OUTBREAK_AREAS, UNKNOWN_SITE, DemoFeeder, demo_history, dhis2_event, load_demo_history,
-                        simulate_week)
+                        OUTBREAK_AREAS, UNKNOWN_SITE, demo_history, load_demo_history, simulate_week)
+from sebac.demo_feeder import DemoFeeder, dhis2_event
 from sebac.engine import build_app
 from sebac.metrics import PIPELINE_LAG
 from sebac.settings import Settings
