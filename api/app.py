@@ -1,7 +1,8 @@
 """Build the FastAPI application around an already-composed pipeline (see ``sebac.engine``).
 
 Every module of :mod:`api.routers` that exposes ``router`` (an ``APIRouter``) is mounted, so a
-capability adds its endpoints by adding a module there.
+capability adds its endpoints by adding a module there. Every request body passes
+:class:`api.body_limits.BodyLimits` (size, JSON depth) before a route sees it.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 import api.routers
+from api.body_limits import BodyLimits
 from api.errors import install_error_handlers
 
 
@@ -30,6 +32,7 @@ def create_app(pipeline: Any, settings: Any) -> FastAPI:
     app.state.pipeline = pipeline
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodyLimits)  # size and JSON depth of every body, before any route parses it
     for router in routers():
         app.include_router(router)
     return app
