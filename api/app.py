@@ -1,7 +1,9 @@
 """Build the FastAPI application around an already-composed pipeline (see ``sebac.engine``).
 
 Every module of :mod:`api.routers` that exposes ``router`` (an ``APIRouter``) is mounted, so a
-capability adds its endpoints by adding a module there.
+capability adds its endpoints by adding a module there. Every request body passes
+:class:`api.body_limits.BodyLimits` (size, JSON depth) before a route sees it, and every response
+gets the headers of :class:`api.security.SecurityHeaders`.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI
 
 import api.routers
+from api.body_limits import BodyLimits
 from api.errors import install_error_handlers
+from api.security import SecurityHeaders
 
 
 def routers() -> list[Any]:
@@ -26,10 +30,13 @@ def routers() -> list[Any]:
 
 def create_app(pipeline: Any, settings: Any) -> FastAPI:
     app = FastAPI(title="SEBAC", version="0.1.0",
-                  description="Community-based epidemiological surveillance alerting engine")
+                  description="Community-based epidemiological surveillance alerting engine",
+                  docs_url=None, redoc_url=None)  # /docs: api.routers.docs (no inline script)
     app.state.pipeline = pipeline
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodyLimits)  # size and JSON depth of every body, before any route parses it
+    app.add_middleware(SecurityHeaders)  # outermost: also on the answers of BodyLimits
     for router in routers():
         app.include_router(router)
     return app

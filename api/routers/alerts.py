@@ -22,6 +22,7 @@ from alerts.timeliness import timeliness
 from alerts.users import authorize_read, visible_scope
 from api.auth import CurrentUser
 from api.deps import PipelineDep
+from api.params import AlertId, Offset
 from ingest.errors import DomainError
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -38,7 +39,7 @@ def _jurisdiction(pipeline: Any, scope: str) -> list[str] | None:
 @router.get("/alerts")
 def list_alerts(user: CurrentUser, pipeline: PipelineDep, status: list[str] | None = Query(default=None),
                 district: str | None = None, disease: str | None = None, level: str | None = None,
-                limit: int = Query(default=50, ge=1, le=500), offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+                limit: int = Query(default=50, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
     scope = visible_scope(user)
     if scope is None or scope not in pipeline.pyramid:  # a CHW, or an org unit gone from the pyramid
         raise DomainError("auth.role.forbidden", "this account has no access to alerts", status=403)
@@ -66,7 +67,7 @@ def _detail(pipeline: Any, conn: Any, alert: Any, user: Any) -> dict[str, Any]:
 
 
 @router.get("/alerts/{alert_id}")
-def get_alert(alert_id: int, user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
+def get_alert(alert_id: AlertId, user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         alert = pipeline.alerts.get(conn, alert_id)
         if alert is None:
@@ -85,7 +86,7 @@ class ActionIn(BaseModel):
 
 
 @router.post("/alerts/{alert_id}/{action}")
-def act_on_alert(alert_id: int, action: str, user: CurrentUser, pipeline: PipelineDep,
+def act_on_alert(alert_id: AlertId, action: str, user: CurrentUser, pipeline: PipelineDep,
                  body: ActionIn | None = Body(default=None)) -> dict[str, Any]:
     if action not in ACTIONS:
         raise DomainError("alert.action.unknown", f"unknown action {action!r}; one of {', '.join(ACTIONS)}",

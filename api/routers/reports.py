@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import CurrentUser, ReportSubmitter
 from api.deps import PipelineDep
 from api.errors import error_body
+from api.params import Offset
 from api.routers._ingest_deps import read_json_body, request_lang, require_within, translated
 from ingest.contracts import Channel
 from ingest.duplicates import list_possible_duplicates, set_duplicate_status
@@ -81,8 +82,7 @@ def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONRespo
 @router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window")
 def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: str | None = None,
                             status: str | None = Query(default="open", pattern="^(open|confirmed|distinct)$"),
-                            limit: int = Query(default=100, ge=1, le=1000),
-                            offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+                            limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
     if district:
         require_within(pipeline, user, district)
     with pipeline.db.connect() as conn:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import AdminUser, CurrentUser
+from api.body_limits import UPLOAD_FACTOR
 from api.deps import PipelineDep
 from api.errors import error_body
 from api.routers._ingest_deps import read_body_text, request_lang, require_within, translated
@@ -23,7 +24,6 @@ from ingest.history import history_counts, parse_history_csv, store_history
 from ingest.messages import translate
 
 router = APIRouter(prefix="/api/v1", tags=["uploads"])
-UPLOAD_FACTOR = 20  # an upload may be this many times the single-report body limit
 
 
 def _limit(request: Request) -> int:

@@ -1,11 +1,13 @@
 """Users, device/gateway API keys and notification subscriptions (administration).
 
-``GET/POST /api/v1/users`` (admin), ``POST /api/v1/api-keys`` and ``DELETE /api/v1/api-keys/{id}``
-(admin; the key is shown once), ``GET/POST /api/v1/subscriptions`` (admin for any org unit; any
+``GET/POST /api/v1/users`` (admin), ``POST /api/v1/users/{id}/unlock`` (admin: end the login
+throttling of an account, :mod:`api.login_throttle`), ``POST /api/v1/api-keys`` and
+``DELETE /api/v1/api-keys/{id}`` (admin; the key is shown once), ``GET/POST /api/v1/subscriptions`` (admin for any org unit; any
 other user for their own org unit, e.g. a district epidemiologist adding their email).
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,12 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.notify import SubscriptionIn, SubscriptionRepository
 from alerts.users import UserIn
+from api import login_throttle
 from api.auth import KEY_KINDS, AdminUser, CurrentUser, describe, keys, people
 from api.deps import PipelineDep
+from api.params import UserId
 from ingest.errors import DomainError
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 subscriptions = SubscriptionRepository()
+log = logging.getLogger("sebac.auth")
 
 
 @router.get("/users")
@@ -31,6 +36,18 @@ def list_users(admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
 def create_user(body: UserIn, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
         return describe(people.create(conn, body, pipeline.pyramid, pipeline.alert_clock.now()))
+
+
+@router.post("/users/{user_id}/unlock", summary="End the login throttling of an account (failures in a row)")
+def unlock_user(user_id: UserId, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
+    with pipeline.db.begin() as conn:
+        user = people.get(conn, user_id)
+        if user is None:
+            raise DomainError("user.notFound", f"no user {user_id}", status=404)
+        cleared = login_throttle.unlock(conn, user.username)
+    log.info("user #%d's login failures cleared by administrator #%d (%s)", user_id, admin.user_id,
+             "there were some" if cleared else "there were none")
+    return {"user_id": user_id, "status": "unlocked", "cleared": cleared}
 
 
 class ApiKeyIn(BaseModel):
