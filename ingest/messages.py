@@ -138,6 +138,12 @@ def translate(key: str, lang: str = "en", **params: Any) -> str:
     return template.format_map(_Default({k: v for k, v in params.items() if v is not None}))
 
 
+def translate_detail(detail: Any, lang: str = "en") -> str:
+    """The message of an :class:`~ingest.errors.ErrorDetail`: its ``field`` fills ``{field}`` unless
+    the parameters name one themselves (``dhis2.dataelement.missing`` says which report field)."""
+    return translate(detail.key, lang, **({"field": detail.field} | dict(detail.params)))
+
+
 def load_translations(path: str) -> list[str]:
     """Merge a YAML file ``{lang: {key: template}}`` (e.g. Bambara ``bm``) into the catalogue.
 
