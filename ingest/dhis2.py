@@ -109,7 +109,8 @@ def event_to_payload(event: Any, mapping: Dhis2Mapping, diseases: DiseaseCatalog
     dvs = event.get("dataValues") or []
     if not isinstance(dvs, list):
         raise EventError(ErrorDetail("dhis2.payload.invalid", "dataValues", {"detail": "dataValues must be a list"}))
-    by_de = {dv.get("dataElement"): dv.get("value") for dv in dvs if isinstance(dv, Mapping)}
+    by_de = {dv["dataElement"]: dv.get("value") for dv in dvs
+             if isinstance(dv, Mapping) and isinstance(dv.get("dataElement"), str)}
     for fld, de in prog.dataElements.items():
         if by_de.get(de) not in (None, ""):
             raw = by_de[de]
@@ -119,7 +120,8 @@ def event_to_payload(event: Any, mapping: Dhis2Mapping, diseases: DiseaseCatalog
     elif "disease" not in values:
         raise EventError(ErrorDetail("dhis2.dataelement.missing", "disease", {
             "dataElement": prog.dataElements["disease"], "field": "disease"}))
-    elif values["disease"] not in diseases and str(values["disease"]).lower() in diseases:
+    elif isinstance(values["disease"], str) and values["disease"] not in diseases \
+            and values["disease"].lower() in diseases:
         values["disease"] = str(values["disease"]).lower()
     values.setdefault("cases", prog.default_cases)
     onset = _date(values.pop("onset_date", None)) or _date(event.get("occurredAt") or event.get("eventDate"))
@@ -144,7 +146,8 @@ def import_report(objects: list[dict[str, Any]]) -> dict[str, Any]:
     status = "OK" if not failed else ("ERROR" if created == 0 else "WARNING")
     stats = {"created": created, "updated": 0, "deleted": 0, "ignored": ignored, "total": len(objects)}
     error_reports = [{"uid": o["uid"], "trackerType": "EVENT", "errorCode": e["key"], "message": e["message"],
-                      "index": o["index"]} for o in failed for e in o["errors"]]
+                      "index": o["index"], **({"rejected_id": o["rejected_id"]} if o.get("rejected_id") else {})}
+                     for o in failed for e in o["errors"]]
     warning_reports = [{"uid": o["uid"], "trackerType": "EVENT", "warningCode": "dhis2.event.duplicate",
                         "message": "event already imported", "index": o["index"]}
                        for o in objects if o["status"] == "ignored"]
@@ -167,7 +170,8 @@ def import_events(pipeline: Any, mapping: Dhis2Mapping, body: Any) -> dict[str, 
     """Import every event of a tracker payload through ``pipeline.submit``; the import report."""
     from ingest.contracts import Channel
     from ingest.errors import ValidationFailed
-    from ingest.messages import translate
+    from ingest.messages import translate_detail
+    from ingest.rejections import bounded_key, reject_once
     from ingest.validation import validate_report
 
     if not isinstance(body, Mapping) or not isinstance(body.get("events"), list):
@@ -176,6 +180,7 @@ def import_events(pipeline: Any, mapping: Dhis2Mapping, body: Any) -> dict[str, 
     objects = []
     for index, event in enumerate(body["events"]):
         uid = event.get("event") if isinstance(event, Mapping) else None
+        uid = uid if isinstance(uid, str) and uid else None
         try:
             uid, payload = event_to_payload(event, mapping, pipeline.diseases)
             # validate before submitting, so a failure keeps the DHIS2 event itself (re-processable
@@ -184,13 +189,14 @@ def import_events(pipeline: Any, mapping: Dhis2Mapping, body: Any) -> dict[str, 
                             now=pipeline.clock.now(), limits=pipeline.limits, idempotency_key=f"dhis2:{uid}")
         except (EventError, ValidationFailed) as exc:
             errors = [exc.detail] if isinstance(exc, EventError) else exc.errors
-            res = pipeline.reject(Channel.dhis2, event, errors, f"dhis2:{uid}" if uid else None)
+            # a tablet re-sending the same bad event finds it kept, not copied once per attempt
+            res = reject_once(pipeline, Channel.dhis2, event, errors, bounded_key("dhis2", uid, event))
         else:
             res = pipeline.submit(payload, Channel.dhis2, idempotency_key=f"dhis2:{uid}")
             errors = res.errors
         status = {"accepted": "created", "duplicate": "ignored"}.get(res.status, "error")
         objects.append({"index": index, "uid": uid, "status": status,
                         "report_id": res.report.report_id if res.report else None,
-                        "errors": [{"key": e.key, "message": translate(e.key, "en", field=e.field, **e.params)}
-                                   for e in errors]})
+                        **({"rejected_id": res.rejected_id} if res.rejected_id else {}),
+                        "errors": [{"key": e.key, "message": translate_detail(e, "en")} for e in errors]})
     return import_report(objects)

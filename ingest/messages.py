@@ -44,6 +44,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "sms.cases.invalid": "Number of cases not understood: {value}.",
         "sms.deaths.invalid": "Number of deaths not understood: {value}.",
         "sms.date.invalid": "Date not understood: {date}. Use DDMM, e.g. 0511.",
+        "sms.date.out_of_window": "The date {date} is not within the last {days} days. Please resend the "
+                                  "report with the onset date as DDMM, e.g. 0511.",
+        "sms.digit.lookalike": "{char} ({name}) is not a digit we can read. Type numbers with the digits 0-9.",
+        "sms.format.unknown": "Message format not recognised. Send e.g. CHOL 3 F 5+ 0511.",
+        "sms.encoding.invalid": "The gateway sent text that is not valid UTF-8 (field {field}).",
         "sms.token.unknown": "Not understood: {token}. Send e.g. CHOL 3 F 5+ 0511.",
         "sms.token.repeated": "Given twice: {token}.",
         "sms.nyss.invalid": "Code not understood. Send risk#sex#age, e.g. 1#2#2.",
@@ -97,6 +102,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "sms.cases.invalid": "Nombre de cas non compris : {value}.",
         "sms.deaths.invalid": "Nombre de décès non compris : {value}.",
         "sms.date.invalid": "Date non comprise : {date}. Utilisez JJMM, par ex. 0511.",
+        "sms.date.out_of_window": "La date {date} n'est pas dans les {days} derniers jours. Renvoyez le "
+                                  "rapport avec la date de début en JJMM, par ex. 0511.",
+        "sms.digit.lookalike": "{char} ({name}) n'est pas un chiffre lisible. Écrivez les nombres avec 0-9.",
+        "sms.format.unknown": "Format du message non reconnu. Envoyez par ex. CHOL 3 F 5+ 0511.",
+        "sms.encoding.invalid": "La passerelle a envoyé un texte qui n'est pas de l'UTF-8 valide (champ {field}).",
         "sms.token.unknown": "Non compris : {token}. Envoyez par ex. CHOL 3 F 5+ 0511.",
         "sms.token.repeated": "Donné deux fois : {token}.",
         "sms.nyss.invalid": "Code non compris. Envoyez risque#sexe#âge, par ex. 1#2#2.",
@@ -136,6 +146,12 @@ def translate(key: str, lang: str = "en", **params: Any) -> str:
     template = (CATALOGUE.get(lang, {}).get(key) or CATALOGUE.get(FALLBACKS.get(lang, "en"), {}).get(key)
                 or CATALOGUE["en"].get(key) or key)
     return template.format_map(_Default({k: v for k, v in params.items() if v is not None}))
+
+
+def translate_detail(detail: Any, lang: str = "en") -> str:
+    """The message of an :class:`~ingest.errors.ErrorDetail`: its ``field`` fills ``{field}`` unless
+    the parameters name one themselves (``dhis2.dataelement.missing`` says which report field)."""
+    return translate(detail.key, lang, **({"field": detail.field} | dict(detail.params)))
 
 
 def load_translations(path: str) -> list[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any, Iterable
 
@@ -75,6 +76,9 @@ class ReportRepository:
         return int(conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one())
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def printable_raw(raw: str | bytes | None, limit: int | None = None) -> str:
     """A raw input item as text that every database can store: invalid UTF-8 backslash-escaped and
     NUL written ``\\x00`` (PostgreSQL text cannot hold NUL). ``limit`` caps the length first."""
@@ -82,6 +86,8 @@ def printable_raw(raw: str | bytes | None, limit: int | None = None) -> str:
         return ""
     raw = raw[:limit] if limit is not None else raw
     text = raw.decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw
+    if _SURROGATE.search(text):  # a lone surrogate (JSON "\ud800") is not UTF-8
+        text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
     return text.replace("\x00", "\\x00")
 
 
@@ -130,6 +136,14 @@ class RejectedRepository:
         if status:
             q = q.where(rejected_items.c.status == status)
         row = conn.execute(q.order_by(rejected_items.c.received_at.desc()).limit(1)).first()
+        return self._item(row) if row else None
+
+    def find_waiting(self, conn: Connection, key: str, raw: str) -> RejectedItem | None:
+        """An item still waiting (status ``rejected``) under ``key`` with exactly this raw text."""
+        q = (sa.select(rejected_items).where(rejected_items.c.idempotency_key == key,
+                                             rejected_items.c.status == "rejected", rejected_items.c.raw == raw)
+             .order_by(rejected_items.c.received_at.desc()).limit(1))
+        row = conn.execute(q).first()
         return self._item(row) if row else None
 
     def update_errors(self, conn: Connection, rejected_id: str, errors: list[ErrorDetail]) -> None:

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     sms_rapidpro_secret: str | None = Field(default=None, description="RapidPro/TextIt webhook header secret")
     sms_generic_secret: str | None = Field(default=None, description="generic SMS gateway secret")
     sms_default_lang: str = Field(default="fr", pattern=r"^[a-z]{2,3}$", description="reply language, unknown phone")
+    sms_date_window_days: int = Field(default=60, ge=1, le=366, description="SMS onset dates further back are refused")
     translations_path: Path | None = Field(default=None, description="extra reply translations, e.g. Bambara")
     dhis2_mapping_path: Path | None = Field(default=None, description="DHIS2 program/data element mapping YAML")
     max_batch_items: int = Field(default=500, ge=1, le=100_000, description="items per POST /api/v1/reports batch")

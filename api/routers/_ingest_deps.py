@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -11,7 +12,17 @@ from api.errors import error_body
 from ingest.channels import IngestChannels, channels_from_settings
 from ingest.contracts import Channel
 from ingest.errors import ErrorDetail
-from ingest.messages import translate
+from ingest.messages import translate, translate_detail
+from ingest.rejections import content_key, reject_once
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: kept raw items may hold lone surrogates (a client's JSON
+    ``"\\ud800"``), which UTF-8 cannot encode but a ``\\u`` escape can."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"),
+                          default=str).encode("ascii")
 
 
 def get_channels(request: Request) -> IngestChannels:
@@ -31,11 +42,16 @@ def request_lang(request: Request) -> str:
 
 
 def translated(errors: list[ErrorDetail], lang: str) -> list[dict[str, Any]]:
-    return [dict(e.as_dict(), message=translate(e.key, lang, field=e.field, **e.params)) for e in errors]
+    return [dict(e.as_dict(), message=translate_detail(e, lang)) for e in errors]
 
 
-def _refuse(pipeline: Any, channel: Channel, raw: Any, detail: ErrorDetail, status: int, lang: str) -> JSONResponse:
-    res = pipeline.reject(channel, raw, [detail])
+def _refuse(pipeline: Any, channel: Channel, raw: Any, detail: ErrorDetail, status: int, lang: str,
+            once: bool = True) -> JSONResponse:
+    """Keep ``raw`` (once per distinct body, unless ``once`` is False) and answer ``status``."""
+    if once:
+        res = reject_once(pipeline, channel, raw, [detail], content_key(channel.value, raw))
+    else:
+        res = pipeline.reject(channel, raw, [detail])
     body = error_body(detail.key, translate(detail.key, lang, **detail.params), translated([detail], lang))
     return JSONResponse(body | {"rejected_id": res.rejected_id}, status_code=status)
 
@@ -50,14 +66,16 @@ async def read_body_text(request: Request, pipeline: Any, channel: Channel, lang
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         return _refuse(pipeline, channel, f"<{declared} bytes not read>",
-                       ErrorDetail("report.body.too_large", None, {"bytes": int(declared), "max": limit}), 413, lang)
+                       ErrorDetail("report.body.too_large", None, {"bytes": int(declared), "max": limit}), 413, lang,
+                       once=False)  # not the body itself: two bodies of one size are not one payload
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             head = b"".join(chunks)[:4096]
             return _refuse(pipeline, channel, head, ErrorDetail("report.body.too_large", None,
-                                                                  {"bytes": f">{limit}", "max": limit}), 413, lang)
+                                                                  {"bytes": f">{limit}", "max": limit}), 413, lang,
+                           once=False)
         chunks.append(chunk)
     body = b"".join(chunks)
     try:
@@ -67,13 +85,39 @@ async def read_body_text(request: Request, pipeline: Any, channel: Channel, lang
                        400, lang)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` refusing ``NaN`` / ``Infinity`` and numbers beyond a float (``1e999``): Python
+    accepts them, no JSON client may send them, and a kept item holding one could not be answered as
+    JSON again.
+
+    Raises :class:`json.JSONDecodeError` for both, so callers have one error to handle.
+    """
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise
+        raise json.JSONDecodeError(str(exc), text, 0) from None
+
+
 async def read_json_body(request: Request, pipeline: Any, channel: Channel, lang: str,
                          limit: int | None = None) -> Any | JSONResponse:
     text = await read_body_text(request, pipeline, channel, lang, limit)
     if isinstance(text, JSONResponse):
         return text
     try:
-        return json.loads(text)
+        return loads_strict(text)
     except json.JSONDecodeError as exc:
         return _refuse(pipeline, channel, text, ErrorDetail("report.json.malformed", None,
                                                             {"line": exc.lineno, "column": exc.colno}), 400, lang)

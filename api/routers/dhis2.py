@@ -18,6 +18,7 @@ from ingest.contracts import Channel
 from ingest.dhis2 import import_events, import_report
 from ingest.errors import ErrorDetail
 from ingest.messages import translate
+from ingest.rejections import content_key, reject_once
 
 router = APIRouter(prefix="/api/v1/dhis2", tags=["dhis2"])
 
@@ -29,7 +30,7 @@ async def tracker_import(request: Request, pipeline: PipelineDep, channels: Chan
         return body
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         detail = ErrorDetail("dhis2.payload.invalid", "events", {"detail": "expected {\"events\": [...]}"})
-        res = pipeline.reject(Channel.dhis2, body, [detail])
+        res = reject_once(pipeline, Channel.dhis2, body, [detail], content_key("dhis2", body))
         report = import_report([])
         report["status"] = report["bundleReport"]["status"] = "ERROR"
         report["validationReport"]["errorReports"].append({

@@ -6,14 +6,13 @@ re-processed once the pyramid, the CHW registry or the DHIS2 mapping is fixed (:
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
 from api.auth import AdminUser
 from api.deps import PipelineDep
-from api.routers._ingest_deps import ChannelsDep, request_lang, translated
+from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, loads_strict, request_lang, translated
 from ingest.contracts import Channel
 from ingest.errors import DomainError, ErrorDetail
 from ingest.reprocess import ReprocessResult, reprocess
@@ -23,8 +22,9 @@ MAX_BULK = 1000
 
 
 def _raw(text: str) -> Any:
+    """A kept item as JSON when it is JSON (strictly: ``NaN`` stays text), else its text."""
     try:
-        return json.loads(text)
+        return loads_strict(text)
     except ValueError:
         return text
 
@@ -42,22 +42,24 @@ def _result(r: ReprocessResult, lang: str) -> dict[str, Any]:
 def list_rejected(request: Request, pipeline: PipelineDep, _admin: AdminUser, channel: Channel | None = None,
                   reason: str | None = Query(default=None, description="an error key, e.g. report.orgunit.unknown"),
                   status: str = Query(default="rejected", pattern="^(rejected|reprocessed|all)$"),
-                  limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+                  limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)
+                  ) -> SafeJSONResponse:
     lang = request_lang(request)
     with pipeline.db.connect() as conn:
         items = pipeline.rejected.list(conn, status=None if status == "all" else status, channel=channel,
                                        reason=reason, limit=limit, offset=offset)
-    return {"items": [{"rejected_id": i.rejected_id, "channel": i.channel.value, "received_at": i.received_at.isoformat(),
-                       "status": i.status, "idempotency_key": i.idempotency_key, "raw": _raw(i.raw),
-                       "errors": translated([ErrorDetail(e["key"], e.get("field"), e.get("params") or {})
-                                             for e in i.errors], lang)} for i in items],
-            "limit": limit, "offset": offset}
+    out = [{"rejected_id": i.rejected_id, "channel": i.channel.value, "received_at": i.received_at.isoformat(),
+            "status": i.status, "idempotency_key": i.idempotency_key, "raw": _raw(i.raw),
+            "errors": translated([ErrorDetail(e["key"], e.get("field"), e.get("params") or {}) for e in i.errors],
+                                 lang)} for i in items]
+    return SafeJSONResponse({"items": out, "limit": limit, "offset": offset})
 
 
 @router.post("/reprocess", summary="Re-process many rejected items (by ids, or by channel/reason filter)")
 def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDep, _admin: AdminUser,
                    ids: list[str] | None = Query(default=None), channel: Channel | None = None,
-                   reason: str | None = None, limit: int = Query(default=100, ge=1, le=MAX_BULK)) -> dict[str, Any]:
+                   reason: str | None = None, limit: int = Query(default=100, ge=1, le=MAX_BULK)
+                   ) -> SafeJSONResponse:
     lang = request_lang(request)
     if not ids:
         with pipeline.db.connect() as conn:
@@ -71,10 +73,10 @@ def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDe
     summary: dict[str, int] = {}
     for r in results:
         summary[r["status"]] = summary.get(r["status"], 0) + 1
-    return {"results": results, "summary": summary}
+    return SafeJSONResponse({"results": results, "summary": summary})
 
 
 @router.post("/{rejected_id}/reprocess", summary="Re-process one rejected item")
 def reprocess_one(rejected_id: str, request: Request, pipeline: PipelineDep, channels: ChannelsDep,
-                  _admin: AdminUser) -> dict[str, Any]:
-    return _result(reprocess(pipeline, channels, rejected_id), request_lang(request))
+                  _admin: AdminUser) -> SafeJSONResponse:
+    return SafeJSONResponse(_result(reprocess(pipeline, channels, rejected_id), request_lang(request)))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from typing import Any, Callable
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -22,23 +21,30 @@ from fastapi.responses import JSONResponse
 from api.auth import AdminUser
 from api.deps import PipelineDep
 from api.errors import error_body
-from api.routers._ingest_deps import ChannelsDep, read_body_text
+from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, loads_strict, read_body_text
 from ingest.channels import reload_registry
 from ingest.contracts import Channel
 from ingest.errors import ErrorDetail
-from ingest.messages import translate
+from ingest.messages import translate, translate_detail
 from ingest.sms.metrics import SMS_WEBHOOK_REQUESTS
-from ingest.sms.gateways import (GatewayPayloadError, InboundSms, json_reply, parse_generic, parse_rapidpro,
-                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+from ingest.sms.gateways import (GatewayPayloadError, InboundSms, json_reply, parse_form, parse_generic,
+                                 parse_rapidpro, parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
 
 router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
 MAX_WEBHOOK_BYTES = 64 * 1024
 
 
-def _form_or_json(text: str, content_type: str) -> Any:
+def _read_doc(text: str, content_type: str) -> tuple[Any, ErrorDetail | None]:
+    """The payload as JSON or as a form, and the problem that keeps it from being read, if any."""
     if "json" in content_type or text.lstrip().startswith(("{", "[")):
-        return json.loads(text)
-    return dict(parse_qsl(text, keep_blank_values=True))
+        try:
+            return loads_strict(text), None
+        except json.JSONDecodeError as exc:
+            return None, ErrorDetail("report.json.malformed", None, {"line": exc.lineno, "column": exc.colno})
+    form, bad_field = parse_form(text)
+    if bad_field is not None:  # e.g. content=%FF%FE: refused, not read as "\ufffd\ufffd" (an "empty" SMS)
+        return form, ErrorDetail("sms.encoding.invalid", bad_field, {"field": bad_field})
+    return form, None
 
 
 def _header_secret(request: Request, *, authorization: bool = True) -> str | None:
@@ -62,15 +68,12 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
     if isinstance(text, JSONResponse):
         SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
         return text
-    try:
-        doc = _form_or_json(text, request.headers.get("content-type", ""))
-    except json.JSONDecodeError as exc:
-        doc, parse_error = None, ErrorDetail("report.json.malformed", None, {"line": exc.lineno, "column": exc.colno})
-    else:
-        parse_error = None
+    doc, parse_error = _read_doc(text, request.headers.get("content-type", ""))
     if not secret_matches(secret_of(doc) if isinstance(doc, dict) else _header_secret(request), expected):
         SMS_WEBHOOK_REQUESTS.labels(gateway, "forbidden").inc()
         return JSONResponse(error_body("sms.secret.invalid", translate("sms.secret.invalid", lang)), 403)
+    if parse_error is None and not isinstance(doc, dict):
+        parse_error = ErrorDetail("sms.payload.invalid", None, {"detail": "expected a JSON object or a form"})
     if parse_error is None:
         if gateway == "telerivet" and telerivet_event(doc) != "incoming_message":
             SMS_WEBHOOK_REQUESTS.labels(gateway, "ignored").inc()  # send_status etc.: nothing to do
@@ -82,10 +85,10 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
     if parse_error is not None:
         pipeline.reject(Channel.sms, text, [parse_error])
         SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
-        return JSONResponse(error_body(parse_error.key, translate(parse_error.key, lang, **parse_error.params)), 400)
+        return SafeJSONResponse(error_body(parse_error.key, translate_detail(parse_error, lang)), 400)
     outcome = channels.sms.handle(sms)
     SMS_WEBHOOK_REQUESTS.labels(gateway, outcome.status).inc()
-    return JSONResponse(reply(outcome))
+    return SafeJSONResponse(reply(outcome))
 
 
 def _outcome_json(o: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from typing import Any, Mapping
+from urllib.parse import unquote_plus, unquote_to_bytes
 
 from ingest.errors import DomainError
 
@@ -35,6 +36,38 @@ class GatewayPayloadError(DomainError):
 
     def __init__(self, detail: str):
         super().__init__("sms.payload.invalid", detail, detail=detail)
+
+
+class GatewayEncodingError(DomainError):
+    """A form field whose percent-escapes are not UTF-8 (Telerivet ``content=%FF%FE``)."""
+
+    status = 400
+
+    def __init__(self, field: str):
+        super().__init__("sms.encoding.invalid", f"field {field!r} is not valid UTF-8", field=field)
+
+
+def parse_form(text: str) -> tuple[dict[str, str], str | None]:
+    """An ``application/x-www-form-urlencoded`` body: (fields, first field that is not UTF-8).
+
+    Fields are decoded strictly; one whose bytes are not UTF-8 is kept with U+FFFD replacements
+    (so the secret and the message id can still be read) and named as the second value — the
+    caller refuses the message instead of reading ``\ufffd\ufffd`` as an SMS text.
+    """
+    fields: dict[str, str] = {}
+    bad: str | None = None
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition("=")
+        name = unquote_plus(raw_name, errors="replace")
+        try:
+            value = unquote_to_bytes(raw_value.replace("+", " ")).decode("utf-8")
+        except UnicodeDecodeError:
+            value = unquote_plus(raw_value, errors="replace")
+            bad = bad or name
+        fields[name] = value  # a repeated field: the last value, as dict(parse_qsl(...))
+    return fields, bad
 
 
 @dataclass(frozen=True)
@@ -72,7 +105,8 @@ class InboundSms:
 
 def secret_matches(presented: str | None, expected: str) -> bool:
     """Constant-time comparison (``hmac.compare_digest``), so timing does not leak the secret."""
-    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+    return isinstance(presented, str) and hmac.compare_digest(presented.encode("utf-8", "surrogatepass"),
+                                                              expected.encode("utf-8", "surrogatepass"))
 
 
 def is_placeholder_secret(value: str | None) -> bool:

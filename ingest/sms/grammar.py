@@ -15,7 +15,10 @@ semicolons or ``*``. Two formats:
 * ``<ONSET>``: ``DDMM`` (``0511``), ``DD/MM``, ``DD-MM``, ``DD.MM``, optionally with ``/YY`` or
   ``/YYYY``. Without a year, the year is inferred: the most recent such date that is not after
   today (``0511`` sent on 20 Nov 2026 is 5 Nov 2026; sent on 2 Jan 2027 it is 5 Nov 2026 too).
-  Omitted, the onset is the day the SMS was sent.
+  A date more than ``date_window_days`` (default 60, setting ``SEBAC_SMS_DATE_WINDOW_DAYS``)
+  before the day the SMS was sent, or after it, is refused (``sms.date.out_of_window``, the reply
+  asks to resend the date): ``2512`` sent on 6 Dec 2026 would be 25 Dec 2025, almost surely a
+  typo, and never silently a year-old onset. Omitted, the onset is the day the SMS was sent.
 * ``<DEATHS>``: ``D2``, ``DC2``, ``DCD2``, ``DECES 2``, ``DEATHS 2``, ``MORTS 2``.
 
 The optional parts may come in any order. Example: ``CHOL 3 F 5+ 0511`` = 3 suspected cholera
@@ -28,7 +31,13 @@ cases, female, 5 years and over, onset 5 November.
 
 ``<risk>`` is the ``nyss`` code of the disease catalogue (1 = cholera ...).
 
-**Zero report**: ``RAS``, ``ZERO``, ``NEANT``, ``NIL``, ``0`` (nothing to report this week).
+**Zero report**: ``RAS`` ("rien à signaler"), ``ZERO``, ``NEANT``, ``NIL``, ``0`` (nothing to report
+this week), or ``<DISEASE> 0`` (``CHOL 0``: no case of that disease). It counts for completeness,
+never as a report with cases.
+
+**Characters** (:mod:`ingest.sms.characters`): digits are ASCII or Arabic-Indic (``CHOL ٣`` =
+``CHOL 3``); superscript and other look-alike digits are refused (``sms.digit.lookalike``); a text
+in another script is ``sms.format.unknown``, not ``sms.empty``.
 
 Every failure raises :class:`SmsParseError` with a stable key (``sms.*``), translated into the
 reporter's language by :mod:`ingest.messages`. Reference: Nyss (Red Cross) report formats,
@@ -43,6 +52,7 @@ from dataclasses import dataclass
 from ingest.contracts import AgeGroup, Sex
 from ingest.diseases import DiseaseCatalogue, fold
 from ingest.errors import DomainError, ErrorDetail
+from ingest.sms.characters import CharacterProblem, is_blank, normalise_sms_text
 
 MAX_SMS_CHARS = 480  # three concatenated SMS; longer texts are not CHW reports
 PREFIXES = frozenset({"ALERTE", "ALERT", "RAPPORT", "REPORT", "SIGNAL", "SIG"})
@@ -61,6 +71,7 @@ _DDMM = re.compile(r"^(\d{2})(\d{2})$")
 _DEATH_GLUED = re.compile(r"^(DCD|DC|D)(\d+)$")
 _INT = re.compile(r"^\d+$")
 MAX_TOKEN_INT = 10**6
+DEFAULT_DATE_WINDOW_DAYS = 60
 
 
 class SmsParseError(DomainError):
@@ -84,9 +95,10 @@ class ParsedReport:
 
 @dataclass(frozen=True)
 class ZeroReport:
-    """Nothing to report for the week of ``report_date``."""
+    """Nothing to report for the week of ``report_date`` (of ``disease`` when one was named)."""
 
     report_date: dt.date
+    disease: str | None = None
 
 
 def infer_date(day: int, month: int, year: int | None, today: dt.date) -> dt.date:
@@ -117,14 +129,29 @@ def infer_date(day: int, month: int, year: int | None, today: dt.date) -> dt.dat
     raise SmsParseError("sms.date.invalid", date=f"{day:02d}/{month:02d}")
 
 
-def _date_token(tok: str, today: dt.date) -> dt.date | None:
+def within_window(d: dt.date, today: dt.date, window_days: int | None, typed: str) -> dt.date:
+    """``d`` when it is at most ``window_days`` before ``today`` and not after it (no limit: None).
+
+    >>> import datetime as dt
+    >>> within_window(dt.date(2026, 11, 5), dt.date(2026, 12, 6), 60, "0511")
+    datetime.date(2026, 11, 5)
+    """
+    if window_days is not None and (d > today or (today - d).days > window_days):
+        raise SmsParseError("sms.date.out_of_window", date=typed, days=window_days)
+    return d
+
+
+def _date_token(tok: str, today: dt.date, window_days: int | None) -> dt.date | None:
     m = _DATE.match(tok)
     if m:
-        return infer_date(int(m[1]), int(m[2]), int(m[3]) if m[3] else None, today)
-    m = _DDMM.match(tok)
-    if m:
-        return infer_date(int(m[1]), int(m[2]), None, today)
-    return None
+        d = infer_date(int(m[1]), int(m[2]), int(m[3]) if m[3] else None, today)
+    elif (m := _DDMM.match(tok)) is not None:
+        d = infer_date(int(m[1]), int(m[2]), None, today)
+    else:
+        return None
+    year = m[3] if m.re.groups == 3 else None
+    typed = f"{int(m[1]):02d}/{int(m[2]):02d}" + (f"/{year}" if year else "")
+    return within_window(d, today, window_days, typed)
 
 
 def _int(tok: str, key: str) -> int:
@@ -166,13 +193,23 @@ def _disease(tok: str, diseases: DiseaseCatalogue):
     return d
 
 
-def parse_sms(text: str, diseases: DiseaseCatalogue, today: dt.date) -> ParsedReport | ZeroReport:
-    """Parse one CHW SMS sent on ``today``; raise :class:`SmsParseError` with an ``sms.*`` key."""
+def parse_sms(text: str, diseases: DiseaseCatalogue, today: dt.date, *,
+              date_window_days: int | None = DEFAULT_DATE_WINDOW_DAYS) -> ParsedReport | ZeroReport:
+    """Parse one CHW SMS sent on ``today``; raise :class:`SmsParseError` with an ``sms.*`` key.
+
+    ``date_window_days``: how far before ``today`` an onset date may be (None: no limit).
+    """
     if len(text) > MAX_SMS_CHARS:
         raise SmsParseError("sms.too_long", max=MAX_SMS_CHARS)
-    folded = fold(text).strip()
-    if not folded:
+    if is_blank(text):
         raise SmsParseError("sms.empty")
+    try:
+        text = normalise_sms_text(text)
+    except CharacterProblem as exc:
+        raise SmsParseError(exc.key, **exc.params) from None
+    folded = fold(text).strip()
+    if not folded:  # only symbols (emoji...): something was sent, in no format we know
+        raise SmsParseError("sms.format.unknown", char=text.strip()[:1], name="")
     if "#" in folded:
         return _parse_nyss(folded, diseases, today)
     tokens = [t for t in _SPLIT.split(folded) if t]
@@ -220,11 +257,13 @@ def parse_sms(text: str, diseases: DiseaseCatalogue, today: dt.date) -> ParsedRe
                 raise SmsParseError("sms.deaths.invalid", value="")
             deaths = _int(rest[i], "sms.deaths.invalid")
             i += 1
-        elif (d := _date_token(tok, today)) is not None:
+        elif (d := _date_token(tok, today, date_window_days)) is not None:
             once("onset", tok)
             onset = d
         else:
             raise SmsParseError("sms.token.unknown", token=tok[:20])
+    if cases == 0 and deaths == 0:  # CHOL 0: checked to the end, so CHOL 0 XYZ is still an error
+        return ZeroReport(today, disease.code)
     return ParsedReport(disease.code, cases, onset or today, sex, age, deaths)
 
 

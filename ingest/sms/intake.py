@@ -30,7 +30,7 @@ from ingest.errors import ErrorDetail, ValidationFailed
 from ingest.messages import FALLBACKS, translate
 from ingest.sms.commands import dispatch_command, is_command
 from ingest.sms.gateways import InboundSms
-from ingest.sms.grammar import SmsParseError, ZeroReport, parse_sms
+from ingest.sms.grammar import DEFAULT_DATE_WINDOW_DAYS, SmsParseError, ZeroReport, parse_sms
 from ingest.validation import validate_report
 from ingest.zero_reports import record_zero_report
 
@@ -64,10 +64,12 @@ def error_reply(errors: list[ErrorDetail], lang: str) -> str:
 
 
 class SmsIntake:
-    def __init__(self, pipeline: Any, registry: CHWRegistry, *, default_lang: str = "fr"):
+    def __init__(self, pipeline: Any, registry: CHWRegistry, *, default_lang: str = "fr",
+                 date_window_days: int | None = DEFAULT_DATE_WINDOW_DAYS):
         self.pipeline = pipeline
         self.registry = registry
         self.default_lang = default_lang
+        self.date_window_days = date_window_days
 
     def handle(self, sms: InboundSms) -> SmsOutcome:
         p = self.pipeline
@@ -130,7 +132,7 @@ class SmsIntake:
             return SmsReading(lang, errors=[ErrorDetail("sms.reporter.unknown", "phone", {"phone": phone})])
         today = sms.sent_at.date() if sms.sent_at and sms.sent_at <= now else now.date()
         try:
-            parsed = parse_sms(sms.text, self.pipeline.diseases, today)
+            parsed = parse_sms(sms.text, self.pipeline.diseases, today, date_window_days=self.date_window_days)
         except SmsParseError as exc:
             return SmsReading(lang, chw=chw, errors=[exc.detail])
         if isinstance(parsed, ZeroReport):

@@ -161,3 +161,39 @@ def test_demo_registry_has_one_chw_per_site(pyramid):
     chws = demo_chws(pyramid)
     reg = CHWRegistry(chws, pyramid)
     assert len(reg) == len(pyramid.at_level("site")) == len({c.site_id for c in chws})
+
+
+@pytest.mark.parametrize("text", ["CHOL 0", "ZERO", "RAS"])
+def test_zero_report_counts_for_completeness_adds_no_case_and_runs_no_detector(intake, pipeline, clock, text):
+    from ingest.epiweek import EpiWeek
+    from ingest.quality import compute_quality, load_receipts
+
+    out = intake.handle(sms(text, mid=f"z-{text}"))
+    assert (out.status, out.reply) == ("zero", "Rapport zéro reçu pour la semaine 2026-W47. Merci.")
+    assert out.alert_ids == []
+    week = EpiWeek.parse("2026-W47")
+    with pipeline.db.connect() as conn:
+        assert pipeline.reports.count(conn) == 0 and pipeline.rejected.count(conn) == 0
+        receipts = load_receipts(conn, week, clock.now())
+    quality = compute_quality(pipeline.pyramid, "ML-MOP-DJENNE", week, receipts, now=clock.now())
+    site = next(s for s in quality.sites if s.site_id == SITE)
+    assert (site.complete, site.reports) == (True, 1)
+
+
+def test_date_window_comes_from_the_intake_and_the_reply_asks_to_resend(pipeline, pyramid):
+    registry = CHWRegistry([CHW(id="ASC-FR", phone=PHONE_FR, site_id=SITE, lang="fr")], pyramid)
+    narrow = SmsIntake(pipeline, registry, date_window_days=10)
+    out = narrow.handle(sms("CHOL 3 F 5+ 0511"))  # 15 days before 20 Nov
+    assert out.status == "rejected" and out.errors[0].key == "sms.date.out_of_window"
+    assert out.reply.startswith("La date 05/11 n'est pas dans les 10 derniers jours. Renvoyez")
+    assert SmsIntake(pipeline, registry).handle(sms("CHOL 3 F 5+ 0511", mid="m-2")).status == "accepted"
+
+
+def test_channels_take_the_window_from_the_settings(pipeline):
+    from ingest.channels import channels_from_settings
+    from sebac.settings import Settings
+
+    settings = Settings(database_url="sqlite://", environment="test", sms_date_window_days=14)
+    assert channels_from_settings(pipeline, settings).sms.date_window_days == 14
+    assert channels_from_settings(pipeline, Settings(database_url="sqlite://", environment="test")
+                                  ).sms.date_window_days == 60
