@@ -123,7 +123,10 @@ class AlertRepository:
         return _alert(row) if row else None
 
     def _filtered(self, q: Any, *, status: Iterable[str] | None, district_ids: Iterable[str] | None,
-                  disease: str | None, orgunit_ids: Iterable[str] | None, level: str | None) -> Any:
+                  disease: str | None, orgunit_ids: Iterable[str] | None, level: str | None,
+                  created_since: dt.datetime | None = None) -> Any:
+        if created_since is not None:
+            q = q.where(alerts.c.created_at >= _as_utc(created_since))
         if status:
             q = q.where(alerts.c.status.in_(list(status)))
         if district_ids is not None:
@@ -138,12 +141,19 @@ class AlertRepository:
 
     def list(self, conn: Connection, *, status: Iterable[str] | None = None, district_ids: Iterable[str] | None = None,
              disease: str | None = None, orgunit_ids: Iterable[str] | None = None, level: str | None = None,
-             limit: int = 50, offset: int = 0) -> list[Alert]:
+             limit: int = 50, offset: int = 0, created_since: dt.datetime | None = None) -> list[Alert]:
         """Inbox order: highest risk first, then newest. ``orgunit_ids`` restricts to a jurisdiction."""
         q = sa.select(alerts).order_by(alerts.c.risk.desc(), alerts.c.created_at.desc(), alerts.c.alert_id.desc())
         q = self._filtered(q, status=status, district_ids=district_ids, disease=disease, orgunit_ids=orgunit_ids,
-                           level=level)
+                           level=level, created_since=created_since)
         return [_alert(r) for r in conn.execute(q.limit(limit).offset(offset))]
+
+    def count_by_status(self, conn: Connection, **filters: Any) -> dict[str, int]:
+        """Alerts per status under the same filters as :meth:`list` (the inbox's counters)."""
+        q = sa.select(alerts.c.status, sa.func.count()).group_by(alerts.c.status)
+        q = self._filtered(q, **({"status": None, "district_ids": None, "disease": None, "orgunit_ids": None,
+                                  "level": None} | filters))
+        return {str(st): int(n) for st, n in conn.execute(q)}
 
     def total(self, conn: Connection, *, status: Iterable[str] | None = None,
               district_ids: Iterable[str] | None = None, disease: str | None = None,

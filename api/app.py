@@ -12,6 +12,9 @@ import pkgutil
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+
+import console
 
 import api.routers
 from api.body_limits import BodyLimits
@@ -37,6 +40,8 @@ def create_app(pipeline: Any, settings: Any) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimits)  # size and JSON depth of every body, before any route parses it
     app.add_middleware(SecurityHeaders)  # outermost: also on the answers of BodyLimits
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # pages and htmx on 2G
     for router in routers():
         app.include_router(router)
+    console.mount(app)
     return app

@@ -3,8 +3,9 @@
 FastAPI's own page starts Swagger UI with an inline ``<script>``, which a policy without
 ``'unsafe-inline'`` blocks. Here the start-up code is a same-origin file (``/docs/swagger-init.js``,
 the same options as FastAPI's page) that reads the OpenAPI URL from the page, so the page's policy
-(:data:`DOCS_POLICY`) differs from the strict HTML policy only by the CDN that serves Swagger UI's
-script and stylesheet, and by ``data:`` images (its icons). ReDoc is not served (it needs inline
+(:data:`DOCS_POLICY`) differs from the strict HTML policy only by Swagger UI's inline styles and
+``data:`` images (its icons). Its script and stylesheet are served by SEBAC itself (fetched at
+install from ``console/assets.lock``), so ``/docs`` works without internet. ReDoc is not served (it needs inline
 styles and workers from ``blob:``).
 """
 from __future__ import annotations
@@ -18,10 +19,9 @@ from fastapi.responses import HTMLResponse, Response
 
 router = APIRouter(include_in_schema=False)
 
-CDN = "https://cdn.jsdelivr.net"
-SWAGGER_JS = f"{CDN}/npm/swagger-ui-dist@5/swagger-ui-bundle.js"
-SWAGGER_CSS = f"{CDN}/npm/swagger-ui-dist@5/swagger-ui.css"
-DOCS_POLICY = (f"default-src 'self'; script-src 'self' {CDN}; style-src 'self' {CDN}; img-src 'self' data:; "
+SWAGGER_JS = "/static/vendor/swagger-ui/swagger-ui-bundle.js"  # console/assets.lock: served by us, offline
+SWAGGER_CSS = "/static/vendor/swagger-ui/swagger-ui.css"
+DOCS_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 INIT_JS = """\
 "use strict";

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from api.routers.docs import CDN, DOCS_POLICY
+from api.routers.docs import DOCS_POLICY
 from api.security import API_POLICY, HTML_POLICY, SecurityHeaders
 from tests.conftest import LiveServer
 
@@ -55,9 +55,13 @@ def test_docs_page_has_no_inline_script_and_its_own_minimal_policy(live_app):
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", r.text, flags=re.S)
     assert len(scripts) == 2 and all("src=" in attrs and not body.strip() for attrs, body in scripts)
     assert 'data-openapi-url="/openapi.json"' in r.text
-    docs, strict = directives(DOCS_POLICY), directives(HTML_POLICY)  # relaxed for the CDN and icons only
+    docs, strict = directives(DOCS_POLICY), directives(HTML_POLICY)  # relaxed for data: icons only
     assert {k: v for k, v in docs.items() if k not in ("script-src", "style-src", "img-src")} == strict
-    assert docs["script-src"] == docs["style-src"] == ["'self'", CDN] and docs["img-src"] == ["'self'", "data:"]
+    assert docs["script-src"] == docs["style-src"] == ["'self'"] and docs["img-src"] == ["'self'", "data:"]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert assets and all(a.startswith("/") for a in assets)  # offline: every asset is ours
+    for a in assets:
+        assert httpx.get(f"{live_app.url}{a}").status_code == 200, a
     init = httpx.get(f"{live_app.url}/docs/swagger-init.js")
     assert init.headers["content-type"].startswith("text/javascript")
     assert "SwaggerUIBundle(options)" in init.text and '"dom_id": "#swagger-ui"' in init.text
