@@ -12,13 +12,15 @@ run: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml console/assets.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e ".[test]"
+	$(BIN)/python deploy/dev/web_assets.py
 	touch $(STAMP)
 
-# Servers the integration tests start on loopback (PostgreSQL, Prometheus), from Debian's packages.
+# Servers the integration tests start on loopback (PostgreSQL, Prometheus) and the browser the console
+# tests drive (chromium), from Debian's packages.
 system-deps:
 	bash deploy/dev/system-deps.sh
 
