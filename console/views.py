@@ -88,7 +88,7 @@ def inbox_view(pipeline: Any, user: User, f: InboxFilters, now: dt.datetime, lan
                                    created_since=now - dt.timedelta(days=f.period) if f.period else None)
     with pipeline.db.connect() as conn:
         counts = pipeline.alerts.count_by_status(conn, **filters)
-        rows = pipeline.alerts.list(conn, status=[f.status] if f.status else None, limit=200, **filters)
+        rows = pipeline.alerts.list(conn, status=[f.status] if f.status else None, limit=100, **filters)
     items = [{
         "id": a.alert_id, "disease": _disease(pipeline, a.disease, lang), "place": _name(pipeline, a.orgunit_id),
         "district": _name(pipeline, a.district_id), "status": a.status.value, "status_label": t(STATUS[a.status.value]),
