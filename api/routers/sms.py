@@ -28,7 +28,8 @@ from ingest.errors import ErrorDetail
 from ingest.messages import translate, translate_detail
 from ingest.sms.metrics import SMS_WEBHOOK_REQUESTS
 from ingest.sms.gateways import (GatewayPayloadError, InboundSms, json_reply, parse_form, parse_generic,
-                                 parse_rapidpro, parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+from ingest.sms.rapidpro import parse_rapidpro
 
 router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -105,7 +106,8 @@ async def telerivet(request: Request, pipeline: PipelineDep, channels: ChannelsD
 
 @router.post("/rapidpro", summary="RapidPro/TextIt flow webhook; replies {reply, status}")
 async def rapidpro(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
-    return await _webhook(request, pipeline, channels, "rapidpro", parse_rapidpro,
+    return await _webhook(request, pipeline, channels, "rapidpro",
+                          lambda doc: parse_rapidpro(doc, channels.sms.flow_fields),
                           lambda _doc: _header_secret(request), _outcome_json)
 
 

@@ -29,6 +29,7 @@ from ingest.epiweek import epiweek
 from ingest.errors import ErrorDetail, ValidationFailed
 from ingest.messages import FALLBACKS, translate
 from ingest.sms.commands import dispatch_command, is_command
+from ingest.sms.flow_results import FlowFields, load_flow_fields, parse_flow_results
 from ingest.sms.gateways import InboundSms
 from ingest.sms.grammar import DEFAULT_DATE_WINDOW_DAYS, SmsParseError, ZeroReport, parse_sms
 from ingest.validation import validate_report
@@ -65,11 +66,12 @@ def error_reply(errors: list[ErrorDetail], lang: str) -> str:
 
 class SmsIntake:
     def __init__(self, pipeline: Any, registry: CHWRegistry, *, default_lang: str = "fr",
-                 date_window_days: int | None = DEFAULT_DATE_WINDOW_DAYS):
+                 date_window_days: int | None = DEFAULT_DATE_WINDOW_DAYS, flow_fields: FlowFields | None = None):
         self.pipeline = pipeline
         self.registry = registry
         self.default_lang = default_lang
         self.date_window_days = date_window_days
+        self.flow_fields = flow_fields or load_flow_fields()
 
     def handle(self, sms: InboundSms) -> SmsOutcome:
         p = self.pipeline
@@ -79,7 +81,7 @@ class SmsIntake:
         chw = self.registry.by_number(phone)
         lang = chw.lang if chw else self.default_lang
         # 2. alert commands are not CHW reports
-        if is_command(sms.text):
+        if sms.results is None and is_command(sms.text):
             reply = dispatch_command(sms.text, phone, now)
             return SmsOutcome("command", reply if reply is not None else translate("sms.command.unavailable", lang),
                               lang)
@@ -132,7 +134,11 @@ class SmsIntake:
             return SmsReading(lang, errors=[ErrorDetail("sms.reporter.unknown", "phone", {"phone": phone})])
         today = sms.sent_at.date() if sms.sent_at and sms.sent_at <= now else now.date()
         try:
-            parsed = parse_sms(sms.text, self.pipeline.diseases, today, date_window_days=self.date_window_days)
+            if sms.results is not None:
+                parsed = parse_flow_results(sms.results, self.flow_fields, self.pipeline.diseases, today,
+                                            date_window_days=self.date_window_days)
+            else:
+                parsed = parse_sms(sms.text, self.pipeline.diseases, today, date_window_days=self.date_window_days)
         except SmsParseError as exc:
             return SmsReading(lang, chw=chw, errors=[exc.detail])
         if isinstance(parsed, ZeroReport):

@@ -6,8 +6,12 @@ import datetime as dt
 import pytest
 
 from ingest.messages import CATALOGUE, load_translations, translate
+from ingest.sms.flow_results import load_flow_fields
 from ingest.sms.gateways import (GatewayPayloadError, InboundSms, is_placeholder_secret, parse_generic,
-                                 parse_rapidpro, parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+from ingest.sms.rapidpro import parse_rapidpro
+
+FIELDS = load_flow_fields()
 
 UTC = dt.timezone.utc
 
@@ -33,7 +37,7 @@ def test_telerivet_fields():
     ({"contact": {"urn": "whatsapp:22376000004"}, "text": "y", "id": 7}, "22376000004", "y", "7"),
 ])
 def test_rapidpro_payloads(body, phone, text, mid):
-    sms = parse_rapidpro(body)
+    sms = parse_rapidpro(body, FIELDS)
     assert (sms.gateway, sms.phone, sms.text, sms.message_id) == ("rapidpro", phone, text, mid)
 
 
@@ -43,7 +47,7 @@ def test_rapidpro_payloads(body, phone, text, mid):
 ])
 def test_rapidpro_bad_payloads(body):
     with pytest.raises(GatewayPayloadError):
-        parse_rapidpro(body)
+        parse_rapidpro(body, FIELDS)
 
 
 def test_generic_payloads_and_keys_without_ids():
