@@ -38,7 +38,7 @@ from ingest.zero_reports import record_zero_report
 
 @dataclass
 class SmsOutcome:
-    status: str  # accepted | duplicate | rejected | unregistered | command | zero
+    status: str  # accepted | duplicate | rejected | unregistered | command | zero | simulated
     reply: str
     lang: str
     report_id: str | None = None
@@ -120,10 +120,17 @@ class SmsIntake:
         if res.status == "duplicate":
             return SmsOutcome("duplicate", translate("report.duplicate", lang), lang, report_id=report.report_id)
         late = bool(res.notes and res.notes.late)
-        reply = translate("report.accepted.late" if late else "report.accepted", lang, cases=report.cases,
-                          disease=_disease_name(p, report.disease, lang), onset=report.onset_date.strftime("%d/%m"))
-        return SmsOutcome("accepted", reply, lang, report_id=report.report_id, late=late,
-                          alert_ids=[a.alert_id for a in res.alerts])
+        return SmsOutcome("accepted", self.confirmation(report, lang, late), lang, report_id=report.report_id,
+                          late=late, alert_ids=[a.alert_id for a in res.alerts])
+
+    def confirmation(self, report: Any, lang: str, late: bool) -> str:
+        """The reply to an accepted report (``Rapport reçu : 3 Choléra. Merci.``)."""
+        return translate("report.accepted.late" if late else "report.accepted", lang, cases=report.cases,
+                         disease=_disease_name(self.pipeline, report.disease, lang),
+                         onset=report.onset_date.strftime("%d/%m"))
+
+    def zero_week(self, reading: "SmsReading") -> str:
+        return str(epiweek(reading.zero.report_date, getattr(self.pipeline, "start_day", 0)))
 
     def interpret(self, sms: InboundSms, now: dt.datetime) -> "SmsReading":
         """Who sent it and what it says, without storing anything (also used to re-process)."""
@@ -153,7 +160,7 @@ class SmsIntake:
         p, chw, lang = self.pipeline, reading.chw, reading.lang
         area = p.pyramid.ancestor_at(chw.site_id, "health_area")
         district = p.pyramid.ancestor_at(chw.site_id, "district")
-        week = str(epiweek(reading.zero.report_date, getattr(p, "start_day", 0)))
+        week = self.zero_week(reading)
         with p.db.begin() as conn:
             zid, is_new = record_zero_report(conn, idempotency_key=key, channel=Channel.sms.value,
                                              orgunit_id=chw.site_id, health_area_id=area.id if area else chw.site_id,

@@ -67,3 +67,57 @@ def test_full_body_key_is_input_uuid_else_run_and_node(http, live_app):
     assert http.post("/api/v1/sms/rapidpro", json=body, headers=AUTH).json()["status"] == "duplicate"
     (report,), _, _ = stored(live_app)
     assert report.idempotency_key == "sms:rapidpro:rb5b3ab21-0bbf-4bd5-9f4b-d3a9c7b0a8e5:n-webhook"
+
+
+SIMULATOR = AUTH | {"X-Mailroom-Mode": "simulation"}
+
+
+def _counts(live_app):
+    pipeline = pipeline_of(live_app)
+    reports, rejected, zeros = stored(live_app)
+    with pipeline.db.connect() as conn:
+        return len(reports), len(rejected), zeros, pipeline.alerts.count(conn)
+
+
+@pytest.mark.parametrize("body, reply", [
+    (default_body(maladie=("Choléra", "Cholera"), nb_cas=("3", "Has Number")), "Rapport reçu : 3 Choléra. Merci."),
+    ({"contact": CONTACT, "input": {"uuid": "sim-1", "text": "CHOL 3 F 5+ 1811", "urn": f"tel:{PHONE}"}},
+     "Rapport reçu : 3 Choléra. Merci."),
+    ({"contact": CONTACT, "input": {"uuid": "sim-2", "text": "CHOL 2 F 5+ 0211", "urn": f"tel:{PHONE}"}},
+     "Rapport reçu : 2 Choléra (début 02/11, en retard). Merci."),
+    ({"contact": CONTACT, "input": {"uuid": "sim-3", "text": "bonjour", "urn": f"tel:{PHONE}"}},
+     "Maladie inconnue BONJOUR. Envoyez par ex. CHOL 3 F 5+ 0511."),
+    ({"contact": CONTACT, "input": {"uuid": "sim-4", "text": "RAS", "urn": f"tel:{PHONE}"}},
+     "Rapport zéro reçu pour la semaine 2026-W47. Merci."),
+    ({"contact": {**CONTACT, "urn": "tel:+22399000000"}, "input": {"uuid": "sim-5", "text": "CHOL 1"}},
+     "Votre numéro n'est pas enregistré. Message conservé ; contactez votre CSCom."),
+])
+def test_simulator_gets_the_would_be_reply_and_nothing_is_stored(http, live_app, body, reply):
+    r = http.post("/api/v1/sms/rapidpro", json=body, headers=SIMULATOR)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["reply"]) == ("simulated", reply)
+    assert "report_id" not in r.json() and "alert_ids" not in r.json()
+    assert _counts(live_app) == (0, 0, 0, 0)  # no report, no rejected item, no zero report, no alert
+    # the same message for real afterwards is new (the simulation left no key behind)
+    real = http.post("/api/v1/sms/rapidpro", json=body, headers=AUTH).json()["status"]
+    assert real in ("accepted", "rejected", "zero", "unregistered")
+
+
+def test_simulated_command_is_not_carried_out_and_bad_bodies_are_not_kept(http, live_app):
+    from tests.api.alerts_helpers import make_user
+
+    pipeline = pipeline_of(live_app)
+    alert_id = pipeline.submit({"client_id": "c1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": "cholera",
+                                "cases": 1, "onset_date": "2026-11-19", "report_date": "2026-11-20"}).alerts[0].alert_id
+    make_user(live_app, "epi.djenne", "district", "ML-MOP-DJENNE", phone="+22370009999")
+    with pipeline.db.connect() as conn:
+        before = (pipeline.alerts.get(conn, alert_id), len(pipeline.alerts.events(conn, alert_id)))
+    body = {"contact": {"urn": "tel:+22370009999"}, "input": {"uuid": "sim-ok", "text": f"OK {alert_id}"}}
+    r = http.post("/api/v1/sms/rapidpro", json=body, headers=SIMULATOR).json()
+    assert (r["status"], r["reply"]) == ("simulated", "Simulation : la commande OK n'est pas exécutée.")
+    with pipeline.db.connect() as conn:
+        assert (pipeline.alerts.get(conn, alert_id), len(pipeline.alerts.events(conn, alert_id))) == before
+    for bad in ({"contact": {"urn": "telegram:1"}, "input": {"text": "CHOL 1"}}, {"contact": CONTACT}):
+        r = http.post("/api/v1/sms/rapidpro", json=bad, headers=SIMULATOR)
+        assert r.status_code == 400 and r.json()["error"]["key"] == "sms.payload.invalid"
+    assert _counts(live_app) == (1, 0, 0, 1)  # only the report and alert made above
