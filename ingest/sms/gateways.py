@@ -5,15 +5,17 @@
   ``message_type`` (``sms``), ``content``, ``from_number`` (and ``from_number_e164``),
   ``to_number``, ``time_created`` (Unix seconds), ``contact_id``, ``phone_id``, ``project_id``.
   Reply: ``{"messages": [{"content": "..."}]}`` sends an SMS back to the sender.
-* **RapidPro / TextIt** flow "Call webhook" action (``POST`` JSON, default body
-  ``{contact, flow, path, results, run, input, channel}``): the SMS is ``input.text``, its id
-  ``input.uuid``, the sender ``input.urn`` or ``contact.urn`` (``tel:+223...``), the time
-  ``input.created_on``. The secret travels in a header set on the action (``X-Sebac-Secret`` or
-  ``Authorization: Token <secret>``). Reply: ``{"reply": "...", "status": "..."}``; in the flow,
-  send ``@webhook.reply``.
-* **Generic** (any gateway that can POST JSON or a form): ``from``/``phone``, ``text``/``message``,
-  optional ``id``/``message_id``, ``sent_at`` (ISO 8601 or Unix seconds), ``secret`` (or the
-  ``X-Sebac-Secret`` header). Reply: ``{"reply": "...", "status": "..."}``.
+* **RapidPro / TextIt** flow "Call webhook" action (``POST`` JSON): read by
+  :mod:`ingest.sms.rapidpro` (the default body's results, or ``input.text``). The secret travels in
+  a header set on the action (``X-Sebac-Secret`` or ``Authorization: Token <secret>``). Reply:
+  ``{"reply": "...", "status": "..."}``; in the flow, send ``@webhook.reply``.
+* **Generic** (any gateway that can POST JSON or a form): ``from``/``phone``/``sender``,
+  ``text``/``message``, optional ``id``/``message_id``, ``sent_at``/``date``/``time`` (ISO 8601 /
+  RFC 3339, or Unix seconds), ``secret`` (or the ``X-Sebac-Secret`` header). This includes the form
+  courier's *External API* (EX) channel receives — ``from`` or ``sender``, ``text``, ``date`` or
+  ``time`` in RFC 3339 — so an Android or Kannel gateway set up for RapidPro can post here as is.
+  Without an id the dedup key hashes sender, text and the gateway's time: a re-send with the same
+  ``date`` is a retry. Reply: ``{"reply": "...", "status": "..."}``.
 """
 from __future__ import annotations
 
@@ -159,16 +161,23 @@ def telerivet_reply(text: str | None) -> dict[str, Any]:
     return {"messages": [{"content": text}]} if text else {"messages": []}
 
 
+GENERIC_TEXT = ("text", "message", "content", "body")
+GENERIC_TIME = ("sent_at", "date", "time")  # courier's External API: date or time, RFC 3339
+
+
 def parse_generic(doc: Mapping[str, Any]) -> InboundSms:
     if not isinstance(doc, Mapping):
         raise GatewayPayloadError("expected a JSON object or a form")
     phone = field_str(doc, "from", "phone", "sender", "msisdn")
     if phone is None:
         raise GatewayPayloadError("'from' (the sender's phone) is missing")
-    text = field_str(doc, "text", "message", "content", "body")
+    text = field_str(doc, *GENERIC_TEXT)
     if text is None:
-        raise GatewayPayloadError("'text' is missing")
-    return InboundSms("generic", phone, text, field_str(doc, "id", "message_id"), parse_time(doc.get("sent_at")))
+        if not any(doc.get(n) == "" for n in GENERIC_TEXT):
+            raise GatewayPayloadError("'text' is missing")
+        text = ""  # courier sends text= with an attachment only: read (and answered) as an empty SMS
+    sent = next((doc[n] for n in GENERIC_TIME if doc.get(n) not in (None, "")), None)
+    return InboundSms("generic", phone, text, field_str(doc, "id", "message_id"), parse_time(sent))
 
 
 def json_reply(text: str | None, status: str, **extra: Any) -> dict[str, Any]:
