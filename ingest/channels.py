@@ -14,6 +14,7 @@ from typing import Any
 from ingest.chw import CHWRegistry, demo_chws, load_chw_registry
 from ingest.dhis2 import Dhis2Mapping, load_dhis2_mapping
 from ingest.messages import load_translations
+from ingest.sms.flow_results import load_flow_fields
 from ingest.sms.grammar import DEFAULT_DATE_WINDOW_DAYS
 from ingest.sms.intake import SmsIntake
 
@@ -27,7 +28,8 @@ class IngestChannels:
 
 def build_channels(pipeline: Any, *, chw_registry_path: str | Path | None = None, demo_chws_enabled: bool = True,
                    dhis2_mapping_path: str | Path | None = None, translations_path: str | Path | None = None,
-                   default_lang: str = "fr", sms_date_window_days: int = DEFAULT_DATE_WINDOW_DAYS) -> IngestChannels:
+                   default_lang: str = "fr", sms_date_window_days: int = DEFAULT_DATE_WINDOW_DAYS,
+                   rapidpro_fields_path: str | Path | None = None) -> IngestChannels:
     if chw_registry_path:
         registry = load_chw_registry(chw_registry_path, pipeline.pyramid)
     else:
@@ -35,7 +37,8 @@ def build_channels(pipeline: Any, *, chw_registry_path: str | Path | None = None
     if translations_path:
         load_translations(str(translations_path))
     mapping = load_dhis2_mapping(dhis2_mapping_path, pipeline.diseases)
-    sms = SmsIntake(pipeline, registry, default_lang=default_lang, date_window_days=sms_date_window_days)
+    sms = SmsIntake(pipeline, registry, default_lang=default_lang, date_window_days=sms_date_window_days,
+                    flow_fields=load_flow_fields(rapidpro_fields_path))
     return IngestChannels(registry=registry, sms=sms, dhis2_mapping=mapping)
 
 
@@ -50,6 +53,7 @@ def channels_from_settings(pipeline: Any, settings: Any) -> IngestChannels:
         translations_path=g("translations_path"),
         default_lang=g("sms_default_lang", "fr"),
         sms_date_window_days=g("sms_date_window_days", DEFAULT_DATE_WINDOW_DAYS),
+        rapidpro_fields_path=g("sms_rapidpro_fields_path"),
     )
 
 

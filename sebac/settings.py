@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     sms_telerivet_secret: str | None = Field(default=None, description="Telerivet webhook secret; unset = disabled")
     sms_rapidpro_secret: str | None = Field(default=None, description="RapidPro/TextIt webhook header secret")
     sms_generic_secret: str | None = Field(default=None, description="generic SMS gateway secret")
+    sms_rapidpro_fields_path: Path | None = Field(default=None, description="RapidPro flow result names → report "
+                                                  "fields YAML; default: ingest/data/rapidpro_fields.yaml")
     sms_default_lang: str = Field(default="fr", pattern=r"^[a-z]{2,3}$", description="reply language, unknown phone")
     sms_date_window_days: int = Field(default=60, ge=1, le=366, description="SMS onset dates further back are refused")
     translations_path: Path | None = Field(default=None, description="extra reply translations, e.g. Bambara")

@@ -8,7 +8,9 @@ and answers in the format the gateway expects, so the reply SMS goes back to the
 ``POST /api/v1/sms/registry/reload`` re-reads the CHW registry file after CHWs were registered.
 
 A gateway that is not configured (no secret) answers 503 ``sms.gateway.disabled``; a wrong secret
-403 ``sms.secret.invalid`` (not stored: it is not a CHW's message).
+403 ``sms.secret.invalid`` (not stored: it is not a CHW's message). A call with
+``X-Mailroom-Mode: simulation`` (RapidPro's flow editor simulator) gets the would-be reply with
+``"status": "simulated"`` and nothing is stored (:mod:`ingest.sms.simulation`).
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ from ingest.errors import ErrorDetail
 from ingest.messages import translate, translate_detail
 from ingest.sms.metrics import SMS_WEBHOOK_REQUESTS
 from ingest.sms.gateways import (GatewayPayloadError, InboundSms, json_reply, parse_form, parse_generic,
-                                 parse_rapidpro, parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+from ingest.sms.rapidpro import parse_rapidpro
+from ingest.sms.simulation import simulate
 
 router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -82,11 +86,13 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
             sms = parse(doc)
         except GatewayPayloadError as exc:
             parse_error = ErrorDetail(exc.key, None, exc.params)
+    simulated = request.headers.get("x-mailroom-mode", "").strip().lower() == "simulation"
     if parse_error is not None:
-        pipeline.reject(Channel.sms, text, [parse_error])
+        if not simulated:  # the flow editor's simulator: answered, never kept
+            pipeline.reject(Channel.sms, text, [parse_error])
         SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
         return SafeJSONResponse(error_body(parse_error.key, translate_detail(parse_error, lang)), 400)
-    outcome = channels.sms.handle(sms)
+    outcome = simulate(channels.sms, sms) if simulated else channels.sms.handle(sms)
     SMS_WEBHOOK_REQUESTS.labels(gateway, outcome.status).inc()
     return SafeJSONResponse(reply(outcome))
 
@@ -105,7 +111,8 @@ async def telerivet(request: Request, pipeline: PipelineDep, channels: ChannelsD
 
 @router.post("/rapidpro", summary="RapidPro/TextIt flow webhook; replies {reply, status}")
 async def rapidpro(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
-    return await _webhook(request, pipeline, channels, "rapidpro", parse_rapidpro,
+    return await _webhook(request, pipeline, channels, "rapidpro",
+                          lambda doc: parse_rapidpro(doc, channels.sms.flow_fields),
                           lambda _doc: _header_secret(request), _outcome_json)
 
 

@@ -5,15 +5,17 @@
   ``message_type`` (``sms``), ``content``, ``from_number`` (and ``from_number_e164``),
   ``to_number``, ``time_created`` (Unix seconds), ``contact_id``, ``phone_id``, ``project_id``.
   Reply: ``{"messages": [{"content": "..."}]}`` sends an SMS back to the sender.
-* **RapidPro / TextIt** flow "Call webhook" action (``POST`` JSON, default body
-  ``{contact, flow, path, results, run, input, channel}``): the SMS is ``input.text``, its id
-  ``input.uuid``, the sender ``input.urn`` or ``contact.urn`` (``tel:+223...``), the time
-  ``input.created_on``. The secret travels in a header set on the action (``X-Sebac-Secret`` or
-  ``Authorization: Token <secret>``). Reply: ``{"reply": "...", "status": "..."}``; in the flow,
-  send ``@webhook.reply``.
-* **Generic** (any gateway that can POST JSON or a form): ``from``/``phone``, ``text``/``message``,
-  optional ``id``/``message_id``, ``sent_at`` (ISO 8601 or Unix seconds), ``secret`` (or the
-  ``X-Sebac-Secret`` header). Reply: ``{"reply": "...", "status": "..."}``.
+* **RapidPro / TextIt** flow "Call webhook" action (``POST`` JSON): read by
+  :mod:`ingest.sms.rapidpro` (the default body's results, or ``input.text``). The secret travels in
+  a header set on the action (``X-Sebac-Secret`` or ``Authorization: Token <secret>``). Reply:
+  ``{"reply": "...", "status": "..."}``; in the flow, send ``@webhook.reply``.
+* **Generic** (any gateway that can POST JSON or a form): ``from``/``phone``/``sender``,
+  ``text``/``message``, optional ``id``/``message_id``, ``sent_at``/``date``/``time`` (ISO 8601 /
+  RFC 3339, or Unix seconds), ``secret`` (or the ``X-Sebac-Secret`` header). This includes the form
+  courier's *External API* (EX) channel receives — ``from`` or ``sender``, ``text``, ``date`` or
+  ``time`` in RFC 3339 — so an Android or Kannel gateway set up for RapidPro can post here as is.
+  Without an id the dedup key hashes sender, text and the gateway's time: a re-send with the same
+  ``date`` is a retry. Reply: ``{"reply": "...", "status": "..."}``.
 """
 from __future__ import annotations
 
@@ -72,11 +74,15 @@ def parse_form(text: str) -> tuple[dict[str, str], str | None]:
 
 @dataclass(frozen=True)
 class InboundSms:
+    """One message from a gateway. ``results`` (RapidPro flow results, ``(key, value, category)``)
+    replaces the text as what the CHW reported when a flow collected the answers one by one."""
+
     gateway: str
     phone: str
     text: str
     message_id: str | None = None
     sent_at: dt.datetime | None = None
+    results: tuple[tuple[str, str | None, str | None], ...] | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -92,15 +98,19 @@ class InboundSms:
 
     def envelope(self) -> dict[str, Any]:
         """What is kept in the rejected table, so the SMS can be re-processed later."""
-        return {"sms": {"gateway": self.gateway, "phone": self.phone, "text": self.text,
-                        "message_id": self.message_id,
-                        "sent_at": self.sent_at.isoformat() if self.sent_at else None}}
+        doc = {"gateway": self.gateway, "phone": self.phone, "text": self.text, "message_id": self.message_id,
+               "sent_at": self.sent_at.isoformat() if self.sent_at else None}
+        if self.results is not None:
+            doc["results"] = [list(r) for r in self.results]
+        return {"sms": doc}
 
     @classmethod
     def from_envelope(cls, doc: Mapping[str, Any]) -> "InboundSms":
         s = doc["sms"]
+        results = tuple(tuple(r) for r in s["results"]) if s.get("results") is not None else None
         return cls(gateway=s["gateway"], phone=s["phone"], text=s["text"], message_id=s.get("message_id"),
-                   sent_at=dt.datetime.fromisoformat(s["sent_at"]) if s.get("sent_at") else None)
+                   sent_at=dt.datetime.fromisoformat(s["sent_at"]) if s.get("sent_at") else None,
+                   results=results)
 
 
 def secret_matches(presented: str | None, expected: str) -> bool:
@@ -113,7 +123,7 @@ def is_placeholder_secret(value: str | None) -> bool:
     return value is not None and (value.strip().lower() in PLACEHOLDER_SECRETS or len(value.strip()) < 12)
 
 
-def _time(value: Any) -> dt.datetime | None:
+def parse_time(value: Any) -> dt.datetime | None:
     if value in (None, ""):
         return None
     try:
@@ -125,7 +135,7 @@ def _time(value: Any) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
-def _str(doc: Mapping[str, Any], *names: str) -> str | None:
+def field_str(doc: Mapping[str, Any], *names: str) -> str | None:
     for n in names:
         v = doc.get(n)
         if v not in (None, ""):
@@ -140,49 +150,34 @@ def telerivet_event(form: Mapping[str, Any]) -> str:
 
 
 def parse_telerivet(form: Mapping[str, Any]) -> InboundSms:
-    phone = _str(form, "from_number_e164", "from_number")
+    phone = field_str(form, "from_number_e164", "from_number")
     if phone is None:
         raise GatewayPayloadError("from_number is missing")
-    text = _str(form, "content")
-    return InboundSms("telerivet", phone, text or "", _str(form, "id"), _time(form.get("time_created")))
+    text = field_str(form, "content")
+    return InboundSms("telerivet", phone, text or "", field_str(form, "id"), parse_time(form.get("time_created")))
 
 
 def telerivet_reply(text: str | None) -> dict[str, Any]:
     return {"messages": [{"content": text}]} if text else {"messages": []}
 
 
-def parse_rapidpro(body: Mapping[str, Any]) -> InboundSms:
-    if not isinstance(body, Mapping):
-        raise GatewayPayloadError("expected a JSON object")
-    inp = body.get("input") if isinstance(body.get("input"), Mapping) else {}
-    contact = body.get("contact") if isinstance(body.get("contact"), Mapping) else {}
-    urn = inp.get("urn") or contact.get("urn")
-    if isinstance(urn, Mapping):
-        urn = urn.get("identity") or urn.get("path")
-    if not urn and isinstance(contact.get("urns"), list) and contact["urns"]:
-        urn = contact["urns"][0]
-    if not isinstance(urn, str) or not urn:
-        raise GatewayPayloadError("no contact URN (input.urn / contact.urn)")
-    scheme, _, path = urn.partition(":")
-    if path and scheme not in ("tel", "whatsapp"):
-        raise GatewayPayloadError(f"URN scheme {scheme!r} is not a phone number")
-    text = inp.get("text") if isinstance(inp.get("text"), str) else body.get("text")
-    if not isinstance(text, str):
-        raise GatewayPayloadError("no message text (input.text)")
-    msg_id = inp.get("uuid") or body.get("id")
-    return InboundSms("rapidpro", path or urn, text, str(msg_id) if msg_id else None, _time(inp.get("created_on")))
+GENERIC_TEXT = ("text", "message", "content", "body")
+GENERIC_TIME = ("sent_at", "date", "time")  # courier's External API: date or time, RFC 3339
 
 
 def parse_generic(doc: Mapping[str, Any]) -> InboundSms:
     if not isinstance(doc, Mapping):
         raise GatewayPayloadError("expected a JSON object or a form")
-    phone = _str(doc, "from", "phone", "sender", "msisdn")
+    phone = field_str(doc, "from", "phone", "sender", "msisdn")
     if phone is None:
         raise GatewayPayloadError("'from' (the sender's phone) is missing")
-    text = _str(doc, "text", "message", "content", "body")
+    text = field_str(doc, *GENERIC_TEXT)
     if text is None:
-        raise GatewayPayloadError("'text' is missing")
-    return InboundSms("generic", phone, text, _str(doc, "id", "message_id"), _time(doc.get("sent_at")))
+        if not any(doc.get(n) == "" for n in GENERIC_TEXT):
+            raise GatewayPayloadError("'text' is missing")
+        text = ""  # courier sends text= with an attachment only: read (and answered) as an empty SMS
+    sent = next((doc[n] for n in GENERIC_TIME if doc.get(n) not in (None, "")), None)
+    return InboundSms("generic", phone, text, field_str(doc, "id", "message_id"), parse_time(sent))
 
 
 def json_reply(text: str | None, status: str, **extra: Any) -> dict[str, Any]:

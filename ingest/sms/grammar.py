@@ -90,7 +90,7 @@ class ParsedReport:
     sex: Sex = Sex.unknown
     age_group: AgeGroup = AgeGroup.unknown
     deaths: int = 0
-    format: str = "keyword"  # keyword | nyss
+    format: str = "keyword"  # keyword | nyss | flow (RapidPro flow results)
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,12 @@ def _date_token(tok: str, today: dt.date, window_days: int | None) -> dt.date | 
     year = m[3] if m.re.groups == 3 else None
     typed = f"{int(m[1]):02d}/{int(m[2]):02d}" + (f"/{year}" if year else "")
     return within_window(d, today, window_days, typed)
+
+
+def onset_token(tok: str, today: dt.date, window_days: int | None) -> dt.date | None:
+    """The onset date a folded token names (``0511``, ``05/11/26``), None when it is not a date;
+    :class:`SmsParseError` when it is one that cannot be (``sms.date.invalid``) or is out of the window."""
+    return _date_token(tok, today, window_days)
 
 
 def _int(tok: str, key: str) -> int:

@@ -29,6 +29,7 @@ from ingest.epiweek import epiweek
 from ingest.errors import ErrorDetail, ValidationFailed
 from ingest.messages import FALLBACKS, translate
 from ingest.sms.commands import dispatch_command, is_command
+from ingest.sms.flow_results import FlowFields, load_flow_fields, parse_flow_results
 from ingest.sms.gateways import InboundSms
 from ingest.sms.grammar import DEFAULT_DATE_WINDOW_DAYS, SmsParseError, ZeroReport, parse_sms
 from ingest.validation import validate_report
@@ -37,7 +38,7 @@ from ingest.zero_reports import record_zero_report
 
 @dataclass
 class SmsOutcome:
-    status: str  # accepted | duplicate | rejected | unregistered | command | zero
+    status: str  # accepted | duplicate | rejected | unregistered | command | zero | simulated
     reply: str
     lang: str
     report_id: str | None = None
@@ -65,11 +66,12 @@ def error_reply(errors: list[ErrorDetail], lang: str) -> str:
 
 class SmsIntake:
     def __init__(self, pipeline: Any, registry: CHWRegistry, *, default_lang: str = "fr",
-                 date_window_days: int | None = DEFAULT_DATE_WINDOW_DAYS):
+                 date_window_days: int | None = DEFAULT_DATE_WINDOW_DAYS, flow_fields: FlowFields | None = None):
         self.pipeline = pipeline
         self.registry = registry
         self.default_lang = default_lang
         self.date_window_days = date_window_days
+        self.flow_fields = flow_fields or load_flow_fields()
 
     def handle(self, sms: InboundSms) -> SmsOutcome:
         p = self.pipeline
@@ -79,7 +81,7 @@ class SmsIntake:
         chw = self.registry.by_number(phone)
         lang = chw.lang if chw else self.default_lang
         # 2. alert commands are not CHW reports
-        if is_command(sms.text):
+        if sms.results is None and is_command(sms.text):
             reply = dispatch_command(sms.text, phone, now)
             return SmsOutcome("command", reply if reply is not None else translate("sms.command.unavailable", lang),
                               lang)
@@ -118,10 +120,17 @@ class SmsIntake:
         if res.status == "duplicate":
             return SmsOutcome("duplicate", translate("report.duplicate", lang), lang, report_id=report.report_id)
         late = bool(res.notes and res.notes.late)
-        reply = translate("report.accepted.late" if late else "report.accepted", lang, cases=report.cases,
-                          disease=_disease_name(p, report.disease, lang), onset=report.onset_date.strftime("%d/%m"))
-        return SmsOutcome("accepted", reply, lang, report_id=report.report_id, late=late,
-                          alert_ids=[a.alert_id for a in res.alerts])
+        return SmsOutcome("accepted", self.confirmation(report, lang, late), lang, report_id=report.report_id,
+                          late=late, alert_ids=[a.alert_id for a in res.alerts])
+
+    def confirmation(self, report: Any, lang: str, late: bool) -> str:
+        """The reply to an accepted report (``Rapport reçu : 3 Choléra. Merci.``)."""
+        return translate("report.accepted.late" if late else "report.accepted", lang, cases=report.cases,
+                         disease=_disease_name(self.pipeline, report.disease, lang),
+                         onset=report.onset_date.strftime("%d/%m"))
+
+    def zero_week(self, reading: "SmsReading") -> str:
+        return str(epiweek(reading.zero.report_date, getattr(self.pipeline, "start_day", 0)))
 
     def interpret(self, sms: InboundSms, now: dt.datetime) -> "SmsReading":
         """Who sent it and what it says, without storing anything (also used to re-process)."""
@@ -132,7 +141,11 @@ class SmsIntake:
             return SmsReading(lang, errors=[ErrorDetail("sms.reporter.unknown", "phone", {"phone": phone})])
         today = sms.sent_at.date() if sms.sent_at and sms.sent_at <= now else now.date()
         try:
-            parsed = parse_sms(sms.text, self.pipeline.diseases, today, date_window_days=self.date_window_days)
+            if sms.results is not None:
+                parsed = parse_flow_results(sms.results, self.flow_fields, self.pipeline.diseases, today,
+                                            date_window_days=self.date_window_days)
+            else:
+                parsed = parse_sms(sms.text, self.pipeline.diseases, today, date_window_days=self.date_window_days)
         except SmsParseError as exc:
             return SmsReading(lang, chw=chw, errors=[exc.detail])
         if isinstance(parsed, ZeroReport):
@@ -147,7 +160,7 @@ class SmsIntake:
         p, chw, lang = self.pipeline, reading.chw, reading.lang
         area = p.pyramid.ancestor_at(chw.site_id, "health_area")
         district = p.pyramid.ancestor_at(chw.site_id, "district")
-        week = str(epiweek(reading.zero.report_date, getattr(p, "start_day", 0)))
+        week = self.zero_week(reading)
         with p.db.begin() as conn:
             zid, is_new = record_zero_report(conn, idempotency_key=key, channel=Channel.sms.value,
                                              orgunit_id=chw.site_id, health_area_id=area.id if area else chw.site_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 GATEWAYS = ("telerivet", "rapidpro", "generic")
-OUTCOMES = ("accepted", "duplicate", "rejected", "unregistered", "command", "zero", "ignored",
+OUTCOMES = ("accepted", "duplicate", "rejected", "unregistered", "command", "zero", "simulated", "ignored",
             "bad_request", "forbidden", "disabled")
 
 SMS_WEBHOOK_REQUESTS = Counter("sebac_sms_webhook_requests", "SMS gateway webhook calls, by gateway and outcome",

@@ -6,8 +6,12 @@ import datetime as dt
 import pytest
 
 from ingest.messages import CATALOGUE, load_translations, translate
+from ingest.sms.flow_results import load_flow_fields
 from ingest.sms.gateways import (GatewayPayloadError, InboundSms, is_placeholder_secret, parse_generic,
-                                 parse_rapidpro, parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+from ingest.sms.rapidpro import parse_rapidpro
+
+FIELDS = load_flow_fields()
 
 UTC = dt.timezone.utc
 
@@ -33,7 +37,7 @@ def test_telerivet_fields():
     ({"contact": {"urn": "whatsapp:22376000004"}, "text": "y", "id": 7}, "22376000004", "y", "7"),
 ])
 def test_rapidpro_payloads(body, phone, text, mid):
-    sms = parse_rapidpro(body)
+    sms = parse_rapidpro(body, FIELDS)
     assert (sms.gateway, sms.phone, sms.text, sms.message_id) == ("rapidpro", phone, text, mid)
 
 
@@ -43,7 +47,7 @@ def test_rapidpro_payloads(body, phone, text, mid):
 ])
 def test_rapidpro_bad_payloads(body):
     with pytest.raises(GatewayPayloadError):
-        parse_rapidpro(body)
+        parse_rapidpro(body, FIELDS)
 
 
 def test_generic_payloads_and_keys_without_ids():
@@ -97,3 +101,26 @@ def test_translations_file(tmp_path):
     p.write_text("bm:\n  report.duplicate: [1, 2]\n")
     with pytest.raises(ValueError):
         load_translations(str(p))
+
+
+@pytest.mark.parametrize("doc", [
+    {"from": "+22376000001", "text": "PALU 2", "date": "2026-11-20T08:00:00Z"},           # courier EX, form
+    {"sender": "+22376000001", "text": "PALU 2", "time": "2026-11-20T09:00:00+01:00"},    # sender / time
+    {"from": "+22376000001", "text": "PALU 2", "date": "2026-11-20T08:00:00.000000000Z"},  # RFC 3339 nanoseconds
+])
+def test_generic_reads_courier_external_api_form(doc):
+    sms = parse_generic(doc)
+    assert (sms.phone, sms.text, sms.message_id) == ("+22376000001", "PALU 2", None)
+    assert sms.sent_at == dt.datetime(2026, 11, 20, 8, tzinfo=UTC)
+    assert sms.idempotency_key == parse_generic(dict(doc)).idempotency_key  # the same date: a retry
+
+
+def test_generic_key_without_id_is_phone_text_and_date():
+    base = {"from": "+22376000001", "text": "PALU 2", "date": "2026-11-20T08:00:00Z"}
+    keys = {parse_generic(base | change).idempotency_key for change in (
+        {}, {"date": "2026-11-20T08:00:01Z"}, {"text": "PALU 3"}, {"from": "+22376000002"})}
+    assert len(keys) == 4
+    assert parse_generic(base | {"id": "gw-1"}).idempotency_key == "sms:generic:gw-1"
+    assert parse_generic({"from": "1", "text": ""}).text == ""  # courier: attachment only
+    with pytest.raises(GatewayPayloadError):
+        parse_generic({"from": "1", "text": "x", "date": "20/11/2026"})
