@@ -20,6 +20,7 @@ reports. ``errorCode`` is SEBAC's stable key. Reference: DHIS2 developer manual,
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -88,6 +89,16 @@ class EventError(Exception):
         self.detail = detail
 
 
+_UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def valid_uid(value: Any) -> str | None:
+    """``value`` when it can be an event UID, else None. DHIS2 generates 11 letters and digits; SEBAC
+    accepts up to 64 of them (with ``-`` and ``_``) so that other middleware ids fit, and nothing
+    else: the UID becomes the idempotency key ``dhis2:<uid>`` (stored, logged, compared)."""
+    return value if isinstance(value, str) and _UID.fullmatch(value) else None
+
+
 def _date(value: Any) -> str | None:
     if value in (None, ""):
         return None
@@ -99,8 +110,10 @@ def event_to_payload(event: Any, mapping: Dhis2Mapping, diseases: DiseaseCatalog
     if not isinstance(event, Mapping):
         raise EventError(ErrorDetail("dhis2.payload.invalid", None, {"detail": "an event must be an object"}))
     uid = event.get("event")
-    if not isinstance(uid, str) or not uid:
+    if uid in (None, ""):
         raise EventError(ErrorDetail("dhis2.event.uid_missing", "event", {}))
+    if valid_uid(uid) is None:
+        raise EventError(ErrorDetail("dhis2.event.uid_invalid", "event", {}))
     prog = mapping.find(event.get("program"), event.get("programStage"))
     if prog is None:
         raise EventError(ErrorDetail("dhis2.program.unmapped", "program", {
@@ -138,65 +151,14 @@ def event_to_payload(event: Any, mapping: Dhis2Mapping, diseases: DiseaseCatalog
 
 
 def import_report(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    """Assemble the DHIS2 import report from per-object results
-    ``{"index", "uid", "status": created|ignored|error, "errors": [{"key", "message"}]}``."""
-    created = sum(1 for o in objects if o["status"] == "created")
-    ignored = len(objects) - created
-    failed = [o for o in objects if o["status"] == "error"]
-    status = "OK" if not failed else ("ERROR" if created == 0 else "WARNING")
-    stats = {"created": created, "updated": 0, "deleted": 0, "ignored": ignored, "total": len(objects)}
-    error_reports = [{"uid": o["uid"], "trackerType": "EVENT", "errorCode": e["key"], "message": e["message"],
-                      "index": o["index"], **({"rejected_id": o["rejected_id"]} if o.get("rejected_id") else {})}
-                     for o in failed for e in o["errors"]]
-    warning_reports = [{"uid": o["uid"], "trackerType": "EVENT", "warningCode": "dhis2.event.duplicate",
-                        "message": "event already imported", "index": o["index"]}
-                       for o in objects if o["status"] == "ignored"]
-    return {
-        "status": status,
-        "stats": stats,
-        "validationReport": {"errorReports": error_reports, "warningReports": warning_reports},
-        "bundleReport": {"status": status, "stats": stats, "typeReportMap": {"EVENT": {
-            "trackerType": "EVENT", "stats": stats,
-            "objectReports": [{"trackerType": "EVENT", "uid": o["uid"], "index": o["index"],
-                               "errorReports": [{"errorCode": e["key"], "message": e["message"]} for e in o["errors"]],
-                               **({"reportId": o["report_id"]} if o.get("report_id") else {})}
-                              for o in objects]}}},
-    }
+    """The DHIS2 import report of per-object results (see :func:`ingest.dhis2_import.import_report`)."""
+    from ingest.dhis2_import import import_report as build
 
-
+    return build(objects)
 
 
 def import_events(pipeline: Any, mapping: Dhis2Mapping, body: Any) -> dict[str, Any]:
-    """Import every event of a tracker payload through ``pipeline.submit``; the import report."""
-    from ingest.contracts import Channel
-    from ingest.errors import ValidationFailed
-    from ingest.messages import translate_detail
-    from ingest.rejections import bounded_key, reject_once
-    from ingest.validation import validate_report
+    """Import every event of a tracker payload; the import report (:mod:`ingest.dhis2_import`)."""
+    from ingest.dhis2_import import import_events as run
 
-    if not isinstance(body, Mapping) or not isinstance(body.get("events"), list):
-        raise DomainError("dhis2.payload.invalid", "expected {\"events\": [...]}", status=400,
-                          detail="expected an 'events' list")
-    objects = []
-    for index, event in enumerate(body["events"]):
-        uid = event.get("event") if isinstance(event, Mapping) else None
-        uid = uid if isinstance(uid, str) and uid else None
-        try:
-            uid, payload = event_to_payload(event, mapping, pipeline.diseases)
-            # validate before submitting, so a failure keeps the DHIS2 event itself (re-processable
-            # with a fixed mapping), not the payload derived from it
-            validate_report(payload, channel=Channel.dhis2, pyramid=pipeline.pyramid, diseases=pipeline.diseases,
-                            now=pipeline.clock.now(), limits=pipeline.limits, idempotency_key=f"dhis2:{uid}")
-        except (EventError, ValidationFailed) as exc:
-            errors = [exc.detail] if isinstance(exc, EventError) else exc.errors
-            # a tablet re-sending the same bad event finds it kept, not copied once per attempt
-            res = reject_once(pipeline, Channel.dhis2, event, errors, bounded_key("dhis2", uid, event))
-        else:
-            res = pipeline.submit(payload, Channel.dhis2, idempotency_key=f"dhis2:{uid}")
-            errors = res.errors
-        status = {"accepted": "created", "duplicate": "ignored"}.get(res.status, "error")
-        objects.append({"index": index, "uid": uid, "status": status,
-                        "report_id": res.report.report_id if res.report else None,
-                        **({"rejected_id": res.rejected_id} if res.rejected_id else {}),
-                        "errors": [{"key": e.key, "message": translate_detail(e, "en")} for e in errors]})
-    return import_report(objects)
+    return run(pipeline, mapping, body)

@@ -37,6 +37,7 @@ class OrgUnit(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     dhis2_uid: str | None = None
+    code: str | None = Field(default=None, max_length=64, description="DHIS2 organisation unit code")
 
     @field_validator("id")
     @classmethod
@@ -212,10 +213,26 @@ def load_pyramid_csv(path: str | Path, levels: Iterable[str] = DEFAULT_LEVELS) -
     return Pyramid.from_units(units, levels)
 
 
-def pyramid_from_dhis2(doc: Mapping[str, Any], levels: Iterable[str] = DEFAULT_LEVELS) -> Pyramid:
-    """A DHIS2 ``/api/organisationUnits?fields=id,name,level,parent`` export.
+def _dhis2_parent_and_level(ou: Mapping[str, Any]) -> tuple[str | None, int]:
+    """Parent UID and 1-based level of a DHIS2 org unit: ``parent.id`` and ``level`` when given, else
+    read from ``path`` (``/<root>/<…>/<own uid>``), which every export with ``fields=path`` carries."""
+    parent = ou.get("parent")
+    parent_id = parent.get("id") if isinstance(parent, Mapping) else parent
+    path = [p for p in str(ou.get("path") or "").split("/") if p]
+    if path and path[-1] != ou["id"]:
+        raise ValueError(f"path {ou.get('path')!r} does not end with the unit's own id")
+    if parent_id is None and len(path) > 1:
+        parent_id = path[-2]
+    level = ou.get("level")
+    lvl = int(level) if level is not None else len(path)
+    return parent_id, lvl
 
-    DHIS2 levels are 1-based (1 = national); ``parent`` is ``{"id": ...}``. Optional
+
+def pyramid_from_dhis2(doc: Mapping[str, Any], levels: Iterable[str] = DEFAULT_LEVELS) -> Pyramid:
+    """A DHIS2 ``/api/organisationUnits?fields=id,code,name,level,path,parent[id]`` export.
+
+    DHIS2 levels are 1-based (1 = national); ``parent`` is ``{"id": ...}``; a unit with a ``path`` but
+    no ``parent`` (or no ``level``) takes them from the path. ``code`` is kept. Optional
     ``attributeValues``/``population`` are not standard: a ``population`` field is read if present,
     ``geometry`` of type Point gives coordinates. The DHIS2 UID is both id and ``dhis2_uid``.
     """
@@ -226,19 +243,20 @@ def pyramid_from_dhis2(doc: Mapping[str, Any], levels: Iterable[str] = DEFAULT_L
     units = []
     for i, ou in enumerate(items):
         try:
-            lvl = int(ou["level"])
+            parent_id, lvl = _dhis2_parent_and_level(ou)
             if not 1 <= lvl <= len(levels):
                 raise PyramidError("pyramid.level.unknown", f"DHIS2 level {lvl} outside 1..{len(levels)}")
-            parent = ou.get("parent")
             raw: dict[str, Any] = {
                 "id": ou["id"],
                 "name": ou.get("name") or ou.get("displayName") or ou["id"],
                 "level": levels[lvl - 1],
-                "parent_id": parent.get("id") if isinstance(parent, Mapping) else parent,
+                "parent_id": parent_id,
                 "dhis2_uid": ou["id"],
             }
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise PyramidError("pyramid.unit.invalid", f"organisationUnits[{i}]: missing or bad {exc}") from exc
+        if ou.get("code"):
+            raw["code"] = ou["code"]
         if ou.get("population") is not None:
             raw["population"] = ou["population"]
         geom = ou.get("geometry")

@@ -15,7 +15,7 @@ from ingest.channels import channels_from_settings
 from ingest.diseases import load_diseases
 from ingest.intake import IntakeRecorder
 from ingest.lateness import LatenessPolicy
-from ingest.pyramid import demo_pyramid_path, load_pyramid
+from ingest.pyramid import Pyramid, demo_pyramid_path, load_pyramid
 from ingest.validation import Limits
 from sebac.db import make_engine, migrate
 from sebac.pipeline import Pipeline
@@ -24,13 +24,15 @@ from sebac.settings import Settings
 log = logging.getLogger("sebac")
 
 
-def build_pipeline(settings: Settings, clock: Clock | None = None, alert_clock: Clock | None = None) -> Pipeline:
+def build_pipeline(settings: Settings, clock: Clock | None = None, alert_clock: Clock | None = None,
+                   pyramid: Pyramid | None = None) -> Pipeline:
     """The embedded pipeline on ``settings.database_url`` (migrated). ``alert_clock``: the clock of alerts
-    and logins when it differs from the reports' (the demo). With ``SEBAC_BROKER`` set, the same
-    pipeline publishing to Kafka instead of storing (:func:`sebac.streaming.engine.publishing`)."""
+    and logins when it differs from the reports' (the demo). ``pyramid``: a tree already built (a DHIS2
+    pull reads it from the server) instead of ``settings.pyramid_path``. With ``SEBAC_BROKER`` set, the
+    same pipeline publishing to Kafka instead of storing (:func:`sebac.streaming.engine.publishing`)."""
     db = make_engine(settings.database_url)
     migrate(db)
-    pyramid = load_pyramid(settings.pyramid_path or demo_pyramid_path())
+    pyramid = pyramid or load_pyramid(settings.pyramid_path or demo_pyramid_path())
     diseases = load_diseases(settings.diseases_path)
     log.info("pyramid: %d org units (%s); %d diseases; database %s", len(pyramid), " → ".join(pyramid.levels),
              len(diseases.codes()), db.url.render_as_string(hide_password=True))

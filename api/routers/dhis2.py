@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import CurrentUser, Reporter
 from api.deps import PipelineDep
-from api.routers._ingest_deps import ChannelsDep, read_json_body, request_lang
+from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, read_json_body, request_lang
 from ingest.contracts import Channel
 from ingest.dhis2 import import_events, import_report
 from ingest.errors import ErrorDetail
@@ -36,9 +36,10 @@ async def tracker_import(request: Request, pipeline: PipelineDep, channels: Chan
         report["validationReport"]["errorReports"].append({
             "uid": None, "trackerType": "EVENT", "errorCode": detail.key, "index": None,
             "message": translate(detail.key, "en", **detail.params), "rejected_id": res.rejected_id})
-        return JSONResponse(report, status_code=400)
+        return SafeJSONResponse(report, status_code=400)
     report: dict[str, Any] = import_events(pipeline, channels.dhis2_mapping, body)
-    return JSONResponse(report, status_code=409 if report["status"] == "ERROR" else 200)
+    # messages quote the values sent, which may hold a lone surrogate (JSON "\ud800"): escaped, not a 500
+    return SafeJSONResponse(report, status_code=409 if report["status"] == "ERROR" else 200)
 
 
 @router.get("/mapping", summary="The DHIS2 program / data element mapping in force")

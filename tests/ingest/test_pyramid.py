@@ -106,3 +106,35 @@ def test_dhis2_export(tmp_path):
     assert exc.value.key == "pyramid.parent.unknown"
     with pytest.raises(PyramidError):
         pyramid_from_dhis2({"organisationUnits": [{"name": "no id", "level": 1}]})
+
+
+# DHIS2 ``fields=id,code,name,level,path,parent[id]``: parent and level from ``path`` when absent
+PATH_CASES = [  # (the district's fields, its parent, its level, its code)
+    ({"parent": {"id": "O6uvpzGd5pu"}, "level": 3, "code": "ML-DJ"}, "O6uvpzGd5pu", "district", "ML-DJ"),
+    ({"path": "/ImspTQPwCqd/O6uvpzGd5pu/fdc6uOvgoji", "level": 3}, "O6uvpzGd5pu", "district", None),
+    ({"path": "/ImspTQPwCqd/O6uvpzGd5pu/fdc6uOvgoji"}, "O6uvpzGd5pu", "district", None),
+    ({"path": "/ImspTQPwCqd/O6uvpzGd5pu/fdc6uOvgoji", "parent": {"id": "O6uvpzGd5pu"}, "code": "DJ"},
+     "O6uvpzGd5pu", "district", "DJ"),
+]
+
+
+@pytest.mark.parametrize("fields,parent,level,code", PATH_CASES)
+def test_dhis2_export_reads_parent_and_level_from_path_and_keeps_code(fields, parent, level, code):
+    doc = {"organisationUnits": [
+        {"id": "ImspTQPwCqd", "name": "Mali", "path": "/ImspTQPwCqd", "code": "ML"},
+        {"id": "O6uvpzGd5pu", "name": "Mopti", "path": "/ImspTQPwCqd/O6uvpzGd5pu"},
+        {"id": "fdc6uOvgoji", "name": "Djenné", **fields},
+    ]}
+    p = pyramid_from_dhis2(doc)
+    d = p.get("fdc6uOvgoji")
+    assert (d.parent_id, d.level, d.code) == (parent, level, code)
+    assert p.get("ImspTQPwCqd").code == "ML" and p.resolve("fdc6uOvgoji").id == "fdc6uOvgoji"
+
+
+@pytest.mark.parametrize("bad", [{"id": "fdc6uOvgoji", "name": "x", "path": "/ImspTQPwCqd/other000001"},
+                                 ["not", "a", "unit"], {"id": "fdc6uOvgoji", "name": "x"}])
+def test_dhis2_export_with_a_path_not_ending_with_the_unit_or_no_level_is_refused(bad):
+    doc = {"organisationUnits": [{"id": "ImspTQPwCqd", "name": "Mali", "level": 1}, bad]}
+    with pytest.raises(PyramidError) as exc:
+        pyramid_from_dhis2(doc)
+    assert exc.value.key in ("pyramid.unit.invalid", "pyramid.level.unknown")
