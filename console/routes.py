@@ -158,6 +158,8 @@ def alert_page(request: Request, alert_id: int) -> Response:
 def _alert(request: Request, lang: str, user: Any, alert_id: int, status: int = 200, error: str = "") -> Response:
     pipeline = request.app.state.pipeline
     try:
+        if abs(alert_id) > 2**31 - 1:  # beyond any id: SQLite would overflow
+            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404, id=alert_id)
         data = alert_view(pipeline, user, alert_id, pipeline.alert_clock.now(), lang)
     except DomainError as exc:
         return _error(request, lang, user, exc)

@@ -29,7 +29,7 @@ def console(live_app, cheap_hashing):
     return live_app.url, users, ids
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed with its module: Playwright's sync API holds an event loop
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Debian's chromium is needed for the console tests: apt-get install chromium ({CHROMIUM})")

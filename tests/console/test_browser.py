@@ -124,3 +124,16 @@ def test_a_form_without_its_csrf_token_changes_nothing(console):
         assert "acquittée" not in c.get(f"/alerts/{ids['djenne']}").text.split("Historique")[0]
         cookie = r.headers.get("set-cookie", "")
         assert "sebac_session" not in cookie
+
+
+@pytest.mark.parametrize("path", ["/alerts/99999999999999999999", "/alerts/0", "/alerts/-5", "/?period=-1&status=%00",
+                                  "/login?next=//evil.example"])
+def test_odd_urls_answer_a_page_not_a_5xx(console, path):
+    url, users, ids = console
+    with httpx.Client(base_url=url) as c:
+        c.get("/login")
+        c.post("/login", data={"username": users["district"].username, "password": users["district"].password,
+                               "csrf": c.cookies.get("sebac_login_csrf"), "next": "/"})
+        r = c.get(path)
+        assert r.status_code < 500 and r.headers["content-type"].startswith("text/html"), (path, r.status_code)
+        assert "evil.example" not in r.text
