@@ -160,6 +160,18 @@ def visible_scope(user: User) -> str | None:
     return None if user.role == "chw" or not user.active else user.orgunit_id
 
 
+def alert_scope(user: User, pyramid: Pyramid) -> tuple[str, list[str] | None]:
+    """The org unit whose alerts ``user`` lists, and the ids of its subtree (None for the root: all).
+
+    A CHW, an inactive account or an org unit gone from the pyramid has no alert list (403)."""
+    scope = visible_scope(user)
+    if scope is None or scope not in pyramid:
+        raise DomainError("auth.role.forbidden", "this account has no access to alerts", status=403)
+    if pyramid.get(scope).parent_id is None:
+        return scope, None
+    return scope, [u.id for u in pyramid.descendants(scope)]
+
+
 def counts_as_notification(user: User, policy: EscalationPolicy) -> bool:
     return policy.rank(user.level) >= policy.rank(NOTIFYING_LEVEL)
 

@@ -113,16 +113,21 @@ def _deny(key: str, message: str, status: int = 401) -> DomainError:
     return DomainError(key, message, status=status)
 
 
+def user_of_token(pipeline: Any, raw: str) -> User | None:
+    """The active user a login token (``sbt_…``, from a header or the console's cookie) belongs to."""
+    with pipeline.db.connect() as conn:
+        user_id = tokens.user_id(conn, raw, pipeline.alert_clock.now())
+        user = people.get(conn, user_id) if user_id is not None else None
+    return user if user is not None and user.active else None
+
+
 def current_user(request: Request) -> User:
     raw = _bearer(request)
     if raw is None or not raw.startswith(TOKEN_PREFIX):
         raise _deny("auth.token.missing", "log in first: POST /api/v1/auth/token, then send "
                                           "'Authorization: Bearer <token>'")
-    pipeline = request.app.state.pipeline
-    with pipeline.db.connect() as conn:
-        user_id = tokens.user_id(conn, raw, pipeline.alert_clock.now())
-        user = people.get(conn, user_id) if user_id is not None else None
-    if user is None or not user.active:
+    user = user_of_token(request.app.state.pipeline, raw)
+    if user is None:
         raise _deny("auth.token.invalid", "the token is unknown, expired or revoked")
     request.state.user_lang = user.lang  # errors in the user's language when the request names none
     return user

@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from alerts.lifecycle import ACTIONS
 from alerts.messages import message
-from api.auth import people, tokens
+from api.auth import tokens, user_of_token
+from api.params import DB_INT_MAX
 from api.routers.auth import _judge
 from console import session
 from console.i18n import catalogue, languages, page_lang
@@ -40,13 +41,7 @@ def env(lang: str) -> Environment:
 
 def _user(request: Request) -> Any:
     raw = session.session_token(request)
-    if raw is None:
-        return None
-    pipeline = request.app.state.pipeline
-    with pipeline.db.connect() as conn:
-        uid = tokens.user_id(conn, raw, pipeline.alert_clock.now())
-        user = people.get(conn, uid) if uid is not None else None
-    return user if user is not None and user.active else None
+    return user_of_token(request.app.state.pipeline, raw) if raw else None
 
 
 def render(request: Request, name: str, lang: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -155,11 +150,16 @@ def alert_page(request: Request, alert_id: int) -> Response:
     return _alert(request, lang, user, alert_id)
 
 
+def _known_id(alert_id: int) -> None:
+    """An id no row can have (beyond the ``integer`` column) is a 404 page, before SQL overflows."""
+    if not 1 <= alert_id <= DB_INT_MAX:
+        raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404, id=alert_id)
+
+
 def _alert(request: Request, lang: str, user: Any, alert_id: int, status: int = 200, error: str = "") -> Response:
     pipeline = request.app.state.pipeline
     try:
-        if abs(alert_id) > 2**31 - 1:  # beyond any id: SQLite would overflow
-            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404, id=alert_id)
+        _known_id(alert_id)
         data = alert_view(pipeline, user, alert_id, pipeline.alert_clock.now(), lang)
     except DomainError as exc:
         return _error(request, lang, user, exc)
@@ -186,8 +186,7 @@ async def alert_action(request: Request, alert_id: int, action: str) -> Response
     try:
         if action not in ACTIONS:
             raise DomainError("alert.action.unknown", f"unknown action {action!r}", status=404)
-        if abs(alert_id) > 2**31 - 1:
-            raise DomainError("alert.notFound", f"alert {alert_id} not found", status=404, id=alert_id)
+        _known_id(alert_id)
         with pipeline.db.begin() as conn:
             pipeline.alerting.act(conn, alert_id, action, user, pipeline.alert_clock.now(), reason=reason,
                                   assessment=assessment)

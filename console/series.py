@@ -52,10 +52,9 @@ def alert_series(pipeline: Any, conn: Any, alert: Any, signals: list[Any]) -> We
     history = reads.history(conn, alert.orgunit_id, alert.disease)
     weeks, counts = weekly_counts(daily, history, first, last, start_day)
     shown = slice(max(0, len(weeks) - WEEKS), len(weeks))
-    thresholds: list[float | None] = [None] * len(weeks)
     if cfg is not None:
         thresholds = _upperbounds(cfg, weeks, counts)
-    else:
+    else:  # a case definition: the signals' own thresholds, at their weeks
         by_week = {s.epiweek: s.threshold for s in signals}
         thresholds = [by_week.get(str(w)) for w in weeks]
     return WeeklySeries([str(w) for w in weeks[shown]], [float(c) for c in counts[shown]], thresholds[shown],

@@ -1,7 +1,7 @@
 """The data of each console page, as plain dicts: one function per page, callable by a test without a
 browser or an HTTP server. Templates only loop and test over what these return.
 
-Jurisdiction is the API's: :func:`alerts.users.visible_scope` for lists, :func:`authorize_read` for
+Jurisdiction is the API's: :func:`alerts.users.alert_scope` for lists, :func:`authorize_read` for
 one alert, :meth:`AlertService.allowed_actions` for the buttons.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alerts.assessment import RISK_GRADES, summary
 from alerts.lifecycle import TRANSITIONS
 from alerts.outbox import OutboxRepository
 from alerts.timeliness import timeliness
-from alerts.users import User, authorize_read, visible_scope
+from alerts.users import User, alert_scope, authorize_read
 from console.chart import weekly_chart
 from console.i18n import ago, catalogue, when
 from console.series import alert_series
@@ -59,19 +59,6 @@ def _t(lang: str):
     return catalogue(lang).gettext
 
 
-def _scope(pipeline: Any, user: User) -> str:
-    scope = visible_scope(user)
-    if scope is None or scope not in pipeline.pyramid:
-        raise DomainError("auth.role.forbidden", "this account has no access to alerts", status=403)
-    return scope
-
-
-def _jurisdiction(pipeline: Any, scope: str) -> list[str] | None:
-    if pipeline.pyramid.get(scope).parent_id is None:
-        return None
-    return [u.id for u in pipeline.pyramid.descendants(scope)]
-
-
 def _name(pipeline: Any, uid: str | None) -> str:
     return pipeline.pyramid.get(uid).name if uid and uid in pipeline.pyramid else (uid or "—")
 
@@ -82,9 +69,9 @@ def _disease(pipeline: Any, code: str, lang: str) -> str:
 
 def inbox_view(pipeline: Any, user: User, f: InboxFilters, now: dt.datetime, lang: str) -> dict[str, Any]:
     t = _t(lang)
-    scope = _scope(pipeline, user)
+    scope, jurisdiction = alert_scope(user, pipeline.pyramid)
     filters: dict[str, Any] = dict(district_ids=[f.district] if f.district else None, disease=f.disease or None,
-                                   orgunit_ids=_jurisdiction(pipeline, scope), level=f.level or None,
+                                   orgunit_ids=jurisdiction, level=f.level or None,
                                    created_since=now - dt.timedelta(days=f.period) if f.period else None)
     with pipeline.db.connect() as conn:
         counts = pipeline.alerts.count_by_status(conn, **filters)
@@ -98,8 +85,7 @@ def inbox_view(pipeline: Any, user: User, f: InboxFilters, now: dt.datetime, lan
         "deadline": ago(a.escalate_at, now, lang) if a.status.value == "open" and a.escalate_at else "",
         "overdue": bool(a.status.value == "open" and a.escalate_at and a.escalate_at <= now),
     } for a in rows]
-    districts = [u for u in pipeline.pyramid.descendants(scope) if u.level == "district"] \
-        if scope in pipeline.pyramid else []
+    districts = [u for u in pipeline.pyramid.descendants(scope) if u.level == "district"]
     return {
         "alerts": items, "filters": f.model_dump(),
         "counts": [{"status": s, "label": t(label), "n": counts.get(s, 0)} for s, label in STATUS.items()],

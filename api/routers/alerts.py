@@ -19,7 +19,7 @@ from alerts.assessment import summary
 from alerts.lifecycle import ACTIONS
 from alerts.outbox import OutboxRepository
 from alerts.timeliness import timeliness
-from alerts.users import authorize_read, visible_scope
+from alerts.users import alert_scope, authorize_read
 from api.auth import CurrentUser
 from api.deps import PipelineDep
 from api.params import AlertId, Offset
@@ -29,22 +29,13 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 outbox = OutboxRepository()
 
 
-def _jurisdiction(pipeline: Any, scope: str) -> list[str] | None:
-    """Org unit ids of the scope's subtree; None for the root (everything)."""
-    if pipeline.pyramid.get(scope).parent_id is None:
-        return None
-    return [u.id for u in pipeline.pyramid.descendants(scope)]
-
-
 @router.get("/alerts")
 def list_alerts(user: CurrentUser, pipeline: PipelineDep, status: list[str] | None = Query(default=None),
                 district: str | None = None, disease: str | None = None, level: str | None = None,
                 limit: int = Query(default=50, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
-    scope = visible_scope(user)
-    if scope is None or scope not in pipeline.pyramid:  # a CHW, or an org unit gone from the pyramid
-        raise DomainError("auth.role.forbidden", "this account has no access to alerts", status=403)
+    _, jurisdiction = alert_scope(user, pipeline.pyramid)
     filters = dict(status=status, district_ids=[district] if district else None, disease=disease,
-                   orgunit_ids=_jurisdiction(pipeline, scope), level=level)
+                   orgunit_ids=jurisdiction, level=level)
     with pipeline.db.connect() as conn:
         rows = pipeline.alerts.list(conn, limit=limit, offset=offset, **filters)
         total = pipeline.alerts.total(conn, **filters)
