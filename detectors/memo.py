@@ -37,7 +37,8 @@ class MemoRepository(DetectorRepository):
     """:class:`DetectorRepository` with every read memoised by its arguments (one connection, one
     database state). Results are shared objects: callers read them, never mutate them."""
 
-    def __init__(self) -> None:
+    def __init__(self, start_day: int = 0) -> None:
+        super().__init__(start_day)
         self._memo: dict[tuple[Any, ...], Any] = {}
         self.reads = 0  # reads that went to the database (for tests and benchmarks)
 
@@ -62,6 +63,16 @@ class MemoRepository(DetectorRepository):
     def first_onset(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
         return self._cached(("first_onset", level, orgunit_id),
                             lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id))
+
+    def weekly_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
+                     since: dt.date, until: dt.date) -> dict[dt.date, int]:
+        return self._cached(("weekly_cases", level, orgunit_id, disease, since, until),
+                            lambda: DetectorRepository.weekly_cases(self, conn, level, orgunit_id, disease,
+                                                                    since, until))
+
+    def observed_since(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
+        return self._cached(("observed_since", level, orgunit_id),
+                            lambda: DetectorRepository.observed_since(self, conn, level, orgunit_id))
 
     def history(self, conn: Connection, orgunit_id: str, disease: str) -> dict[EpiWeek, int]:
         return self._cached(("history", orgunit_id, disease),

@@ -1,4 +1,8 @@
-"""All SQL of the detectors stage: read reports (and historical weekly counts) by event time.
+"""All SQL of the detectors stage: read reports, the weekly cube and historical weekly counts.
+
+Statistical detectors read their series from ingest's weekly cube (:mod:`ingest.cube`, one row per
+week) and only the days of a week that alarmed from ``reports``; case-definition rules read the
+reports of their window.
 
 Read-only over ``reports`` (ingest's table; detectors sit downstream of ingest). Historical weekly
 counts come from ingest's ``history_counts(conn, orgunit_id, disease)`` when that repository
@@ -14,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from detectors.epiweek import EpiWeek
+from ingest import cube
 from ingest.tables import reports
 
 _COLUMN = {"health_area": reports.c.health_area_id, "district": reports.c.district_id}
@@ -29,6 +34,13 @@ def _date(value: Any) -> dt.date:
 
 
 class DetectorRepository:
+    """``start_day``: the epi week start of the weekly cube read by :meth:`weekly_cases` and
+    :meth:`observed_since` (the raw-report reads :meth:`daily_cases` and :meth:`first_onset` give the
+    same figures from ``reports``; they stay for one week's days and for checks)."""
+
+    def __init__(self, start_day: int = 0):
+        self.start_day = start_day
+
     def case_rows(self, conn: Connection, disease: str, since: dt.date, until: dt.date, *,
                   level: str | None = None, orgunit_id: str | None = None) -> list[dict[str, Any]]:
         """Reports of ``disease`` with onset in ``[since, until]``, in one org unit or everywhere."""
@@ -61,6 +73,18 @@ class DetectorRepository:
         (later weeks without reports are true zeros; earlier weeks are unknown, not zero)."""
         v = conn.execute(sa.select(sa.func.min(reports.c.onset_date)).where(_COLUMN[level] == orgunit_id)).scalar()
         return _date(v) if v is not None else None
+
+    def weekly_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
+                     since: dt.date, until: dt.date) -> dict[dt.date, int]:
+        """Cases by week start (``since``..``until`` are week starts) in one org unit, from the cube:
+        one row per week whatever the number of reports."""
+        return cube.weekly(conn, orgunit_id, disease, since, until, start_day=self.start_day)
+
+    def observed_since(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
+        """:meth:`first_onset` read from the cube (its earliest week's cells only)."""
+        if level not in _COLUMN:
+            return self.first_onset(conn, level, orgunit_id)
+        return cube.first_onset(conn, orgunit_id, start_day=self.start_day)
 
     def history(self, conn: Connection, orgunit_id: str, disease: str) -> dict[EpiWeek, int]:
         """Historical weekly counts of one org unit: ingest's ``history_counts`` when it exists,

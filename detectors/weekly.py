@@ -46,3 +46,18 @@ def weekly_counts(daily: Mapping[dt.date, int], history: Mapping[EpiWeek, int], 
             from_reports[i] += n
     from_history = np.array([float(history.get(w, 0)) for w in weeks])
     return weeks, np.maximum(from_reports, from_history)
+
+
+def weekly_counts_by_week(by_week_start: Mapping[dt.date, int], history: Mapping[EpiWeek, int], first: EpiWeek,
+                          last: EpiWeek, start_day: int = 0) -> tuple[list[EpiWeek], np.ndarray]:
+    """:func:`weekly_counts` from cases already summed by week start (the weekly cube).
+
+    >>> w, y = weekly_counts_by_week({dt.date(2026, 11, 2): 3, dt.date(2026, 11, 9): 1},
+    ...                              {EpiWeek(2026, 45): 5}, EpiWeek(2026, 44), EpiWeek(2026, 46))
+    >>> [str(x) for x in w], y.tolist()
+    (['2026-W44', '2026-W45', '2026-W46'], [0.0, 5.0, 1.0])
+    """
+    weeks = weeks_between(first, last, start_day)
+    from_reports = np.array([float(by_week_start.get(week_start(w, start_day), 0)) for w in weeks])
+    from_history = np.array([float(history.get(w, 0)) for w in weeks])
+    return weeks, np.maximum(from_reports, from_history)

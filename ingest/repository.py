@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ingest.contracts import Channel, Report, RejectedItem
+from ingest.cube import apply_reports
 from ingest.errors import ErrorDetail
 from ingest.tables import rejected_items, reports
 
@@ -27,6 +28,11 @@ def report_from_row(row: Any) -> Report:
 
 
 class ReportRepository:
+    """``start_day``: the epi week start of the weekly cube (:mod:`ingest.cube`) every insert updates."""
+
+    def __init__(self, start_day: int = 0):
+        self.start_day = start_day
+
     def insert(self, conn: Connection, report: Report) -> tuple[Report, bool]:
         """Append ``report`` unless its idempotency key is known: returns (stored report, is_new)."""
         existing = self.by_idempotency_key(conn, report.idempotency_key)
@@ -45,6 +51,7 @@ class ReportRepository:
             if stored is None:
                 raise
             return stored, False
+        apply_reports(conn, [report], start_day=self.start_day)
         return report, True
 
     def by_idempotency_key(self, conn: Connection, key: str) -> Report | None:

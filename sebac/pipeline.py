@@ -58,7 +58,7 @@ class Pipeline:
         self.alert_clock = alert_clock or self.clock
         self.limits = limits
         self.start_day = epiweek_start_day
-        self.reports = ReportRepository()
+        self.reports = ReportRepository(epiweek_start_day)
         self.rejected = RejectedRepository()
         self.alerts = AlertRepository()
         # the composition passes the stage built from settings; the shipped rules/detectors otherwise
