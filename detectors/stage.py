@@ -45,7 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -62,6 +62,9 @@ from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
 from ingest.pyramid import Pyramid
 from ingest.reevaluation import ReevaluationItem, pop_due
+
+if TYPE_CHECKING:  # pragma: no cover
+    from detectors.session import DetectionSession
 
 log = logging.getLogger("sebac.detectors")
 _DEFAULTS: dict[tuple[Any, ...], Any] = {}
@@ -118,6 +121,13 @@ class DetectionStage:
             for i in range(0, len(due), self.queue_batch):
                 out[i // self.queue_batch] += self._reevaluate_items(conn, due[i:i + self.queue_batch], now, memo)
         return out
+
+    def session(self, conn: Connection, now: dt.datetime, expected: int = 1) -> "DetectionSession":
+        """Evaluate ``expected`` reports one after the other, each as :meth:`on_report` with it and
+        the reports before it stored, while none is written yet (:mod:`detectors.session`)."""
+        from detectors.session import DetectionSession
+
+        return DetectionSession(self, conn, now, expected)
 
     def reevaluate_due(self, conn: Connection, now: dt.datetime, *, settle: dt.timedelta | None = None,
                        limit: int = 1000) -> list[Signal]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -43,8 +44,21 @@ def _utc(v: dt.datetime) -> dt.datetime:
     return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
 
 
-def find_same_content(conn: Connection, report: Report, window: dt.timedelta) -> list[str]:
-    """Ids of stored reports with the same content as ``report`` received within ``window``."""
+def same_content(a: Report, b: Report, window: dt.timedelta) -> bool:
+    """The rule above for two reports (``b`` the one stored before ``a``), in Python."""
+    if a.orgunit_id == a.health_area_id:
+        place = b.health_area_id == a.health_area_id
+    else:
+        place = b.orgunit_id in (a.orgunit_id, a.health_area_id)
+    return (place and b.disease == a.disease and b.onset_date == a.onset_date and b.cases == a.cases
+            and b.idempotency_key != a.idempotency_key and b.report_id != a.report_id
+            and abs(b.received_at - a.received_at) <= window)
+
+
+def find_same_content(conn: Connection, report: Report, window: dt.timedelta,
+                      pending: Iterable[Report] = ()) -> list[str]:
+    """Ids of stored reports with the same content as ``report`` received within ``window``;
+    ``pending``: reports stored before it in this batch but not yet written (after the table's)."""
     # same place: the same org unit, or one report filed at the health area and the other at one of
     # its sites (a CSCom nurse's tablet and a CHW's SMS about the same cases)
     if report.orgunit_id == report.health_area_id:
@@ -64,13 +78,13 @@ def find_same_content(conn: Connection, report: Report, window: dt.timedelta) ->
     for rid, received in conn.execute(q):
         if abs(_utc(received) - report.received_at) <= window:
             out.append(rid)
-    return out
+    return out + [p.report_id for p in pending if same_content(report, p, window)]
 
 
 def record_possible_duplicates(conn: Connection, report: Report, window: dt.timedelta,
-                               now: dt.datetime) -> list[str]:
+                               now: dt.datetime, pending: Iterable[Report] = ()) -> list[str]:
     """Flag ``report`` against every same-content report in the window; returns their ids."""
-    others = find_same_content(conn, report, window)
+    others = find_same_content(conn, report, window, pending)
     pd = possible_duplicates
     for other in others:
         # idempotent, in either direction: a stream worker storing both reports in one batch sees

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -33,12 +34,14 @@ class IntakeRecorder:
         self.lateness = lateness
         self.duplicate_window = duplicate_window
 
-    def on_stored(self, conn: Connection, report: Report, now: dt.datetime) -> IntakeNotes:
+    def on_stored(self, conn: Connection, report: Report, now: dt.datetime,
+                  pending: Sequence[Report] = ()) -> IntakeNotes:
+        """``pending``: reports stored before ``report`` in this batch, not yet in the table."""
         verdict = assess_lateness(report.onset_date, report.received_at, self.lateness)
         if verdict.late:
             mark_for_reevaluation(conn, report.health_area_id, report.disease, str(verdict.week),
                                   now=now, reason=verdict.reason)
-        dups = (record_possible_duplicates(conn, report, self.duplicate_window, now)
+        dups = (record_possible_duplicates(conn, report, self.duplicate_window, now, pending)
                 if self.duplicate_window > dt.timedelta(0) else [])
         return IntakeNotes(late=verdict.late, days_late=verdict.days_late, epiweek=str(verdict.week),
                            possible_duplicate_of=dups)

@@ -68,7 +68,8 @@ def pop_due(conn: Connection, now: dt.datetime | None = None, *, settle: dt.time
     ``settle`` lets a burst of late reports (a tablet syncing a week of data) land before the
     detectors re-run the week once.
     """
-    q = sa.select(reevaluation_queue).order_by(reevaluation_queue.c.marked_at).limit(limit)
+    t = reevaluation_queue  # ties broken by the key: a batch popping n·k cells pops what n pops of k would
+    q = sa.select(t).order_by(t.c.marked_at, t.c.area_id, t.c.disease, t.c.epiweek).limit(limit)
     if now is not None:
         q = q.where(reevaluation_queue.c.marked_at <= now - settle)
     items = [_item(r) for r in conn.execute(q)]

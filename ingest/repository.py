@@ -54,6 +54,31 @@ class ReportRepository:
         apply_reports(conn, [report], start_day=self.start_day)
         return report, True
 
+    def insert_many(self, conn: Connection, batch: Iterable[Report]) -> int:
+        """Append new reports (keys checked by :meth:`known_keys` in this transaction) with one
+        executemany, and their cube cells with one more; an IntegrityError means a concurrent
+        writer stored one of the keys first (the caller retries the batch one by one)."""
+        batch, rows = list(batch), []
+        for report in batch:
+            values = report.model_dump(mode="python")
+            values["channel"] = report.channel.value
+            values["sex"] = report.sex.value
+            values["age_group"] = report.age_group.value
+            rows.append(values)
+        if rows:
+            conn.execute(reports.insert(), rows)
+            apply_reports(conn, batch, start_day=self.start_day)
+        return len(rows)
+
+    def known_keys(self, conn: Connection, keys: Iterable[str]) -> dict[str, Report]:
+        """The stored reports of those idempotency keys (one query per 500 keys)."""
+        keys, out = list(dict.fromkeys(keys)), {}
+        for i in range(0, len(keys), 500):
+            q = sa.select(reports).where(reports.c.idempotency_key.in_(keys[i:i + 500]))
+            for row in conn.execute(q):
+                out[row.idempotency_key] = report_from_row(row)
+        return out
+
     def by_idempotency_key(self, conn: Connection, key: str) -> Report | None:
         row = conn.execute(sa.select(reports).where(reports.c.idempotency_key == key)).first()
         return report_from_row(row) if row else None

@@ -6,10 +6,11 @@ passes values from one to the next inside one database transaction per report.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import sqlalchemy as sa
 
@@ -102,6 +103,63 @@ class Pipeline:
         log.info("report %s: %d %s at %s (onset %s)", stored.report_id[:8], stored.cases, stored.disease,
                  stored.orgunit_id, stored.onset_date)
         return SubmitResult("accepted", report=stored, alerts=raised, notes=notes)
+
+    def submit_many(self, items: Sequence[tuple[Any, str | None]], channel: Channel = Channel.http
+                    ) -> list[SubmitResult]:
+        """``(payload, idempotency_key)`` items in one transaction: each gets exactly what
+        :meth:`submit` would give it had the items come one by one at this instant (rows and cube
+        written once at the end, see :mod:`detectors.session`). Bad items are kept as rejected."""
+        now = self.clock.now()
+        results: list[SubmitResult | None] = []
+        valid: list[tuple[int, Report]] = []
+        for payload, key in items:
+            try:
+                valid.append((len(results), validate_report(payload, channel=channel, pyramid=self.pyramid,
+                                                             diseases=self.diseases, now=now, limits=self.limits,
+                                                             idempotency_key=key)))
+                results.append(None)
+            except ValidationFailed as exc:
+                results.append(self.reject(channel, payload, exc.errors, key))
+        try:
+            for (i, _), res in zip(valid, self.accept_many([r for _, r in valid], now)):
+                results[i] = res
+        except sa.exc.IntegrityError:  # a concurrent writer stored one of the keys first: one by one
+            for i, report in valid:
+                results[i] = self.accept(report)
+        return results  # type: ignore[return-value]
+
+    def accept_many(self, batch: Sequence[Report], now: dt.datetime | None = None) -> list[SubmitResult]:
+        """Validated reports in one transaction, in order, each as :meth:`accept` alone (module
+        :mod:`detectors.session`); raises IntegrityError when a key was stored concurrently."""
+        now = now or self.clock.now()
+        out: list[SubmitResult] = []
+        new: list[Report] = []
+        with self.db.begin() as conn:
+            known = self.reports.known_keys(conn, (r.idempotency_key for r in batch))
+            fresh = len({r.idempotency_key for r in batch} - set(known))  # the reports that will be detected
+            session = self.detection.session(conn, now, expected=fresh)
+            same_cell: dict[tuple[str, str, dt.date], list[Report]] = {}
+            for report in batch:
+                stored = known.get(report.idempotency_key)
+                if stored is not None:
+                    out.append(SubmitResult("duplicate", report=stored))
+                    continue
+                known[report.idempotency_key] = report
+                cell = same_cell.setdefault((report.health_area_id, report.disease, report.onset_date), [])
+                notes = self.intake.on_stored(conn, report, now, pending=cell)
+                cell.append(report)
+                new.append(report)
+                session.add(report)
+                raised = [self.apply_signal(conn, s) for s in session.on_report(report)]
+                out.append(SubmitResult("accepted", report=report, alerts=raised, notes=notes))
+            self.reports.insert_many(conn, new)
+        for res in out:
+            if res.status == "duplicate":
+                observe_report_duplicate(res.report, self.pyramid)
+            else:
+                observe_report_received(res.report, self.pyramid)
+                observe_report_processed(res.report.received_at, self.clock.now())
+        return out
 
     # -- detectors and alerts --------------------------------------------------------------
     def detect(self, conn: sa.Connection, report: Report) -> list[Signal]:
