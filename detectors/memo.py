@@ -41,6 +41,8 @@ class MemoRepository(DetectorRepository):
         super().__init__(start_day)
         self._memo: dict[tuple[Any, ...], Any] = {}
         self.reads = 0  # reads that went to the database (for tests and benchmarks)
+        # values computed from history reads only (never from reports): the stage's, for one call
+        self.derived: dict[tuple[Any, ...], Any] = {}
 
     def _cached(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
         if key not in self._memo:

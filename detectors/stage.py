@@ -57,7 +57,7 @@ from detectors.repository import DetectorRepository
 from detectors.rules.base import DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY, CaseRecord, RuleInput, Scope
 from detectors.rules.catalogue import RuleCatalogue, load_rules
 from detectors.statistical import DetectorConfig, DetectorSet, evaluate, fitted_params, load_detectors
-from detectors.weekly import weekly_counts_by_week
+from detectors.weekly import history_array, weekly_counts_by_week
 from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
 from ingest.pyramid import Pyramid
@@ -265,16 +265,29 @@ class DetectionStage:
             history = reads.history_sum(conn, areas, disease)
         first_seen = [d for d in (reads.observed_since(conn, cfg.level, orgunit),) if d is not None]
         if history:
-            first_seen.append(week_start(min(history), self.start_day))
+            mkey = ("history_first", orgunit, disease)
+            if mkey not in reads.derived:
+                reads.derived[mkey] = week_start(min(history), self.start_day)
+            first_seen.append(reads.derived[mkey])
         if not first_seen:
             return []
         wanted = self._shift(last, -(cfg.needed_history() + n_eval - 1))
         first = max(epiweek(min(first_seen), self.start_day), wanted)
         if first > last or fitted_params(cfg, self._weeks(first, last)) is None:
             return []  # warm-up: not enough weeks observed yet (no need to read the counts)
-        by_week = reads.weekly_cases(conn, cfg.level, orgunit, disease, week_start(first, self.start_day),
-                                     week_start(last, self.start_day))
-        weeks, counts = weekly_counts_by_week(by_week, history, first, last, self.start_day)
+        since, until = week_start(first, self.start_day), week_start(last, self.start_day)
+        # one cube read per series and call: the weeks any evaluation up to ``now`` may ask for (the
+        # counts are looked up by week start, so a wider read gives the same series)
+        this_week = week_start(epiweek(now.date(), self.start_day), self.start_day)
+        lo = this_week - dt.timedelta(weeks=cfg.needed_history() + cfg.reevaluate_weeks + 1)
+        if lo <= since and until <= this_week:
+            since, until = lo, this_week
+        by_week = reads.weekly_cases(conn, cfg.level, orgunit, disease, since, until)
+        hkey = ("history_array", orgunit, disease, first, last)  # the history's weeks, once per call
+        if hkey not in reads.derived:
+            reads.derived[hkey] = history_array(history, first, last, self.start_day)
+        weeks, counts = weekly_counts_by_week(by_week, history, first, last, self.start_day,
+                                              from_history=reads.derived[hkey])
 
         def daily(week: EpiWeek) -> dict[dt.date, int]:  # the days of a week that alarmed (signal fields)
             return reads.daily_cases(conn, cfg.level, orgunit, disease, week_start(week, self.start_day),

@@ -55,10 +55,30 @@ def same_content(a: Report, b: Report, window: dt.timedelta) -> bool:
             and abs(b.received_at - a.received_at) <= window)
 
 
+def stored_same_cells(conn: Connection, batch: Iterable[Report]) -> dict[tuple[str, str, dt.date], list[Report]]:
+    """The stored reports of the batch's (health area, disease, onset) cells, one query per 300
+    cells: every same-content candidate of a batch report is in its cell (same place implies the
+    same health area)."""
+    from ingest.repository import report_from_row
+
+    cells = list(dict.fromkeys((r.health_area_id, r.disease, r.onset_date) for r in batch))
+    out: dict[tuple[str, str, dt.date], list[Report]] = {c: [] for c in cells}
+    for i in range(0, len(cells), 300):
+        q = sa.select(reports).where(sa.tuple_(reports.c.health_area_id, reports.c.disease,
+                                               reports.c.onset_date).in_(cells[i:i + 300]))
+        for row in conn.execute(q):
+            r = report_from_row(row)
+            out[(r.health_area_id, r.disease, r.onset_date)].append(r)
+    return out
+
+
 def find_same_content(conn: Connection, report: Report, window: dt.timedelta,
-                      pending: Iterable[Report] = ()) -> list[str]:
+                      pending: Iterable[Report] = (), stored: Iterable[Report] | None = None) -> list[str]:
     """Ids of stored reports with the same content as ``report`` received within ``window``;
-    ``pending``: reports stored before it in this batch but not yet written (after the table's)."""
+    ``pending``: reports stored before it in this batch but not yet written (after the table's);
+    ``stored``: the table's candidates already read (:func:`stored_same_cells`) instead of a query."""
+    if stored is not None:
+        return [p.report_id for group in (stored, pending) for p in group if same_content(report, p, window)]
     # same place: the same org unit, or one report filed at the health area and the other at one of
     # its sites (a CSCom nurse's tablet and a CHW's SMS about the same cases)
     if report.orgunit_id == report.health_area_id:
@@ -82,9 +102,10 @@ def find_same_content(conn: Connection, report: Report, window: dt.timedelta,
 
 
 def record_possible_duplicates(conn: Connection, report: Report, window: dt.timedelta,
-                               now: dt.datetime, pending: Iterable[Report] = ()) -> list[str]:
+                               now: dt.datetime, pending: Iterable[Report] = (),
+                               stored: Iterable[Report] | None = None) -> list[str]:
     """Flag ``report`` against every same-content report in the window; returns their ids."""
-    others = find_same_content(conn, report, window, pending)
+    others = find_same_content(conn, report, window, pending, stored)
     pd = possible_duplicates
     for other in others:
         # idempotent, in either direction: a stream worker storing both reports in one batch sees

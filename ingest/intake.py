@@ -35,13 +35,14 @@ class IntakeRecorder:
         self.duplicate_window = duplicate_window
 
     def on_stored(self, conn: Connection, report: Report, now: dt.datetime,
-                  pending: Sequence[Report] = ()) -> IntakeNotes:
-        """``pending``: reports stored before ``report`` in this batch, not yet in the table."""
+                  pending: Sequence[Report] = (), stored: Sequence[Report] | None = None) -> IntakeNotes:
+        """``pending``: reports stored before ``report`` in this batch, not yet in the table;
+        ``stored``: the table's reports of its (health area, disease, onset) cell, read already."""
         verdict = assess_lateness(report.onset_date, report.received_at, self.lateness)
         if verdict.late:
             mark_for_reevaluation(conn, report.health_area_id, report.disease, str(verdict.week),
                                   now=now, reason=verdict.reason)
-        dups = (record_possible_duplicates(conn, report, self.duplicate_window, now, pending)
+        dups = (record_possible_duplicates(conn, report, self.duplicate_window, now, pending, stored)
                 if self.duplicate_window > dt.timedelta(0) else [])
         return IntakeNotes(late=verdict.late, days_late=verdict.days_late, epiweek=str(verdict.week),
                            possible_duplicate_of=dups)

@@ -22,6 +22,7 @@ from detectors.stage import DetectionStage
 from ingest.clock import Clock, SystemClock
 from ingest.contracts import Channel, Report
 from ingest.diseases import DiseaseCatalogue
+from ingest.duplicates import stored_same_cells
 from ingest.errors import ErrorDetail, ValidationFailed
 from ingest.intake import IntakeNotes, IntakeRecorder
 from ingest.lateness import LatenessPolicy
@@ -32,6 +33,10 @@ from ingest.validation import Limits, validate_report
 from sebac.metrics import observe_report_processed, precreate_all
 
 log = logging.getLogger("sebac.pipeline")
+
+
+def cell_key(report: Report) -> tuple[str, str, dt.date]:
+    return report.health_area_id, report.disease, report.onset_date
 
 
 @dataclass
@@ -139,14 +144,16 @@ class Pipeline:
             fresh = len({r.idempotency_key for r in batch} - set(known))  # the reports that will be detected
             session = self.detection.session(conn, now, expected=fresh)
             same_cell: dict[tuple[str, str, dt.date], list[Report]] = {}
+            stored_cells = stored_same_cells(conn, batch) if self.intake.duplicate_window > dt.timedelta(0) else {}
             for report in batch:
                 stored = known.get(report.idempotency_key)
                 if stored is not None:
                     out.append(SubmitResult("duplicate", report=stored))
                     continue
                 known[report.idempotency_key] = report
-                cell = same_cell.setdefault((report.health_area_id, report.disease, report.onset_date), [])
-                notes = self.intake.on_stored(conn, report, now, pending=cell)
+                cell = same_cell.setdefault(cell_key(report), [])
+                notes = self.intake.on_stored(conn, report, now, pending=cell,
+                                              stored=stored_cells.get(cell_key(report), []))
                 cell.append(report)
                 new.append(report)
                 session.add(report)
