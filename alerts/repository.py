@@ -98,9 +98,10 @@ class AlertRepository:
         q = sa.select(alert_events).where(alert_events.c.alert_id == alert_id).order_by(alert_events.c.seq)
         return [_event(r) for r in conn.execute(q)]
 
-    def add_signal(self, conn: Connection, alert_id: int, signal: Signal) -> bool:
-        """Store the signal behind an alert; False when this signal id was stored already."""
-        if conn.execute(_SIGNAL_KNOWN, {"b_signal": signal.signal_id}).first():
+    def add_signal(self, conn: Connection, alert_id: int, signal: Signal, *, check: bool = True) -> bool:
+        """Store the signal behind an alert; False when this signal id was stored already
+        (``check`` False: the caller knows it is new)."""
+        if check and conn.execute(_SIGNAL_KNOWN, {"b_signal": signal.signal_id}).first():
             return False
         conn.execute(alert_signals.insert(), {"signal_id": signal.signal_id, "alert_id": alert_id,
                                               "dedup_key": signal.dedup_key, "detected_at": signal.detected_at,

@@ -6,9 +6,10 @@ pure functions in :mod:`alerts.intake`, :mod:`alerts.lifecycle` and :mod:`alerts
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 import pydantic
 import sqlalchemy as sa
@@ -43,6 +44,19 @@ class AlertService:
         self.policy = policy or load_policy(pyramid_levels=pyramid.levels,
                                             diseases=diseases.codes() if diseases is not None else None)
         self.notifier = notifier or Notifier(pyramid, diseases)
+        self._held: dict[str, tuple[Alert, int]] | None = None  # see :meth:`held`
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Signals of one transaction in a row (a batch of reports): an alert opened or merged here
+        stays locked by the transaction until it ends (SQLite's write lock, PostgreSQL's row lock), so
+        its row and next event number are kept in memory instead of being read back for the next
+        signal of the same dedup key. Only inside the caller's transaction, never across two."""
+        self._held = {}
+        try:
+            yield
+        finally:
+            self._held = None
 
     # -- policy ------------------------------------------------------------------------------------
     def decision(self, disease: str, severity: str) -> Decision:
@@ -71,15 +85,20 @@ class AlertService:
         return reduce(alert, event)
 
     # -- signals -----------------------------------------------------------------------------------
-    def on_signal(self, conn: Connection, signal: Signal, now: dt.datetime) -> Alert:
-        """Open, merge or suppress. A signal seen before (same ``signal_id``) changes nothing."""
-        known = self.repo.alert_of_signal(conn, signal.signal_id)
-        if known is not None:
-            return known
+    def on_signal(self, conn: Connection, signal: Signal, now: dt.datetime, *, fresh: bool = False) -> Alert:
+        """Open, merge or suppress. A signal seen before (same ``signal_id``) changes nothing;
+        ``fresh``: the caller just made the signal (a new random id: it cannot have been seen)."""
+        if not fresh:
+            known = self.repo.alert_of_signal(conn, signal.signal_id)
+            if known is not None:
+                return known
         decision = self.decision(signal.disease, signal.severity.value)
+        held = self._held.get(alert_dedup_key(signal)) if self._held is not None else None
+        if held is not None and held[0].status in ACTIVE:
+            return self._merge(conn, held[0], signal, decision, now, seq=held[1], fresh=fresh)
         current = self._active_locked(conn, signal)
         if current is not None:
-            return self._merge(conn, current, signal, decision, now)
+            return self._merge(conn, current, signal, decision, now, fresh=fresh)
         ended = self.repo.last_ended(conn, signal.disease, signal.orgunit_id)
         if in_cooldown(ended, signal, decision, now):
             assert ended is not None
@@ -112,11 +131,13 @@ class AlertService:
         return locked if locked is not None and locked.status in ACTIVE else None
 
     def _merge(self, conn: Connection, current: Alert, signal: Signal, decision: Decision,
-               now: dt.datetime) -> Alert:
-        seq = self.repo.next_seq(conn, current.alert_id)
+               now: dt.datetime, *, seq: int | None = None, fresh: bool = False) -> Alert:
+        seq = self.repo.next_seq(conn, current.alert_id) if seq is None else seq
         alert, events = merge_signal(current, signal, decision, now, seq)
         self._save(conn, alert, events, seq, current.version)
-        self.repo.add_signal(conn, alert.alert_id, signal)
+        self.repo.add_signal(conn, alert.alert_id, signal, check=not fresh)
+        if self._held is not None:
+            self._held[alert_dedup_key(signal)] = (alert, seq + len(events))
         observe_signal_merged(alert.disease)
         log.info("signal merged into alert #%d (%s at %s)", alert.alert_id, alert.disease, alert.orgunit_id)
         return alert
@@ -140,6 +161,8 @@ class AlertService:
             alert = self._notify(conn, alert, "escalated", now, events)
         self._save(conn, alert, events, 1, inserted_version)
         self.repo.add_signal(conn, alert.alert_id, signal)
+        if self._held is not None:
+            self._held[alert_dedup_key(signal)] = (alert, 1 + len(events))
         return alert
 
     # -- people -------------------------------------------------------------------------------------

@@ -85,17 +85,18 @@ class OverlayReads(MemoRepository):
     def __init__(self, start_day: int = 0) -> None:
         super().__init__(start_day)
         self.added: list[Report] = []
-        self._by_disease: dict[str, list[tuple[Any, ...]]] = {}
-        self._by_unit: dict[str, list[tuple[Any, ...]]] = {}
+        # the reads a report may change, by (disease, org unit) (org unit None: a scan of the disease)
+        self._index: dict[tuple[str | None, str | None], list[tuple[Any, ...]]] = {}
 
-    def _index(self, key: tuple[Any, ...]) -> None:
+    def _slot(self, key: tuple[Any, ...]) -> tuple[str | None, str | None] | None:
         kind = key[0]
         if kind == "case_rows":
-            self._by_disease.setdefault(key[1], []).append(key)
-        elif kind in ("daily_cases", "weekly_cases"):
-            self._by_disease.setdefault(key[3], []).append(key)
-        elif kind in ("first_onset", "observed_since"):
-            self._by_unit.setdefault(key[2], []).append(key)
+            return key[1], key[5] if key[4] is not None else None
+        if kind in ("daily_cases", "weekly_cases"):
+            return key[3], key[2]
+        if kind in ("first_onset", "observed_since"):
+            return None, key[2]
+        return None
 
     def _cached(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
         if key not in self._memo:
@@ -107,16 +108,19 @@ class OverlayReads(MemoRepository):
             for r in relevant:
                 value = fold(key, value, r, self.start_day)
             self._memo[key] = value
-            self._index(key)
+            slot = self._slot(key)
+            if slot is not None:
+                self._index.setdefault(slot, []).append(key)
         return self._memo[key]
 
     def add(self, r: Report) -> list[tuple[Any, ...]]:
         """Fold ``r`` into every read made so far; returns the keys whose value changed."""
         self.added.append(r)
         changed = []
-        keys = self._by_disease.get(r.disease, []) + self._by_unit.get(r.health_area_id, []) \
-            + self._by_unit.get(r.district_id, [])
-        for key in keys:
+        get = self._index.get
+        keys = (get((r.disease, None), []) + get((r.disease, r.health_area_id), []) + get((r.disease, r.district_id), [])
+                + get((None, r.health_area_id), []) + get((None, r.district_id), []))
+        for key in dict.fromkeys(keys):  # once each, whatever the slots it is reached by
             old = self._memo[key]
             new = fold(key, old, r, self.start_day)
             if new is not old:

@@ -139,7 +139,7 @@ class Pipeline:
         now = now or self.clock.now()
         out: list[SubmitResult] = []
         new: list[Report] = []
-        with self.db.begin() as conn:
+        with self.db.begin() as conn, self.alerting.held():
             known = self.reports.known_keys(conn, (r.idempotency_key for r in batch))
             fresh = len({r.idempotency_key for r in batch} - set(known))  # the reports that will be detected
             session = self.detection.session(conn, now, expected=fresh)
@@ -157,7 +157,7 @@ class Pipeline:
                 cell.append(report)
                 new.append(report)
                 session.add(report)
-                raised = [self.apply_signal(conn, s) for s in session.on_report(report)]
+                raised = [self.apply_signal(conn, s, fresh=True) for s in session.on_report(report)]
                 out.append(SubmitResult("accepted", report=report, alerts=raised, notes=notes))
             self.reports.insert_many(conn, new)
         for res in out:
@@ -172,5 +172,5 @@ class Pipeline:
     def detect(self, conn: sa.Connection, report: Report) -> list[Signal]:
         return self.detection.on_report(conn, report, self.clock.now())
 
-    def apply_signal(self, conn: sa.Connection, signal: Signal) -> Alert:
-        return self.alerting.on_signal(conn, signal, self.alert_clock.now())
+    def apply_signal(self, conn: sa.Connection, signal: Signal, fresh: bool = False) -> Alert:
+        return self.alerting.on_signal(conn, signal, self.alert_clock.now(), fresh=fresh)

@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from alerts.notify import SubscriptionIn, SubscriptionRepository
+from alerts.tables import alert_events
+from alerts.tables import notification_outbox as outbox
 from alerts.tables import alerts as alerts_table
 from ingest.backlog import BacklogItem, replay
 from ingest.clock import FakeClock
@@ -69,14 +72,18 @@ def run(tmp_path, name, pyramid, diseases, stream, batch: int, chunks: int):
     db = make_engine(f"sqlite:///{tmp_path / name}.db")
     migrate(db)
     history(db, pyramid)
+    with db.begin() as conn:  # someone to tell at each district and health area level: the outbox fills
+        for d in DISTRICTS:
+            SubscriptionRepository().create(conn, SubscriptionIn(orgunit_id=d, channel="sms", address="+22370000000"),
+                                            pyramid)
     clock = FakeClock(NOW)
     pipeline = Pipeline(db, pyramid, diseases, clock=clock)
     signals = []
     apply = pipeline.apply_signal
 
-    def record(conn, signal):
+    def record(conn, signal, **kw):
         signals.append(signal)
-        return apply(conn, signal)
+        return apply(conn, signal, **kw)
 
     pipeline.apply_signal = record
     statuses = []
@@ -92,10 +99,11 @@ def run(tmp_path, name, pyramid, diseases, stream, batch: int, chunks: int):
             "reports": sorted(conn.execute(sa.select(reports.c.idempotency_key, reports.c.orgunit_id,
                                                      reports.c.disease, reports.c.cases,
                                                      reports.c.onset_date)).all()),
-            "alerts": conn.execute(sa.select(alerts_table.c.alert_id, alerts_table.c.dedup_key,
-                                             alerts_table.c.status, alerts_table.c.cases,
-                                             alerts_table.c.signal_count, alerts_table.c.level)
-                                   .order_by(alerts_table.c.alert_id)).all(),
+            "alerts": conn.execute(sa.select(alerts_table).order_by(alerts_table.c.alert_id)).all(),
+            "events": conn.execute(sa.select(*(c for c in alert_events.c if c.name != "data"))
+                                   .order_by(alert_events.c.alert_id, alert_events.c.seq)).all(),
+            "outbox": conn.execute(sa.select(*(c for c in outbox.c if c.name not in ("payload", "outbox_id")))
+                                   ).all(),
             "duplicates": sorted((key_of[a], key_of[b]) for a, b in conn.execute(
                 sa.select(possible_duplicates.c.report_id, possible_duplicates.c.duplicate_of))),
             "queue": sorted(conn.execute(sa.select(reevaluation_queue.c.area_id, reevaluation_queue.c.epiweek,
@@ -118,7 +126,7 @@ def test_batched_replay_gives_every_signal_of_the_per_report_replay(tmp_path, py
     assert many == one
     assert many_status == one_status
     assert many_state == one_state
-    assert one_state["duplicates"] and one_state["alerts"]
+    assert one_state["duplicates"] and one_state["alerts"] and one_state["outbox"]
 
 
 def test_submit_many_answers_each_item_as_submit(pipeline):
