@@ -21,7 +21,8 @@ delay the session pops before each report instead, as the per-report path does.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -132,7 +133,7 @@ class OverlayReads(MemoRepository):
 class DetectionSession:
     """One batch, in order: ``add(report)`` then ``on_report(report)`` for each (module doc)."""
 
-    def __init__(self, stage: "DetectionStage", conn: Connection, now: dt.datetime, expected: int):
+    def __init__(self, stage: DetectionStage, conn: Connection, now: dt.datetime, expected: int):
         self.stage, self.conn, self.now = stage, conn, now
         self.reads = OverlayReads(stage.start_day)
         self.memo = BatchMemo(reads=self.reads)

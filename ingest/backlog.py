@@ -1,4 +1,7 @@
-"""Backlogs (CSV or NDJSON files of reports) → ``pipeline.submit``, one item at a time.
+"""Backlogs (CSV or NDJSON files of reports) → ``pipeline.submit_many``, a batch per transaction.
+
+Each report of a batch gets exactly what ``pipeline.submit`` would give it one at a time, in file
+order (:mod:`detectors.session`); ``batch=1`` (or a pipeline without ``submit_many``) submits one by one.
 
 CSV: a header with :class:`~ingest.contracts.ReportIn` field names (``client_id, orgunit_id,
 disease, cases, deaths, onset_date, report_date, sex, age_group, reporter, text``); empty cells are
@@ -134,7 +137,7 @@ def _chunk(pipeline: Any, chunk: list[BacklogItem], channel: Channel) -> Iterato
 
 
 def replay(pipeline: Any, items: Iterable[BacklogItem], *, channel: Channel = Channel.csv, max_errors: int = 100,
-           on_item: Callable[[BacklogItem, str], None] | None = None, batch: int = 500) -> ReplaySummary:
+           on_item: Callable[[BacklogItem, str], None] | None = None, batch: int = 1000) -> ReplaySummary:
     """Submit every item; bad lines are kept as rejected (with their line number). ``batch``: items
     per transaction (the signals and alerts are those of submitting them one by one)."""
     summary = ReplaySummary()

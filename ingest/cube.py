@@ -22,7 +22,8 @@ week, and since when an org unit reports (any disease). Both use the primary key
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -48,7 +49,7 @@ def units_of(report: Any) -> dict[str, str]:
 
 
 class _Delta:
-    __slots__ = ("level", "cases", "reports", "first", "removed")
+    __slots__ = ("cases", "first", "level", "removed", "reports")
 
     def __init__(self, level: str):
         self.level, self.cases, self.reports, self.first, self.removed = level, 0, 0, None, False
@@ -92,8 +93,8 @@ def apply_reports(conn: Connection, reports: Iterable[Any], *, start_day: int = 
     """Add new reports (anything with the report fields) to the cube; returns the cells touched."""
     deltas = _deltas(reports, (), start_day)
     if deltas:
-        _upsert(conn, [dict(orgunit_id=u, disease=dis, start_day=start_day, week_start=w, level=d.level,
-                            cases=d.cases, reports=d.reports, first_onset=d.first)
+        _upsert(conn, [{"orgunit_id": u, "disease": dis, "start_day": start_day, "week_start": w, "level": d.level,
+                            "cases": d.cases, "reports": d.reports, "first_onset": d.first}
                        for (u, dis, w), d in deltas.items()])
     return len(deltas)
 
@@ -109,8 +110,8 @@ def apply_report_delta(conn: Connection, old: Any | None, new: Any | None, *, st
         key = (t.c.orgunit_id == unit) & (t.c.disease == disease) & (t.c.start_day == start_day) \
             & (t.c.week_start == week)
         if not d.removed:
-            added.append(dict(orgunit_id=unit, disease=disease, start_day=start_day, week_start=week,
-                              level=d.level, cases=d.cases, reports=d.reports, first_onset=d.first))
+            added.append({"orgunit_id": unit, "disease": disease, "start_day": start_day, "week_start": week,
+                              "level": d.level, "cases": d.cases, "reports": d.reports, "first_onset": d.first})
             continue
         conn.execute(t.update().where(key).values(cases=t.c.cases + d.cases, reports=t.c.reports + d.reports))
         col = _COLUMN[d.level]
@@ -145,8 +146,8 @@ def rebuild_cube(conn: Connection, *, start_day: int = 0) -> int:
             c[3] = min(c[3], onset)
     if cells:
         conn.execute(weekly_cube.insert(), [
-            dict(orgunit_id=u, disease=d, start_day=start_day, week_start=w, level=c[0], cases=c[1],
-                 reports=c[2], first_onset=c[3]) for (u, d, w), c in cells.items()])
+            {"orgunit_id": u, "disease": d, "start_day": start_day, "week_start": w, "level": c[0], "cases": c[1],
+                 "reports": c[2], "first_onset": c[3]} for (u, d, w), c in cells.items()])
     return len(cells)
 
 

@@ -9,12 +9,19 @@ import pytest
 import sqlalchemy as sa
 
 from ingest.contracts import Channel, Report
-from ingest.cube import apply_report_delta, cube_rows, first_onset, rebuild_cube, week_start_of, weekly
+from ingest.cube import (
+    apply_report_delta,
+    cube_rows,
+    first_onset,
+    rebuild_cube,
+    week_start_of,
+    weekly,
+)
 from ingest.repository import ReportRepository
 from ingest.tables import reports, weekly_cube
 from sebac.streaming.repository import StreamRepository
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY0 = dt.date(2026, 9, 1)
 
 
@@ -27,7 +34,7 @@ def group_by(conn, start_day: int) -> dict:
         units.setdefault(r.orgunit_id, "site")
         for unit, level in units.items():
             key = (unit, r.disease, week_start_of(onset, start_day))
-            lv, cases, n, first = out.get(key, (level, 0, 0, onset))
+            _lv, cases, n, first = out.get(key, (level, 0, 0, onset))
             out[key] = (level, cases + r.cases, n + 1, min(first, onset))
     return out
 

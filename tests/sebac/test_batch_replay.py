@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from alerts.notify import SubscriptionIn, SubscriptionRepository
 from alerts.tables import alert_events
-from alerts.tables import notification_outbox as outbox
 from alerts.tables import alerts as alerts_table
+from alerts.tables import notification_outbox as outbox
 from ingest.backlog import BacklogItem, replay
 from ingest.clock import FakeClock
 from ingest.contracts import Channel
@@ -27,7 +27,7 @@ from ingest.tables import possible_duplicates, reevaluation_queue, reports
 from sebac.db import make_engine, migrate
 from sebac.pipeline import Pipeline
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 20, 9, tzinfo=UTC)
 DISTRICTS = ("ML-MOP-DJENNE", "ML-KAY-KITA")
 DISEASES = ("malaria", "malaria", "ili", "acute_diarrhoea", "bloody_diarrhoea", "measles", "meningitis",
