@@ -134,6 +134,12 @@ def normalise_history(raw: Any) -> dict[EpiWeek, int]:
     ``EpiWeek`` or ``(year, week)``) or ``year``+``week`` fields, and a ``count``/``cases``."""
     if raw is None:
         return {}
+    if isinstance(raw, list) and all(type(i) is tuple and len(i) == 3 for i in raw):
+        fast: dict[EpiWeek, int] = {}  # ingest.history's rows: the common case, without the checks below
+        for y, w, n in raw:
+            k = EpiWeek(int(y), int(w))
+            fast[k] = fast.get(k, 0) + int(n)
+        return fast
     items: Iterable[Any] = raw.items() if isinstance(raw, dict) else raw
     out: dict[EpiWeek, int] = {}
     for item in items:
