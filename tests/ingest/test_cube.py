@@ -57,6 +57,22 @@ def row_values(r: Report) -> dict:
 
 @pytest.mark.parametrize("seed,start_day", [(1, 0), (2, 6), (3, 0)])
 def test_cube_equals_group_by_after_random_inserts_corrections_and_retractions(db, pyramid, seed, start_day):
+    random_history(db, pyramid, seed, start_day)
+
+
+def test_cube_on_postgres(pg_url, pyramid):
+    """The same on PostgreSQL (its UPSERT takes LEAST, SQLite's the two-argument min)."""
+    from sebac.db import make_engine, migrate
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    try:
+        random_history(engine, pyramid, 4, 0, steps=150)
+    finally:
+        engine.dispose()
+
+
+def random_history(db, pyramid, seed: int, start_day: int, steps: int = 400) -> None:
     rng = random.Random(seed)
     # a few units only, so that cells collide (several reports per cell, sites and their health area)
     areas = [u for u in pyramid.units.values() if u.level == "health_area"][:3]
@@ -64,7 +80,7 @@ def test_cube_equals_group_by_after_random_inserts_corrections_and_retractions(d
     repo, stream = ReportRepository(start_day), StreamRepository(start_day)
     stored: list[Report] = []
     with db.begin() as conn:
-        for step in range(400):
+        for step in range(steps):
             op = rng.random()
             if op < 0.45 or not stored:
                 r = make(pyramid, rng, sites, step)
