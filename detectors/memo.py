@@ -92,6 +92,7 @@ class BatchMemo:
 
     reads: MemoRepository = field(default_factory=MemoRepository)
     records: dict[tuple[Any, ...], tuple[CaseRecord, ...]] = field(default_factory=dict)
+    record_of: dict[str, CaseRecord] = field(default_factory=dict)  # by report id (rows never change in a call)
     rules: dict[tuple[Any, ...], list[Signal]] = field(default_factory=dict)
     detectors: dict[tuple[Any, ...], list[Signal]] = field(default_factory=dict)
 

@@ -225,7 +225,14 @@ class DetectionStage:
         key = (disease, since, until, level, orgunit_id)
         if key not in memo.records:
             rows = memo.reads.case_rows(conn, disease, since, until, level=level, orgunit_id=orgunit_id)
-            memo.records[key] = tuple(self._row_record(r) for r in rows)
+            built = memo.record_of  # one record per report and call, whatever the reads it is in
+            out = []
+            for r in rows:
+                rec = built.get(r["report_id"])
+                if rec is None:
+                    rec = built[r["report_id"]] = self._row_record(r)
+                out.append(rec)
+            memo.records[key] = tuple(out)
         return memo.records[key]
 
     # -- statistical detectors ---------------------------------------------------------------------
