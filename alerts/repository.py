@@ -103,10 +103,13 @@ class AlertRepository:
         (``check`` False: the caller knows it is new)."""
         if check and conn.execute(_SIGNAL_KNOWN, {"b_signal": signal.signal_id}).first():
             return False
-        conn.execute(alert_signals.insert(), {"signal_id": signal.signal_id, "alert_id": alert_id,
-                                              "dedup_key": signal.dedup_key, "detected_at": signal.detected_at,
-                                              "payload": signal.model_dump(mode="json")})
+        conn.execute(alert_signals.insert(), self.signal_row(alert_id, signal))
         return True
+
+    @staticmethod
+    def signal_row(alert_id: int, signal: Signal) -> dict[str, Any]:
+        return {"signal_id": signal.signal_id, "alert_id": alert_id, "dedup_key": signal.dedup_key,
+                "detected_at": signal.detected_at, "payload": signal.model_dump(mode="json")}
 
     def alert_of_signal(self, conn: Connection, signal_id: str) -> Alert | None:
         row = conn.execute(_OF_SIGNAL, {"b_signal": signal_id}).first()

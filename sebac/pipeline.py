@@ -139,7 +139,7 @@ class Pipeline:
         now = now or self.clock.now()
         out: list[SubmitResult] = []
         new: list[Report] = []
-        with self.db.begin() as conn, self.alerting.held():
+        with self.db.begin() as conn, self.alerting.held(conn):
             known = self.reports.known_keys(conn, (r.idempotency_key for r in batch))
             fresh = len({r.idempotency_key for r in batch} - set(known))  # the reports that will be detected
             session = self.detection.session(conn, now, expected=fresh)
