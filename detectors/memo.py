@@ -80,6 +80,17 @@ class MemoRepository(DetectorRepository):
         return self._cached(("history", orgunit_id, disease),
                             lambda: DetectorRepository.history(self, conn, orgunit_id, disease))
 
+    def history_since(self, conn: Connection, orgunit_id: str, disease: str, since: EpiWeek
+                      ) -> tuple[EpiWeek | None, dict[EpiWeek, int]]:
+        return self._cached(("history_since", orgunit_id, disease, since),
+                            lambda: DetectorRepository.history_since(self, conn, orgunit_id, disease, since))
+
+    def history_sum_since(self, conn: Connection, orgunit_ids: Iterable[str], disease: str, since: EpiWeek
+                          ) -> tuple[EpiWeek | None, dict[EpiWeek, int]]:
+        ids = tuple(orgunit_ids)  # the inherited sum reads each area through the memoised read
+        return self._cached(("history_sum_since", ids, disease, since),
+                            lambda: DetectorRepository.history_sum_since(self, conn, ids, disease, since))
+
     def history_sum(self, conn: Connection, orgunit_ids: Iterable[str], disease: str) -> dict[EpiWeek, int]:
         ids = tuple(orgunit_ids)  # the inherited sum reads each area through the memoised history
         return self._cached(("history_sum", ids, disease),

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from detectors.epiweek import EpiWeek
 from ingest import cube
-from ingest.tables import reports
+from ingest.tables import reports, weekly_counts_history
 
 _COLUMN = {"health_area": reports.c.health_area_id, "district": reports.c.district_id}
 SUPPORTED_LEVELS = tuple(_COLUMN)
@@ -98,6 +98,33 @@ class DetectorRepository:
         q = sa.select(table.c.iso_year, table.c.iso_week, table.c["count"]).where(
             table.c.area_id == orgunit_id, table.c.disease == disease)
         return {EpiWeek(int(y), int(w)): int(n) for y, w, n in conn.execute(q)}
+
+    def history_since(self, conn: Connection, orgunit_id: str, disease: str, since: EpiWeek
+                      ) -> tuple[EpiWeek | None, dict[EpiWeek, int]]:
+        """The first historical week of one org unit (None: no history) and its counts from
+        ``since`` on: two reads on the primary key, whatever the years loaded."""
+        t = weekly_counts_history
+        where = (t.c.area_id == orgunit_id, t.c.disease == disease)
+        first = conn.execute(sa.select(t.c.iso_year, t.c.iso_week).where(*where)
+                             .order_by(t.c.iso_year, t.c.iso_week).limit(1)).first()
+        if first is None:
+            return None, {}
+        q = sa.select(t.c.iso_year, t.c.iso_week, t.c["count"]).where(
+            *where, sa.or_(t.c.iso_year > since.year, (t.c.iso_year == since.year) & (t.c.iso_week >= since.week)))
+        return EpiWeek(int(first[0]), int(first[1])), {EpiWeek(int(y), int(w)): int(n) for y, w, n in conn.execute(q)}
+
+    def history_sum_since(self, conn: Connection, orgunit_ids: Iterable[str], disease: str, since: EpiWeek
+                          ) -> tuple[EpiWeek | None, dict[EpiWeek, int]]:
+        """:meth:`history_since` summed over org units (a district from its health areas)."""
+        first: EpiWeek | None = None
+        out: dict[EpiWeek, int] = {}
+        for oid in orgunit_ids:
+            f, counts = self.history_since(conn, oid, disease, since)
+            if f is not None:
+                first = f if first is None else min(first, f)
+            for w, n in counts.items():
+                out[w] = out.get(w, 0) + n
+        return first, out
 
     def history_sum(self, conn: Connection, orgunit_ids: Iterable[str], disease: str) -> dict[EpiWeek, int]:
         out: dict[EpiWeek, int] = {}

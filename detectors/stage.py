@@ -265,17 +265,20 @@ class DetectionStage:
     def _run(self, conn: Connection, reads: MemoRepository, cfg: DetectorConfig, disease: str, orgunit: str,
              district_id: str, last: EpiWeek, n_eval: int, now: dt.datetime,
              report_ids: dict[EpiWeek, tuple[str, ...]]) -> list[Signal]:
-        history = reads.history(conn, orgunit, disease)
-        if not history and cfg.level == "district":
+        # history: its first week and the weeks an evaluation up to ``now`` may read (``lo`` on), not
+        # all of it (20 years of weekly counts cost as much to read as the rest of the report)
+        this_week = week_start(epiweek(now.date(), self.start_day), self.start_day)
+        lo = this_week - dt.timedelta(weeks=cfg.needed_history() + cfg.reevaluate_weeks + 1)
+        lo_week = epiweek(lo, self.start_day)
+        areas = None
+        start, history = reads.history_since(conn, orgunit, disease, lo_week)
+        if start is None and cfg.level == "district":
             areas = [u.id for u in self.pyramid.descendants(orgunit) if u.level == "health_area"] \
                 if orgunit in self.pyramid else []
-            history = reads.history_sum(conn, areas, disease)
+            start, history = reads.history_sum_since(conn, areas, disease, lo_week)
         first_seen = [d for d in (reads.observed_since(conn, cfg.level, orgunit),) if d is not None]
-        if history:
-            mkey = ("history_first", orgunit, disease)
-            if mkey not in reads.derived:
-                reads.derived[mkey] = week_start(min(history), self.start_day)
-            first_seen.append(reads.derived[mkey])
+        if start is not None:
+            first_seen.append(week_start(start, self.start_day))
         if not first_seen:
             return []
         wanted = self._shift(last, -(cfg.needed_history() + n_eval - 1))
@@ -283,14 +286,15 @@ class DetectionStage:
         if first > last or fitted_params(cfg, self._weeks(first, last)) is None:
             return []  # warm-up: not enough weeks observed yet (no need to read the counts)
         since, until = week_start(first, self.start_day), week_start(last, self.start_day)
+        if since < lo:  # an old onset: weeks before the window read above
+            history = reads.history(conn, orgunit, disease) if areas is None else reads.history_sum(conn, areas,
+                                                                                                    disease)
         # one cube read per series and call: the weeks any evaluation up to ``now`` may ask for (the
         # counts are looked up by week start, so a wider read gives the same series)
-        this_week = week_start(epiweek(now.date(), self.start_day), self.start_day)
-        lo = this_week - dt.timedelta(weeks=cfg.needed_history() + cfg.reevaluate_weeks + 1)
         if lo <= since and until <= this_week:
             since, until = lo, this_week
         by_week = reads.weekly_cases(conn, cfg.level, orgunit, disease, since, until)
-        hkey = ("history_array", orgunit, disease, first, last)  # the history's weeks, once per call
+        hkey = ("history_array", orgunit, disease, first, last, since < lo)  # the history's weeks, once per call
         if hkey not in reads.derived:
             reads.derived[hkey] = history_array(history, first, last, self.start_day)
         weeks, counts = weekly_counts_by_week(by_week, history, first, last, self.start_day,
