@@ -122,7 +122,7 @@ class DetectionStage:
                 out[i // self.queue_batch] += self._reevaluate_items(conn, due[i:i + self.queue_batch], now, memo)
         return out
 
-    def session(self, conn: Connection, now: dt.datetime, expected: int = 1) -> "DetectionSession":
+    def session(self, conn: Connection, now: dt.datetime, expected: int = 1) -> DetectionSession:
         """Evaluate ``expected`` reports one after the other, each as :meth:`on_report` with it and
         the reports before it stored, while none is written yet (:mod:`detectors.session`)."""
         from detectors.session import DetectionSession

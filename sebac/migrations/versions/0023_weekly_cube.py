@@ -55,8 +55,8 @@ def _fill(conn) -> None:
     if cells:
         table = sa.table("weekly_cube", *(sa.column(c) for c in (
             "orgunit_id", "disease", "start_day", "week_start", "level", "cases", "reports", "first_onset")))
-        conn.execute(table.insert(), [dict(orgunit_id=u, disease=d, start_day=0, week_start=w, level=c[0],
-                                           cases=c[1], reports=c[2], first_onset=c[3])
+        conn.execute(table.insert(), [{"orgunit_id": u, "disease": d, "start_day": 0, "week_start": w,
+                                       "level": c[0], "cases": c[1], "reports": c[2], "first_onset": c[3]}
                                       for (u, d, w), c in cells.items()])
 
 
