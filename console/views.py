@@ -17,15 +17,9 @@ from alerts.outbox import OutboxRepository
 from alerts.timeliness import timeliness
 from alerts.users import User, alert_scope, authorize_read
 from console.chart import weekly_chart
-from console.i18n import ago, catalogue, when
+from console.i18n import N_, ago, catalogue, when
 from console.series import alert_series
 from ingest.errors import DomainError
-
-
-def N_(text: str) -> str:
-    """Marks a message id for extraction; translated where it is shown."""
-    return text
-
 
 STATUS = {"open": N_("open"), "acknowledged": N_("acknowledged"), "verified": N_("verified"),
           "discarded": N_("discarded"), "response": N_("in response"), "closed": N_("closed")}

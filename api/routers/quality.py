@@ -12,7 +12,7 @@ from api.deps import PipelineDep
 from api.routers._ingest_deps import require_within
 from ingest.epiweek import EpiWeek, epiweek
 from ingest.errors import DomainError
-from ingest.quality import UnitQuality, compute_quality, load_receipts
+from ingest.quality import UnitQuality, quality_report
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 
@@ -46,9 +46,8 @@ def quality(request: Request, pipeline: PipelineDep, user: CurrentUser,
     require_within(pipeline, user, unit.id)
     silent_days = getattr(settings, "silent_after_days", 3)
     with pipeline.db.connect() as conn:
-        receipts = load_receipts(conn, wk, now, start_day=start_day, silent_days=silent_days)
-    q = compute_quality(pipeline.pyramid, unit.id, wk, receipts, now=now, start_day=start_day,
-                        deadline_days=getattr(settings, "promptness_deadline_days", 1), silent_days=silent_days)
+        q = quality_report(conn, pipeline.pyramid, unit.id, wk, now=now, start_day=start_day, silent_days=silent_days,
+                           deadline_days=getattr(settings, "promptness_deadline_days", 1))
     out: dict[str, Any] = {
         "week": str(q.week), "scope": _unit(q.summary), "deadline": q.deadline.isoformat(),
         "silent_since": q.silent_since.isoformat(),
