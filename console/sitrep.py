@@ -9,8 +9,9 @@ Definitions:
   count them, :mod:`detectors.weekly`); deaths likewise;
 * *previous weeks* are W−4 … W−1; *mean* is their arithmetic mean; *trend* compares W with the
   mean (up when W > mean + 1, down when W < mean − 1);
-* alerts *raised* are those created during W (UTC); *still active* are those created before W and
-  neither closed nor discarded at generation time;
+* alerts *of the week* are those created during W (UTC) or whose emergence (earliest onset) is in W
+  — a Monday's detection of last week's cases belongs to last week's report; *still active* are the
+  other alerts neither closed nor discarded at generation time;
 * 7-1-7 (:mod:`alerts.timeliness`) counts, per milestone, the alerts raised in W whose milestone is
   met / missed / pending at generation time;
 * completeness, promptness, silent sites: :mod:`ingest.quality`.
@@ -117,8 +118,10 @@ def sitrep_view(pipeline: Any, settings: Any, user: User, district_id: str, week
         recent = pipeline.alerts.list(conn, district_ids=[district], created_since=t0, limit=1000)
         active = pipeline.alerts.list(conn, district_ids=[district], status=list(ACTIVE), limit=1000)
     labels = {k: t(v) for k, v in STATUS.items()}
-    raised = sorted((a for a in recent if a.created_at < t1), key=lambda a: a.created_at)
-    older = sorted((a for a in active if a.created_at < t0), key=lambda a: a.created_at)
+    raised = sorted((a for a in recent if a.created_at < t1 or start <= a.emergence_date <= end),
+                    key=lambda a: a.created_at)
+    seen = {a.alert_id for a in raised}
+    older = sorted((a for a in active if a.alert_id not in seen), key=lambda a: a.created_at)
     perf = {m: {"met": 0, "missed": 0, "pending": 0} for m in MILESTONES}
     for a in raised:
         if a.discarded_at is None:

@@ -27,7 +27,7 @@ SITE2 = "ML-MOP-DJENNE-MOUGNA-S2"
 @contextlib.contextmanager
 def session(url: str, user) -> Iterator[httpx.Client]:
     """An HTTP client logged in through the console's own form (CSRF cookie, then the session cookie)."""
-    with httpx.Client(base_url=url, headers={"Accept-Language": "fr"}) as c:
+    with httpx.Client(base_url=url, headers={"Accept-Language": "fr"}, timeout=60) as c:
         page = c.get("/login")
         r = c.post("/login", data={"username": user.username, "password": user.password,
                                    "csrf": form_csrf(page.text), "next": "/"})
