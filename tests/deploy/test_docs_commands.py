@@ -201,3 +201,13 @@ def test_shell_block_parsing():
     text = ("x\n```bash\nsebac a \\\n  --b 1  # note\n```\n```\nnot shell\n```\n"
             "````console\n$ sebac c\nout\n````\n")
     assert [command_lines(b) for b in shell_blocks_in(text)] == [["sebac a  --b 1  # note"], ["sebac c"]]
+
+
+def test_readme_links_and_images_resolve():
+    # the site's links are checked by `mkdocs build --strict`; the README is outside the site
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    local = [t.split("#")[0] for t in targets if not re.match(r"^[a-z]+://", t) and not t.startswith("#")]
+    assert len(local) >= 10
+    assert [t for t in local if not (ROOT / t).exists()] == []
+    assert len(text.splitlines()) <= 250
