@@ -1,14 +1,28 @@
-"""Griffe extension for the API reference: doctest examples in docstrings become ``pycon`` code blocks.
+"""Griffe extension for the API reference: docstrings written for Sphinx read well as Markdown.
 
-The docstrings of SEBAC show examples as doctests (``>>> call()`` and the printed result, up to the
-next blank line). Read as Markdown they would be nested block quotes, and a result such as
-``[0, 1, 2]`` a link reference; fenced, they render as the interactive session they are.
+* Doctest examples (``>>> call()`` and the printed result, up to the next blank line) become
+  ``pycon`` code blocks. Read as Markdown they would be nested block quotes, and a result such as
+  ``[0, 1, 2]`` a link reference; fenced, they render as the interactive session they are.
+* Sphinx cross-reference roles (``:mod:`sebac.commands```, ``:func:`~ingest.validation.validate```)
+  become code spans with the name the role would show.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import griffe
+
+ROLE = re.compile(r":(?:py:)?(?:mod|func|class|meth|attr|data|exc|obj|const):`~?([^`]+)`")
+
+
+def plain_roles(text: str) -> str:
+    def name(m: re.Match) -> str:
+        target = m.group(1)
+        shown = target.rsplit(".", 1)[-1] if m.group(0).split("`")[1].startswith("~") else target
+        return f"`{shown}`"
+
+    return ROLE.sub(name, text)
 
 
 def fence_doctests(text: str) -> str:
@@ -35,5 +49,5 @@ def fence_doctests(text: str) -> str:
 
 class DoctestBlocks(griffe.Extension):
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
-        if obj.docstring and ">>>" in obj.docstring.value:
-            obj.docstring.value = fence_doctests(obj.docstring.value)
+        if obj.docstring:
+            obj.docstring.value = plain_roles(fence_doctests(obj.docstring.value))

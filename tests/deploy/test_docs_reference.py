@@ -103,3 +103,14 @@ def test_the_hook_fills_only_the_marker():
 ])
 def test_doctests_become_pycon_blocks(docstring, expected):
     assert doctests.fence_doctests(docstring) == expected
+
+
+@pytest.mark.parametrize(("docstring", "expected"), [
+    ("see :mod:`sebac.commands` and :func:`ingest.validation.validate_report`",
+     "see `sebac.commands` and `ingest.validation.validate_report`"),
+    (":class:`~alerts.service.AlertService` raises :exc:`ValueError`", "`AlertService` raises `ValueError`"),
+    (":py:meth:`Pipeline.submit`", "`Pipeline.submit`"),
+    ("``code`` and `x` stay", "``code`` and `x` stay"),
+])
+def test_sphinx_roles_become_code_spans(docstring, expected):
+    assert doctests.plain_roles(docstring) == expected
