@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test system-deps bench clean
+.PHONY: run test docs system-deps bench clean
 
 run: $(STAMP)
 	$(BIN)/sebac serve --demo
@@ -19,6 +19,15 @@ $(STAMP): pyproject.toml console/assets.lock
 	$(BIN)/python deploy/dev/web_assets.py
 	touch $(STAMP)
 
+# The documentation site, into site/: offline, and --strict (a broken link or anchor, or a docstring
+# the API reference cannot render, fails the build).
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
+$(VENV)/.docs-installed: $(STAMP)
+	$(BIN)/pip install -e ".[docs]"
+	touch $@
+
 # Servers the integration tests start on loopback (PostgreSQL, Prometheus) and the browser the console
 # tests drive (chromium), from Debian's packages.
 system-deps:
@@ -28,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/detectors.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data site .pytest_cache

@@ -12,18 +12,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEBAC_", env_file=".env", extra="forbid",
                                       validate_default=True)
 
-    environment: Literal["development", "production", "test"] = "development"
+    environment: Literal["development", "production", "test"] = Field(
+        default="development", description="production: POST /api/v1/reports requires credentials; "
+        "outside development, every secret set must be real (≥ 12 characters, no placeholder)")
     database_url: str = Field(default="sqlite:///./data/sebac.db",
                               description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://...")
     pyramid_path: Path | None = Field(default=None, description="YAML/CSV/DHIS2 JSON; default: demo Mali")
-    diseases_path: Path | None = None
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    diseases_path: Path | None = Field(default=None, description="disease catalogue YAML (codes, names fr/en, "
+                                       "immediately notifiable, SMS keywords, Nyss codes); "
+                                       "default: ingest/data/diseases.yaml")
+    host: str = Field(default="127.0.0.1", description="address the API and console bind to")
+    port: int = Field(default=8000, ge=1, le=65535, description="port the API and console listen on")
     broker: str | None = Field(default=None, description="kafka://host:port; embedded pipeline when unset")
     max_cases: int = Field(default=1000, ge=1, description="reports with more cases are rejected as absurd")
-    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="larger request bodies are refused (413)")
     epiweek_start_day: int = Field(default=0, ge=0, le=6, description="0 = Monday (ISO weeks) … 6 = Sunday")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="logging level")
     metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300,
                                          description="how long /metrics reuses its database gauges")
 
@@ -38,7 +42,8 @@ class Settings(BaseSettings):
     sms_default_lang: str = Field(default="fr", pattern=r"^[a-z]{2,3}$", description="reply language, unknown phone")
     sms_date_window_days: int = Field(default=60, ge=1, le=366, description="SMS onset dates further back are refused")
     translations_path: Path | None = Field(default=None, description="extra reply translations, e.g. Bambara")
-    dhis2_mapping_path: Path | None = Field(default=None, description="DHIS2 program/data element mapping YAML")
+    dhis2_mapping_path: Path | None = Field(default=None, description="DHIS2 program/data element mapping "
+                                               "YAML; default: ingest/data/dhis2_mapping.yaml")
     max_batch_items: int = Field(default=500, ge=1, le=100_000, description="items per POST /api/v1/reports batch")
     late_after_days: int = Field(default=2, ge=0, le=60,
                                  description="days after an epi week ends before a report for it is late")
@@ -61,11 +66,13 @@ class Settings(BaseSettings):
     # -- streaming (helper-streaming): Kafka topics and faust workers, used when ``broker`` is set --
     stream_app_id: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$",
                                description="faust app id: consumer group and changelog topic names")
-    stream_topic_prefix: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$")
+    stream_topic_prefix: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$",
+                                     description="topic names are <prefix>.reports, <prefix>.signals…")
     stream_partitions: int = Field(default=8, ge=1, le=1024, description="partitions of every topic")
     stream_replication: int = Field(default=1, ge=1, le=5, description="replication factor of created topics")
     stream_batch_size: int = Field(default=1000, ge=1, le=10_000, description="messages per worker batch")
-    stream_batch_seconds: float = Field(default=0.05, gt=0, le=10)
+    stream_batch_seconds: float = Field(default=0.05, gt=0, le=10,
+                                        description="longest wait for a worker batch to fill")
     stream_publish_timeout: float = Field(default=10.0, gt=0, le=120,
                                           description="seconds the API waits for the broker ack before 503")
     stream_sweep_interval: float = Field(default=30.0, gt=0,
@@ -94,11 +101,11 @@ class Settings(BaseSettings):
                                         "unset = SMS written to the log")
     sms_gateway_token: str | None = Field(default=None, description="bearer token for the outgoing SMS gateway")
     smtp_host: str | None = Field(default=None, description="SMTP server for email notifications; unset = off")
-    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port")
     smtp_sender: str = Field(default="sebac@localhost", description="From: address of notification emails")
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset = no login")
+    smtp_password: str | None = Field(default=None, description="SMTP password (never logged)")
+    smtp_starttls: bool = Field(default=False, description="upgrade the SMTP connection with STARTTLS")
     auth_token_hours: float = Field(default=12.0, gt=0, le=24 * 90, description="lifetime of login tokens")
 
     @field_validator("database_url")
@@ -109,7 +116,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets(self) -> "Settings":
+    def _no_placeholder_secrets(self) -> Settings:
         # outside development, every secret that is set must be real (≥ 12 chars, not "change-me")
         from ingest.sms.gateways import is_placeholder_secret
 
