@@ -135,6 +135,6 @@ def report_history(conn: Connection, report_id: str) -> list[dict[str, Any]]:
     out = []
     for r in conn.execute(q):
         d = dict(r._mapping)
-        d["at"] = d["at"] if d["at"].tzinfo else d["at"].replace(tzinfo=dt.timezone.utc)
+        d["at"] = d["at"] if d["at"].tzinfo else d["at"].replace(tzinfo=dt.UTC)
         out.append(d)
     return out

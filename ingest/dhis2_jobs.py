@@ -56,7 +56,7 @@ class TrackerJob:
 
 
 def _utc(v: dt.datetime | None) -> dt.datetime | None:
-    return v if v is None or v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+    return v if v is None or v.tzinfo else v.replace(tzinfo=dt.UTC)
 
 
 def create_job(conn: Connection, params: dict[str, Any], submitted_by: str, now: dt.datetime) -> str:
@@ -82,7 +82,7 @@ def get_job(conn: Connection, job_id: str) -> TrackerJob | None:
 
 
 def _time(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}"
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}"
 
 
 def notifications(job: TrackerJob) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ manual, *Tracker* → *Tracker Import* (request parameters, import summary, erro
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 

@@ -26,9 +26,22 @@ from starlette.concurrency import run_in_threadpool
 
 from alerts.metrics import observe_auth_denied
 from api import login_throttle
-from api.auth import KEY_PREFIX, TOKEN_PREFIX, Principal, keys, people, reporter, user_of_token
+from api.auth import (
+    KEY_PREFIX,
+    TOKEN_PREFIX,
+    Principal,
+    keys,
+    people,
+    reporter,
+    user_of_token,
+)
 from api.deps import PipelineDep
-from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, read_json_body, request_lang
+from api.routers._ingest_deps import (
+    ChannelsDep,
+    SafeJSONResponse,
+    read_json_body,
+    request_lang,
+)
 from ingest.contracts import Channel
 from ingest.dhis2_jobs import create_job, finish_job, get_job, notifications
 from ingest.dhis2_tracker import TrackerParams, import_summary, run_tracker_import

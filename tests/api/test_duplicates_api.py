@@ -7,13 +7,13 @@ import pytest
 from ingest.contracts import Channel
 from tests.api.alerts_helpers import cheap_hashing, user_client  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cheap_hashing")]
 REPORT = {"client_id": "x-1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": "malaria", "cases": 4,
           "onset_date": "2026-11-16", "reporter": "chw-1"}
 
 
 @pytest.fixture
-def http(live_app, cheap_hashing):
+def http(live_app):
     with user_client(live_app, "admin", "admin", "ML") as client:
         yield client
 

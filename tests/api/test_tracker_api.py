@@ -11,11 +11,11 @@ import pytest
 from tests.api.alerts_helpers import PASSWORD, cheap_hashing, make_user, user_client  # noqa: F401 (fixture)
 from tests.api.test_dhis2_tracker import event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cheap_hashing")]
 
 
 @pytest.fixture
-def http(live_app, cheap_hashing):
+def http(live_app):
     with user_client(live_app, "admin", "admin", "ML") as client:
         yield client
 
@@ -41,7 +41,7 @@ def codes(report):
     return [(e["errorCode"], e["args"][0]) for e in report["validationReport"]["errorReports"]]
 
 
-def test_credentials_basic_apitoken_and_sebac_keys(live_app, cheap_hashing, site_uid):
+def test_credentials_basic_apitoken_and_sebac_keys(live_app, site_uid):
     make_user(live_app, "openhim", "national", "ML")
     url = f"{live_app.url}/api/tracker"
     body = {"events": []}

@@ -242,8 +242,9 @@ def test_a_next_page_link_to_another_server_is_not_followed(dhis2, state, units)
 def test_create_update_delete_cycle_keeps_the_counts_in_step(dhis2, state, pipe, mapping, pyramid):
     """A tablet's event is created, corrected (later updatedAt, new count), then deleted in DHIS2:
     each pull moves SEBAC's counts with it, and the report is never physically lost."""
-    from detectors.repository import DetectorRepository
     import datetime as dt
+
+    from detectors.repository import DetectorRepository
 
     def counted():
         with pipe.db.connect() as conn:

@@ -4,9 +4,8 @@ Revision ID: 0022_dhis2_corrections
 Revises: 0020_dhis2_pull
 Create Date: 2026-12-07 10:40:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0022_dhis2_corrections"
 down_revision = "0020_dhis2_pull"
