@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest.dhis2_codes import MESSAGES
 from tests.api.alerts_helpers import cheap_hashing, user_client  # noqa: F401 (fixture)
