@@ -98,6 +98,13 @@ class AlertRepository:
             detected_at=signal.detected_at, payload=signal.model_dump(mode="json")))
         return True
 
+    def alerts_using_report(self, conn: Connection, report_id: str) -> list[int]:
+        """Ids of the alerts whose stored signals name ``report_id`` (a uuid) among their reports."""
+        text = sa.cast(alert_signals.c.payload, sa.Text)
+        q = (sa.select(alert_signals.c.alert_id).where(text.contains(f'"{report_id}"', autoescape=True)).distinct()
+             .order_by(alert_signals.c.alert_id))
+        return [int(a) for a in conn.execute(q).scalars()]
+
     def alert_of_signal(self, conn: Connection, signal_id: str) -> Alert | None:
         row = conn.execute(sa.select(alerts).join(alert_signals, alert_signals.c.alert_id == alerts.c.alert_id)
                            .where(alert_signals.c.signal_id == signal_id)).first()

@@ -2,7 +2,9 @@
 
 :class:`IntakeRecorder` is called by the pipeline inside the transaction that stored a *new*
 report (an exact repeat never reaches it). It is the only place that connects the pure decisions
-(:func:`ingest.lateness.assess_lateness`, the duplicate rule) to their tables.
+(:func:`ingest.lateness.assess_lateness`, the duplicate rules) to their tables. A cross-channel
+possible duplicate (:func:`ingest.duplicates.find_cross_channel`) is held out of the counts: the
+notes say ``held`` and the caller skips detection for it.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection
 
 from ingest.contracts import Report
-from ingest.duplicates import record_possible_duplicates
+from ingest.corrections import revise_report
+from ingest.duplicates import find_cross_channel, record_possible_duplicates
 from ingest.lateness import LatenessPolicy, assess_lateness
 from ingest.reevaluation import mark_for_reevaluation
 
@@ -23,6 +26,7 @@ class IntakeNotes:
     days_late: int = 0
     epiweek: str | None = None
     possible_duplicate_of: list[str] = field(default_factory=list)
+    held: bool = False  # a cross-channel possible duplicate, out of the counts until decided
 
 
 class IntakeRecorder:
@@ -38,7 +42,14 @@ class IntakeRecorder:
         if verdict.late:
             mark_for_reevaluation(conn, report.health_area_id, report.disease, str(verdict.week),
                                   now=now, reason=verdict.reason)
-        dups = (record_possible_duplicates(conn, report, self.duplicate_window, now)
-                if self.duplicate_window > dt.timedelta(0) else [])
+        dups, held = [], False
+        if self.duplicate_window > dt.timedelta(0):
+            cross = find_cross_channel(conn, report, self.duplicate_window)
+            dups = record_possible_duplicates(conn, report, self.duplicate_window, now)
+            if cross and report.counted:
+                revise_report(conn, report.report_id, "held", now=now, by="system",
+                              reason=f"possible duplicate of {cross[0]} (other channel)",
+                              epiweek_start_day=self.lateness.epiweek_start_day)
+                held = True
         return IntakeNotes(late=verdict.late, days_late=verdict.days_late, epiweek=str(verdict.week),
-                           possible_duplicate_of=dups)
+                           possible_duplicate_of=dups, held=held)

@@ -147,7 +147,8 @@ def load_receipts(conn: Connection, week: EpiWeek, now: dt.datetime, *, start_da
         return out.setdefault(uid, SiteReceipts())
 
     q = (sa.select(reports.c.orgunit_id, sa.func.count(), sa.func.min(reports.c.received_at))
-         .where(reports.c.report_date >= start, reports.c.report_date <= end, reports.c.received_at <= now)
+         .where(reports.c.report_date >= start, reports.c.report_date <= end, reports.c.received_at <= now,
+                reports.c.state != "retracted")  # a report deleted at the source was not sent
          .group_by(reports.c.orgunit_id))
     for uid, n, first in conn.execute(q):
         r = get(uid)

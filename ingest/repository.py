@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ingest.contracts import Channel, Report, RejectedItem
 from ingest.errors import ErrorDetail
-from ingest.tables import rejected_items, reports
+from ingest.tables import COUNTED, rejected_items, reports
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -64,7 +64,9 @@ class ReportRepository:
 
     def for_area(self, conn: Connection, health_area_id: str, disease: str,
                  since: dt.date, until: dt.date) -> list[Report]:
+        """The counted (``active``) reports of one health area and disease with onset in the range."""
         q = sa.select(reports).where(
+            COUNTED,
             reports.c.health_area_id == health_area_id,
             reports.c.disease == disease,
             reports.c.onset_date >= since,

@@ -19,7 +19,7 @@ from api.errors import error_body
 from api.params import Offset
 from api.routers._ingest_deps import read_json_body, request_lang, require_within, translated
 from ingest.contracts import Channel
-from ingest.duplicates import list_possible_duplicates, set_duplicate_status
+from ingest.duplicates import list_possible_duplicates
 from ingest.errors import DomainError, ErrorDetail
 from ingest.messages import translate
 
@@ -93,17 +93,39 @@ def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: 
     return {"items": [{"report_id": p.report_id, "duplicate_of": p.duplicate_of, "district_id": p.district_id,
                        "detected_at": p.detected_at.isoformat(), "status": p.status, "channels": list(p.channels),
                        "cross_channel": p.channels[0] != p.channels[1], "orgunit_id": p.orgunit_id,
-                       "disease": p.disease, "onset_date": p.onset_date.isoformat(), "cases": p.cases}
+                       "disease": p.disease, "onset_date": p.onset_date.isoformat(), "cases": p.cases,
+                       "report_state": p.report_state, "held": p.report_state == "held",
+                       "decided_at": p.decided_at.isoformat() if p.decided_at else None,
+                       "decided_by": p.decided_by}
                       for p in pairs], "limit": limit, "offset": offset}
 
 
 @router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair")
 def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: PipelineDep, user: CurrentUser,
-                              status: str = Query(pattern="^(open|confirmed|distinct)$")) -> dict[str, Any]:
-    with pipeline.db.begin() as conn:
+                              status: str = Query(pattern="^(confirmed|distinct)$")) -> dict[str, Any]:
+    """``confirmed``: ``report_id`` is a duplicate and never counts; ``distinct``: a report held out of
+    the counts (cross-channel pair) counts again. Both are revisions of the report (its history keeps
+    them); the detectors re-evaluate its week."""
+    with pipeline.db.connect() as conn:
         report = pipeline.reports.get(conn, report_id)
-        if report is not None:
-            require_within(pipeline, user, report.orgunit_id)
-        if report is None or not set_duplicate_status(conn, report_id, duplicate_of, status):
-            raise DomainError("duplicate.not_found", "no such possible-duplicate pair", status=404)
-    return {"report_id": report_id, "duplicate_of": duplicate_of, "status": status}
+    if report is None:
+        raise DomainError("duplicate.not_found", "no such possible-duplicate pair", status=404)
+    require_within(pipeline, user, report.orgunit_id)
+    res = pipeline.decide_duplicate(report_id, duplicate_of, status, by=f"user:{user.username}")
+    after = res.revision.after if res.revision is not None else report
+    return {"report_id": report_id, "duplicate_of": duplicate_of, "status": status, "report_state": after.state,
+            "report_version": after.version}
+
+
+@router.get("/reports/{report_id}/history", summary="The versions of a report a revision replaced")
+def report_versions(report_id: str, pipeline: PipelineDep, user: CurrentUser) -> dict[str, Any]:
+    from ingest.corrections import report_history
+
+    with pipeline.db.connect() as conn:
+        report = pipeline.reports.get(conn, report_id)
+        if report is None:
+            raise DomainError("report.not_found", f"no report {report_id}", status=404, report_id=report_id)
+        require_within(pipeline, user, report.orgunit_id)
+        history = report_history(conn, report_id)
+    return {"report": report.model_dump(mode="json"),
+            "versions": [h | {"at": h["at"].isoformat()} for h in history]}

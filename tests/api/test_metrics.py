@@ -249,6 +249,7 @@ def allowed_label_values(pyramid, diseases, detectors: set[str]) -> dict[str, se
         "milestone": set(am.MILESTONES),
         "detector": detectors,
         "worker": {"embedded", "stream"}, "topic": {"reports"},
+        "change": set(im.REVISION_CHANGES) | {"other"},
     }
 
 
