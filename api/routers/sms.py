@@ -30,7 +30,8 @@ from ingest.errors import ErrorDetail
 from ingest.messages import translate, translate_detail
 from ingest.sms.metrics import SMS_WEBHOOK_REQUESTS
 from ingest.sms.gateways import (GatewayPayloadError, InboundSms, json_reply, parse_form, parse_generic,
-                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
+                                 parse_telerivet, payload_key, secret_matches, telerivet_event,
+                                 telerivet_reply)
 from ingest.sms.rapidpro import parse_rapidpro
 from ingest.sms.simulation import simulate
 
@@ -89,12 +90,22 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
     simulated = request.headers.get("x-mailroom-mode", "").strip().lower() == "simulation"
     if parse_error is not None:
         if not simulated:  # the flow editor's simulator: answered, never kept
-            pipeline.reject(Channel.sms, text, [parse_error])
+            _keep_once(pipeline, text, parse_error, payload_key(gateway, doc))
         SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
         return SafeJSONResponse(error_body(parse_error.key, translate_detail(parse_error, lang)), 400)
     outcome = simulate(channels.sms, sms) if simulated else channels.sms.handle(sms)
     SMS_WEBHOOK_REQUESTS.labels(gateway, outcome.status).inc()
     return SafeJSONResponse(reply(outcome))
+
+
+def _keep_once(pipeline: Any, text: str, error: ErrorDetail, key: str | None) -> None:
+    """Keep a payload that could not be read (secrets masked by the repository), once per message
+    id when it names one: a gateway retrying the same bad message adds no second item."""
+    if key is not None:
+        with pipeline.db.connect() as conn:
+            if pipeline.rejected.by_idempotency_key(conn, key, status=None) is not None:
+                return
+    pipeline.reject(Channel.sms, text, [error], key)
 
 
 def _outcome_json(o: Any) -> dict[str, Any]:
