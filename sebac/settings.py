@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # outgoing SMS adapter (alerts.sms_senders; setup per gateway in docs/sms-gateways.md)
     sms_outbound: Literal["log", "generic", "telerivet", "rapidpro", "africastalking"] | None = Field(
         default=None, description="outgoing SMS adapter; unset = generic if SEBAC_SMS_GATEWAY_URL, else log")
+    sms_replies: Literal["webhook", "outbound"] = Field(
+        default="webhook", description="replies to inbound SMS: in the webhook answer, or sent by the "
+        "outgoing adapter through the outbox (retried)")
     sms_outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     sms_telerivet_api_url: str = "https://api.telerivet.com/v1"
     sms_telerivet_api_key: str | None = Field(default=None, description="Telerivet REST API key (basic auth)")

@@ -27,13 +27,18 @@ from typing import Any
 from ingest.chw import CHWRegistry, normalise_phone
 from ingest.contracts import Channel
 from ingest.epiweek import epiweek
-from ingest.lateness import assess_lateness
 from ingest.errors import ErrorDetail, ValidationFailed
+from ingest.lateness import assess_lateness
 from ingest.messages import FALLBACKS, translate
 from ingest.sms.commands import dispatch_command, is_command
 from ingest.sms.flow_results import FlowFields, load_flow_fields, parse_flow_results
 from ingest.sms.gateways import InboundSms
-from ingest.sms.grammar import DEFAULT_DATE_WINDOW_DAYS, SmsParseError, ZeroReport, parse_sms
+from ingest.sms.grammar import (
+    DEFAULT_DATE_WINDOW_DAYS,
+    SmsParseError,
+    ZeroReport,
+    parse_sms,
+)
 from ingest.validation import validate_report
 from ingest.zero_reports import record_zero_report
 

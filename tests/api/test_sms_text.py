@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.api.alerts_helpers import cheap_hashing, user_client  # noqa: F401 (fixture)
-from tests.api.test_sms_webhooks import GENERIC, PHONE, TELERIVET, secrets_env, telerivet_form  # noqa: F401 (fixture)
+from tests.api.test_sms_webhooks import (  # noqa: F401 (fixture)
+    GENERIC,
+    PHONE,
+    TELERIVET,
+    secrets_env,
+    telerivet_form,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,17 @@ import logging
 import httpx
 import pytest
 
-from tests.api.sms_helpers import (GENERIC, PHONE, RAPIDPRO, TELERIVET, cheap_hashing, http,  # noqa: F401
-                                   pipeline_of, secrets_env, telerivet_form)
+from tests.api.sms_helpers import (  # noqa: F401
+    GENERIC,
+    PHONE,
+    RAPIDPRO,
+    TELERIVET,
+    cheap_hashing,
+    http,
+    pipeline_of,
+    secrets_env,
+    telerivet_form,
+)
 
 pytestmark = pytest.mark.integration
 
