@@ -13,7 +13,7 @@ from tests.api.sms_helpers import (  # noqa: F401
     GENERIC,
     PHONE,
     cheap_hashing,
-    secrets_env,  # noqa: F401
+    secrets_env,
     user_client,
 )
 from tests.sms_gateway_standins import TELERIVET_KEY, TELERIVET_PROJECT, GatewayStandIn

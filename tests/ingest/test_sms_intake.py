@@ -52,7 +52,7 @@ def test_gateway_retry_is_a_duplicate_counted_once(intake, pipeline):
 
 
 def test_a_resend_without_message_id_is_answered_already_received(intake, pipeline):
-    at = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
     assert intake.handle(sms("PALU 4", mid=None, sent_at=at)).status == "accepted"
     again = intake.handle(sms("PALU 4", mid=None, sent_at=at))
     assert (again.status, again.reply) == ("duplicate", "Ce rapport a déjà été reçu.")
