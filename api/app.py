@@ -20,6 +20,7 @@ import api.routers
 from api.body_limits import BodyLimits
 from api.errors import install_error_handlers
 from api.security import SecurityHeaders
+from ingest.redaction import install_log_redaction
 
 
 def routers() -> list[Any]:
@@ -37,6 +38,7 @@ def create_app(pipeline: Any, settings: Any) -> FastAPI:
                   docs_url=None, redoc_url=None)  # /docs: api.routers.docs (no inline script)
     app.state.pipeline = pipeline
     app.state.settings = settings
+    install_log_redaction(settings.secret_values() if hasattr(settings, "secret_values") else ())
     install_error_handlers(app)
     app.add_middleware(BodyLimits)  # size and JSON depth of every body, before any route parses it
     app.add_middleware(SecurityHeaders)  # outermost: also on the answers of BodyLimits

@@ -10,8 +10,9 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ingest.contracts import Channel, Report, RejectedItem
+from ingest.contracts import Channel, RejectedItem, Report
 from ingest.errors import ErrorDetail
+from ingest.redaction import redact_text
 from ingest.tables import COUNTED, rejected_items, reports
 
 
@@ -82,15 +83,17 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def printable_raw(raw: str | bytes | None, limit: int | None = None) -> str:
-    """A raw input item as text that every database can store: invalid UTF-8 backslash-escaped and
-    NUL written ``\\x00`` (PostgreSQL text cannot hold NUL). ``limit`` caps the length first."""
+    """A raw input item as text that every database can store: invalid UTF-8 backslash-escaped,
+    NUL written ``\\x00`` (PostgreSQL text cannot hold NUL) and secret fields masked
+    (:func:`ingest.redaction.redact_text`: a gateway's ``secret`` is never kept). ``limit`` caps the
+    length first."""
     if raw is None:
         return ""
     raw = raw[:limit] if limit is not None else raw
     text = raw.decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw
     if _SURROGATE.search(text):  # a lone surrogate (JSON "\ud800") is not UTF-8
         text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
-    return text.replace("\x00", "\\x00")
+    return redact_text(text.replace("\x00", "\\x00"))
 
 
 class RejectedRepository:

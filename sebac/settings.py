@@ -7,6 +7,13 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SECRET_SETTINGS = ("sms_telerivet_secret", "sms_rapidpro_secret", "sms_generic_secret", "sms_gateway_token",
+                   "smtp_password", "sms_telerivet_api_key", "sms_rapidpro_api_token", "sms_africastalking_api_key")
+OUTBOUND_NEEDS = {"generic": ("sms_gateway_url",),
+                  "telerivet": ("sms_telerivet_api_key", "sms_telerivet_project_id"),
+                  "rapidpro": ("sms_rapidpro_url", "sms_rapidpro_api_token"),
+                  "africastalking": ("sms_africastalking_username", "sms_africastalking_api_key")}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEBAC_", env_file=".env", extra="forbid",
@@ -100,6 +107,24 @@ class Settings(BaseSettings):
     sms_gateway_url: str | None = Field(default=None, description="outgoing SMS gateway (POST {to, text}); "
                                         "unset = SMS written to the log")
     sms_gateway_token: str | None = Field(default=None, description="bearer token for the outgoing SMS gateway")
+    # outgoing SMS adapter (alerts.sms_senders; setup per gateway in docs/sms-gateways.md)
+    sms_outbound: Literal["log", "generic", "telerivet", "rapidpro", "africastalking"] | None = Field(
+        default=None, description="outgoing SMS adapter; unset = generic if SEBAC_SMS_GATEWAY_URL, else log")
+    sms_replies: Literal["webhook", "outbound"] = Field(
+        default="webhook", description="replies to inbound SMS: in the webhook answer, or sent by the "
+        "outgoing adapter through the outbox (retried)")
+    sms_outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    sms_telerivet_api_url: str = "https://api.telerivet.com/v1"
+    sms_telerivet_api_key: str | None = Field(default=None, description="Telerivet REST API key (basic auth)")
+    sms_telerivet_project_id: str | None = None
+    sms_telerivet_route_id: str | None = Field(default=None, description="phone/route to send from; "
+                                               "unset = the project's default")
+    sms_rapidpro_url: str | None = Field(default=None, description="RapidPro/TextIt base URL, e.g. https://textit.com")
+    sms_rapidpro_api_token: str | None = Field(default=None, description="RapidPro API token (Authorization: Token)")
+    sms_africastalking_url: str = "https://api.africastalking.com/version1/messaging"
+    sms_africastalking_username: str | None = None
+    sms_africastalking_api_key: str | None = Field(default=None, description="Africa's Talking apiKey header")
+    sms_africastalking_from: str | None = Field(default=None, description="registered short code / sender id")
     smtp_host: str | None = Field(default=None, description="SMTP server for email notifications; unset = off")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port")
     smtp_sender: str = Field(default="sebac@localhost", description="From: address of notification emails")
@@ -121,12 +146,18 @@ class Settings(BaseSettings):
         from ingest.sms.gateways import is_placeholder_secret
 
         if self.environment != "development":
-            for name in ("sms_telerivet_secret", "sms_rapidpro_secret", "sms_generic_secret",
-                         "sms_gateway_token", "smtp_password"):
+            for name in SECRET_SETTINGS:
                 if is_placeholder_secret(getattr(self, name)):
                     raise ValueError(f"SEBAC_{name.upper()} is a placeholder or shorter than 12 characters; "
                                      "set a real secret (or leave it unset)")
+        missing = [f"SEBAC_{n.upper()}" for n in OUTBOUND_NEEDS.get(self.sms_outbound or "", ()) if not getattr(self, n)]
+        if missing:
+            raise ValueError(f"SEBAC_SMS_OUTBOUND={self.sms_outbound} needs {', '.join(missing)}")
         return self
+
+    def secret_values(self) -> list[str]:
+        """The secrets that are set: masked in every log line (:func:`ingest.redaction.install_log_redaction`)."""
+        return [v for v in (getattr(self, n) for n in SECRET_SETTINGS) if v]
 
     @field_validator("broker")
     @classmethod

@@ -11,26 +11,48 @@ A gateway that is not configured (no secret) answers 503 ``sms.gateway.disabled`
 403 ``sms.secret.invalid`` (not stored: it is not a CHW's message). A call with
 ``X-Mailroom-Mode: simulation`` (RapidPro's flow editor simulator) gets the would-be reply with
 ``"status": "simulated"`` and nothing is stored (:mod:`ingest.sms.simulation`).
+With ``SEBAC_SMS_REPLIES=outbound`` the reply (to a report or to a command such as ``OK 12``) is
+not in the answer (``"reply_queued": true``): it goes to the outbox, once per inbound message, and
+the outgoing adapter (:mod:`alerts.sms_senders`) sends it, with retries — for gateways that do not
+send the webhook's answer back (courier's External API channel, most Android gateways).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Callable
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from alerts.outbox import OutboxRepository
 from api.auth import AdminUser
 from api.deps import PipelineDep
 from api.errors import error_body
-from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, loads_strict, read_body_text
+from api.routers._ingest_deps import (
+    ChannelsDep,
+    SafeJSONResponse,
+    loads_strict,
+    read_body_text,
+)
 from ingest.channels import reload_registry
+from ingest.chw import normalise_phone
 from ingest.contracts import Channel
 from ingest.errors import ErrorDetail
 from ingest.messages import translate, translate_detail
+from ingest.sms.gateways import (
+    GatewayPayloadError,
+    InboundSms,
+    json_reply,
+    parse_form,
+    parse_generic,
+    parse_telerivet,
+    payload_key,
+    secret_matches,
+    telerivet_event,
+    telerivet_reply,
+)
 from ingest.sms.metrics import SMS_WEBHOOK_REQUESTS
-from ingest.sms.gateways import (GatewayPayloadError, InboundSms, json_reply, parse_form, parse_generic,
-                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
 from ingest.sms.rapidpro import parse_rapidpro
 from ingest.sms.simulation import simulate
 
@@ -89,12 +111,32 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
     simulated = request.headers.get("x-mailroom-mode", "").strip().lower() == "simulation"
     if parse_error is not None:
         if not simulated:  # the flow editor's simulator: answered, never kept
-            pipeline.reject(Channel.sms, text, [parse_error])
+            _keep_once(pipeline, text, parse_error, payload_key(gateway, doc))
         SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
         return SafeJSONResponse(error_body(parse_error.key, translate_detail(parse_error, lang)), 400)
     outcome = simulate(channels.sms, sms) if simulated else channels.sms.handle(sms)
     SMS_WEBHOOK_REQUESTS.labels(gateway, outcome.status).inc()
+    if not simulated and outcome.reply and getattr(request.app.state.settings, "sms_replies", "") == "outbound":
+        _queue_reply(pipeline, sms, outcome)  # sent by the outgoing adapter, retried by the outbox
+        return SafeJSONResponse(reply(dataclasses.replace(outcome, reply=None)) | {"reply_queued": True})
     return SafeJSONResponse(reply(outcome))
+
+
+def _queue_reply(pipeline: Any, sms: InboundSms, outcome: Any) -> None:
+    with pipeline.db.begin() as conn:
+        OutboxRepository().enqueue_reply(conn, address=normalise_phone(sms.phone), body=outcome.reply,
+                                         lang=outcome.lang, dedup_key=f"reply:{sms.idempotency_key}"[:200],
+                                         now=getattr(pipeline, "alert_clock", pipeline.clock).now())
+
+
+def _keep_once(pipeline: Any, text: str, error: ErrorDetail, key: str | None) -> None:
+    """Keep a payload that could not be read (secrets masked by the repository), once per message
+    id when it names one: a gateway retrying the same bad message adds no second item."""
+    if key is not None:
+        with pipeline.db.connect() as conn:
+            if pipeline.rejected.by_idempotency_key(conn, key, status=None) is not None:
+                return
+    pipeline.reject(Channel.sms, text, [error], key)
 
 
 def _outcome_json(o: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_dhis2_corrections"
-down_revision = "0020_dhis2_pull"
+down_revision = "0021_sms_replies"
 branch_labels = None
 depends_on = None
 
