@@ -13,7 +13,7 @@ from typing import Any
 from alerts.users import User, alert_scope
 from console.access import require
 from console.i18n import N_, catalogue, when
-from ingest.duplicates import list_possible_duplicates, set_duplicate_status
+from ingest.duplicates import pending_possible_duplicates
 from ingest.epiweek import EpiWeek, epiweek, week_end, week_start
 from ingest.errors import DomainError
 from ingest.quality import UnitQuality, quality_report
@@ -70,7 +70,7 @@ def quality_view(pipeline: Any, settings: Any, user: User, week: str | None, uni
     with pipeline.db.connect() as conn:
         q = quality_report(conn, pyramid, scope, wk, now=now, start_day=start_day,
                            deadline_days=settings.promptness_deadline_days, silent_days=settings.silent_after_days)
-        pairs = list_possible_duplicates(conn, status="open", limit=500)
+        pairs = pending_possible_duplicates(conn, limit=500)
         pairs = [p for p in pairs if pyramid.is_within(p.orgunit_id, scope)][:100]
         reports = {r: pipeline.reports.get(conn, r) for p in pairs for r in (p.report_id, p.duplicate_of)}
     own, _ = alert_scope(user, pyramid)
@@ -94,7 +94,7 @@ def quality_view(pipeline: Any, settings: Any, user: User, week: str | None, uni
             "disease": pipeline.diseases.get(p.disease).name(lang) if p.disease in pipeline.diseases else p.disease,
             "cases": p.cases, "onset": when(p.onset_date, lang, "short"),
             "a": _brief(reports.get(p.report_id), lang), "b": _brief(reports.get(p.duplicate_of), lang),
-            "cross_channel": p.channels[0] != p.channels[1],
+            "cross_channel": p.cross_channel, "held": p.report_state == "held",
         } for p in pairs],
     }
 
@@ -108,15 +108,17 @@ def _brief(report: Any, lang: str) -> dict[str, str]:
 
 
 def decide_duplicate(pipeline: Any, user: User, report_id: str, duplicate_of: str, decision: str) -> str:
-    """Confirm (the same cases twice) or dismiss (two real reports) a possible-duplicate pair."""
+    """Confirm (the same cases twice: the later report stops counting) or dismiss (two real reports:
+    a report held out of the counts counts again) a possible-duplicate pair
+    (:meth:`sebac.pipeline.Pipeline.decide_duplicate`)."""
     require(user, "duplicates")
     status = DECISIONS.get(decision)
     if status is None:
         raise DomainError("duplicate.decision.unknown", f"unknown decision {decision[:20]!r}", status=404)
     scope, _ = alert_scope(user, pipeline.pyramid)
-    with pipeline.db.begin() as conn:
+    with pipeline.db.connect() as conn:
         report = pipeline.reports.get(conn, report_id[:36])
-        if report is None or not pipeline.pyramid.is_within(report.orgunit_id, scope) \
-                or not set_duplicate_status(conn, report_id[:36], duplicate_of[:36], status):
-            raise DomainError("duplicate.not_found", "no such possible-duplicate pair", status=404)
+    if report is None or not pipeline.pyramid.is_within(report.orgunit_id, scope):
+        raise DomainError("duplicate.not_found", "no such possible-duplicate pair", status=404)
+    pipeline.decide_duplicate(report_id[:36], duplicate_of[:36], status, by=user.username)
     return status

@@ -113,16 +113,19 @@ class Settings(BaseSettings):
     sms_replies: Literal["webhook", "outbound"] = Field(
         default="webhook", description="replies to inbound SMS: in the webhook answer, or sent by the "
         "outgoing adapter through the outbox (retried)")
-    sms_outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    sms_telerivet_api_url: str = "https://api.telerivet.com/v1"
+    sms_outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120,
+                                                description="HTTP timeout of one outgoing SMS request")
+    sms_telerivet_api_url: str = Field(default="https://api.telerivet.com/v1",
+                                       description="Telerivet REST API base URL")
     sms_telerivet_api_key: str | None = Field(default=None, description="Telerivet REST API key (basic auth)")
-    sms_telerivet_project_id: str | None = None
+    sms_telerivet_project_id: str | None = Field(default=None, description="Telerivet project id (PJ…) to send from")
     sms_telerivet_route_id: str | None = Field(default=None, description="phone/route to send from; "
                                                "unset = the project's default")
     sms_rapidpro_url: str | None = Field(default=None, description="RapidPro/TextIt base URL, e.g. https://textit.com")
     sms_rapidpro_api_token: str | None = Field(default=None, description="RapidPro API token (Authorization: Token)")
-    sms_africastalking_url: str = "https://api.africastalking.com/version1/messaging"
-    sms_africastalking_username: str | None = None
+    sms_africastalking_url: str = Field(default="https://api.africastalking.com/version1/messaging",
+                                        description="Africa's Talking-style messaging endpoint")
+    sms_africastalking_username: str | None = Field(default=None, description="Africa's Talking account username")
     sms_africastalking_api_key: str | None = Field(default=None, description="Africa's Talking apiKey header")
     sms_africastalking_from: str | None = Field(default=None, description="registered short code / sender id")
     smtp_host: str | None = Field(default=None, description="SMTP server for email notifications; unset = off")
