@@ -69,7 +69,7 @@ def test_no_generated_request_gets_a_server_error(fuzzed_app, tmp_path):
         "--header", f"Authorization: Bearer {token}", "--header", f"X-Sebac-Secret: {SECRET}",
         "--exclude-path", "/api/v1/auth/logout", "--workers", "2", "--seed", "17", "--no-shrink",
         "--warnings", "off", "--report", "json", "--report-json-path", str(report)]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False, cwd=tmp_path)  # its cache too
     out = res.stdout[-20_000:] + res.stderr[-5_000:]
     assert report.exists(), out
     run = json.loads(report.read_text())
