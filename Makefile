@@ -4,13 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test docs system-deps bench clean
+.PHONY: run test test-unit docs system-deps bench clean
 
 run: $(STAMP)
 	$(BIN)/sebac serve --demo
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
+
+# The fast run: no server, broker, browser or subprocess (tests marked `integration` are left out).
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration"
 
 $(STAMP): pyproject.toml console/assets.lock
 	$(PYTHON) -m venv $(VENV)

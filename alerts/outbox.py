@@ -10,6 +10,11 @@ send the same row and a crashed worker's rows come back after the lease), sends,
   (exponential backoff) after a transient failure;
 * ``dead`` (dead letter) after a permanent failure or ``max_attempts`` attempts.
 
+Delivery is at least once: a crash after the receiver took a message but before it was marked ``sent``
+sends it again when the lease ends. Every attempt of one message carries the same key
+(``notification_id`` in the payload, ``Idempotency-Key`` on HTTP channels, :func:`notification_key`),
+so the receiver can drop the second copy; nothing is ever lost.
+
 ``notification_log`` records every step with its reason (``new``, ``escalated``, ``repeat``): why a
 message went out, and what became of it. Replies to inbound SMS (reason ``reply``, no alert) take
 the same path when ``SEBAC_SMS_REPLIES=outbound`` (:meth:`OutboxRepository.enqueue_reply`).
@@ -29,6 +34,11 @@ from alerts.metrics import observe_notification
 from alerts.tables import notification_log, notification_outbox
 
 log = logging.getLogger("sebac.alerts.outbox")
+
+
+def notification_key(outbox_id: int) -> str:
+    """The key every attempt of one outbox message carries (receivers deduplicate on it)."""
+    return f"sebac-notification-{outbox_id}"
 
 
 @dataclass(frozen=True)
@@ -149,8 +159,9 @@ class OutboxWorker:
 
     def _deliver(self, row: dict[str, Any], now: dt.datetime) -> str:
         channel, reason, attempts = row["channel"], row["reason"], row["attempts"]
+        payload = dict(row["payload"] or {}) | {"notification_id": notification_key(row["outbox_id"])}
         try:
-            self.channels.send(channel, row["address"], row["subject"], row["body"], row["payload"])
+            self.channels.send(channel, row["address"], row["subject"], row["body"], payload)
         except DeliveryError as exc:
             dead = exc.permanent or attempts >= self.retry.max_attempts
             with self.db.begin() as conn:

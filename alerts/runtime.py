@@ -45,7 +45,8 @@ def channels_from_settings(settings: Any) -> Channels:
 
 def retry_from_settings(settings: Any) -> RetryPolicy:
     return RetryPolicy(max_attempts=settings.outbox_max_attempts,
-                       base=dt.timedelta(seconds=settings.outbox_backoff_seconds))
+                       base=dt.timedelta(seconds=settings.outbox_backoff_seconds),
+                       lease=dt.timedelta(seconds=getattr(settings, "outbox_lease_seconds", 120.0)))
 
 
 class _Loop(threading.Thread):

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=2.0, gt=0, le=3600, description="notification worker period")
     outbox_max_attempts: int = Field(default=6, ge=1, le=50, description="delivery attempts before dead letter")
     outbox_backoff_seconds: float = Field(default=30.0, gt=0, description="first retry delay (doubles each time)")
+    outbox_lease_seconds: float = Field(default=120.0, gt=0, le=86400,
+                                        description="a claimed message not marked sent after this is sent again")
     sms_gateway_url: str | None = Field(default=None, description="outgoing SMS gateway (POST {to, text}); "
                                         "unset = SMS written to the log")
     sms_gateway_token: str | None = Field(default=None, description="bearer token for the outgoing SMS gateway")

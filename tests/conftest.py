@@ -123,3 +123,16 @@ def kafka_broker():
     broker = start_broker()
     yield broker
     broker.stop()
+
+
+# -- `pytest -m "not integration"` (make test-unit) is a fast run without servers ---------------------
+# A test that takes one of these fixtures starts a server, a broker or a browser: it is an integration
+# test whatever its module says. Tests that start a subprocess or a stand-in server without such a
+# fixture carry the marker themselves.
+SERVER_FIXTURES = {"live_app", "postgres_server", "pg_url", "kafka_broker", "browser", "console", "promtool"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

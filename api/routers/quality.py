@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request
 
 from api.auth import CurrentUser
 from api.deps import PipelineDep
+from api.schemas import AUTH, errors
+from api.schemas_ingest import QualityOut
 from api.routers._ingest_deps import require_within
 from ingest.epiweek import EpiWeek, epiweek
 from ingest.errors import DomainError
@@ -27,7 +29,8 @@ def _iso(v: dt.datetime | None) -> str | None:
     return v.isoformat() if v else None
 
 
-@router.get("/quality", summary="Reporting completeness, promptness, duplicates and silent sites for a week")
+@router.get("/quality", summary="Reporting completeness, promptness, duplicates and silent sites for a week",
+            response_model=QualityOut, responses=AUTH | errors(404))
 def quality(request: Request, pipeline: PipelineDep, user: CurrentUser,
             week: str | None = Query(default=None, pattern=r"^\d{4}-W\d{2}$",
                                      description="epi week, e.g. 2026-W46; default: the last complete week"),

@@ -17,6 +17,9 @@ from api.auth import CurrentUser, ReportSubmitter
 from api.deps import PipelineDep
 from api.errors import error_body
 from api.params import Offset
+from api.schemas import AUTH, ErrorOut, errors
+from api.schemas_ingest import (REPORT_BODY, BatchOut, DuplicateDecisionOut, PossibleDuplicatesOut,
+                                 ReportResult, body)
 from api.routers._ingest_deps import read_json_body, request_lang, require_within, translated
 from ingest.contracts import Channel
 from ingest.duplicates import list_possible_duplicates
@@ -45,7 +48,13 @@ def result_item(res: Any, lang: str, index: int | None = None) -> dict[str, Any]
     return out
 
 
-@router.post("/reports", summary="Submit one report (object) or a batch (list)")
+@router.post("/reports", summary="Submit one report (object) or a batch (list)", response_model=ReportResult,
+             openapi_extra=body(("application/json", REPORT_BODY)), status_code=201,
+             responses={200: {"model": ReportResult | BatchOut,
+                              "description": "a duplicate (same key), or a batch's per-item results"},
+                        400: {"model": ErrorOut, "description": "malformed JSON or UTF-8 (kept as rejected)"},
+                        422: {"model": ErrorOut, "description": "an invalid report (kept as rejected)"}}
+             | errors(401, 403, 413))
 async def post_reports(request: Request, pipeline: PipelineDep, who: ReportSubmitter) -> JSONResponse:
     """Credentials (a device API key in ``X-API-Key``, or a login token) are checked when sent and
     required when ``SEBAC_ENVIRONMENT=production``; development and test accept anonymous CHW apps."""
@@ -79,7 +88,8 @@ def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONRespo
     return JSONResponse(item, status_code=201 if res.status == "accepted" else 200)
 
 
-@router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window")
+@router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window",
+            response_model=PossibleDuplicatesOut, responses=AUTH)
 def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: str | None = None,
                             status: str | None = Query(default="open", pattern="^(open|confirmed|distinct)$"),
                             limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
@@ -100,7 +110,8 @@ def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: 
                       for p in pairs], "limit": limit, "offset": offset}
 
 
-@router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair")
+@router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair",
+             response_model=DuplicateDecisionOut, responses=AUTH | errors(404))
 def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: PipelineDep, user: CurrentUser,
                               status: str = Query(pattern="^(confirmed|distinct)$")) -> dict[str, Any]:
     """``confirmed``: ``report_id`` is a duplicate and never counts; ``distinct``: a report held out of

@@ -7,7 +7,8 @@ and answers in the format the gateway expects, so the reply SMS goes back to the
 ``GET /api/v1/sms/unregistered`` lists messages from unknown phones (kept, re-processable);
 ``POST /api/v1/sms/registry/reload`` re-reads the CHW registry file after CHWs were registered.
 
-A gateway that is not configured (no secret) answers 503 ``sms.gateway.disabled``; a wrong secret
+A gateway that is not configured (no secret) answers 404 ``sms.gateway.disabled`` (there is no such
+endpoint to call until it has a secret); a wrong secret
 403 ``sms.secret.invalid`` (not stored: it is not a CHW's message). A call with
 ``X-Mailroom-Mode: simulation`` (RapidPro's flow editor simulator) gets the would-be reply with
 ``"status": "simulated"`` and nothing is stored (:mod:`ingest.sms.simulation`).
@@ -28,13 +29,12 @@ from fastapi.responses import JSONResponse
 from alerts.outbox import OutboxRepository
 from api.auth import AdminUser
 from api.deps import PipelineDep
+from api.params import Offset
 from api.errors import error_body
-from api.routers._ingest_deps import (
-    ChannelsDep,
-    SafeJSONResponse,
-    loads_strict,
-    read_body_text,
-)
+from api.schemas import AUTH, ErrorOut, errors
+from api.schemas_ingest import (GenericSmsIn, RapidProIn, RegistryOut, SmsReplyOut, TelerivetIn, TelerivetOut,
+                                 UnregisteredOut, body)
+from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, loads_strict, read_body_text
 from ingest.channels import reload_registry
 from ingest.chw import normalise_phone
 from ingest.contracts import Channel
@@ -58,6 +58,7 @@ from ingest.sms.simulation import simulate
 
 router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
 MAX_WEBHOOK_BYTES = 64 * 1024
+WEBHOOK_ERRORS = errors(400, 403, 413) | {404: {"model": ErrorOut, "description": "gateway not configured (no secret)"}}
 
 
 def _read_doc(text: str, content_type: str) -> tuple[Any, ErrorDetail | None]:
@@ -89,7 +90,7 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
     expected = getattr(request.app.state.settings, f"sms_{gateway}_secret", None)
     if not expected:
         SMS_WEBHOOK_REQUESTS.labels(gateway, "disabled").inc()
-        return JSONResponse(error_body("sms.gateway.disabled", translate("sms.gateway.disabled", lang)), 503)
+        return JSONResponse(error_body("sms.gateway.disabled", translate("sms.gateway.disabled", lang)), 404)
     text = await read_body_text(request, pipeline, Channel.sms, lang, MAX_WEBHOOK_BYTES)
     if isinstance(text, JSONResponse):
         SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
@@ -145,29 +146,35 @@ def _outcome_json(o: Any) -> dict[str, Any]:
                       errors=[e.as_dict() for e in o.errors] or None)
 
 
-@router.post("/telerivet", summary="Telerivet webhook (incoming_message); replies {messages: [{content}]}")
+@router.post("/telerivet", summary="Telerivet webhook (incoming_message); replies {messages: [{content}]}",
+             response_model=TelerivetOut, responses=WEBHOOK_ERRORS,
+             openapi_extra=body(("application/x-www-form-urlencoded", TelerivetIn), ("application/json", TelerivetIn)))
 async def telerivet(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "telerivet", parse_telerivet,
                           lambda doc: doc.get("secret"), lambda o: telerivet_reply(o.reply))
 
 
-@router.post("/rapidpro", summary="RapidPro/TextIt flow webhook; replies {reply, status}")
+@router.post("/rapidpro", summary="RapidPro/TextIt flow webhook; replies {reply, status}",
+             response_model=SmsReplyOut, responses=WEBHOOK_ERRORS, openapi_extra=body(("application/json", RapidProIn)))
 async def rapidpro(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "rapidpro",
                           lambda doc: parse_rapidpro(doc, channels.sms.flow_fields),
                           lambda _doc: _header_secret(request), _outcome_json)
 
 
-@router.post("/generic", summary="Generic gateway (JSON or form: from, text, id, sent_at); replies {reply, status}")
+@router.post("/generic", summary="Generic gateway (JSON or form: from, text, id, sent_at); replies {reply, status}",
+             response_model=SmsReplyOut, responses=WEBHOOK_ERRORS,
+             openapi_extra=body(("application/json", GenericSmsIn), ("application/x-www-form-urlencoded", GenericSmsIn)))
 async def generic(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "generic", parse_generic,
                           lambda doc: (_header_secret(request, authorization=False) or doc.get("secret")
                                        or _header_secret(request)), _outcome_json)
 
 
-@router.get("/unregistered", summary="SMS from phones not in the CHW registry (kept, re-processable)")
+@router.get("/unregistered", summary="SMS from phones not in the CHW registry (kept, re-processable)",
+            response_model=UnregisteredOut, responses=AUTH)
 def unregistered(pipeline: PipelineDep, _admin: AdminUser, limit: int = Query(default=100, ge=1, le=1000),
-                 offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+                 offset: Offset = 0) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         items = pipeline.rejected.list(conn, channel=Channel.sms, reason="sms.reporter.unknown",
                                        limit=limit, offset=offset)
@@ -181,7 +188,8 @@ def unregistered(pipeline: PipelineDep, _admin: AdminUser, limit: int = Query(de
     return {"items": out, "limit": limit, "offset": offset}
 
 
-@router.post("/registry/reload", summary="Re-read the CHW registry file (after registering CHWs)")
+@router.post("/registry/reload", summary="Re-read the CHW registry file (after registering CHWs)",
+             response_model=RegistryOut, responses=AUTH)
 def reload_chw_registry(request: Request, pipeline: PipelineDep, channels: ChannelsDep,
                         _admin: AdminUser) -> dict[str, Any]:
     registry = reload_registry(channels, pipeline, request.app.state.settings)

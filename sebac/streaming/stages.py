@@ -317,7 +317,8 @@ class WorkerStages:
         except sa.exc.DBAPIError:
             raise  # the database is down or refused: redeliver, never reject
         except Exception:  # noqa: BLE001 - a bug in a rule must not stop the stream: find the culprit
-            pass
+            log.exception("batch of %d messages failed; retrying them one by one to isolate the culprit",
+                          len(items))
         total = ReportsDone()
         for item in items:
             try:

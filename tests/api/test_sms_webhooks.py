@@ -127,7 +127,7 @@ def test_generic_bad_payloads_are_400_and_kept(http):
 
 def test_unconfigured_gateway_is_503(live_app):
     r = httpx.post(f"{live_app.url}/api/v1/sms/telerivet", data=telerivet_form("CHOL 1"))
-    assert r.status_code == 503 and r.json()["error"]["key"] == "sms.gateway.disabled"
+    assert r.status_code == 404 and r.json()["error"]["key"] == "sms.gateway.disabled"
 
 
 def test_same_event_by_sms_and_by_tablet_is_flagged_and_the_late_week_is_queued(http, live_app, clock):
