@@ -3,21 +3,27 @@ unhandled records, a database refusing writes, a broker unreachable at publish t
 """
 from __future__ import annotations
 
-import datetime as dt
-import json
 import time
 
 import httpx
 import sqlalchemy as sa
 
-from sebac.streaming.codec import report_id_for
 from sebac.streaming.engine import build_streaming_pipeline, create_topics
 from sebac.streaming.topics import Topics
 from tests.conftest import LiveServer
 from tests.servers import free_port, start_broker
 from tests.streaming.harness import (
-    PARTITIONS, Worker, areas_on_partitions, commit_group, db_state, end_offsets, expectations, in_topic,
-    make_reports, missing, stream_settings, wait_for, weekly_diff,
+    PARTITIONS,
+    Worker,
+    areas_on_partitions,
+    commit_group,
+    db_state,
+    end_offsets,
+    expectations,
+    make_reports,
+    stream_settings,
+    wait_for,
+    weekly_diff,
 )
 
 
@@ -139,3 +145,4 @@ def test_broker_unreachable_at_publish_answers_503_and_loses_nothing(pg_db):
 
 
 def test_topic_names_follow_the_prefix():
+    assert Topics.with_prefix("it").reports == "it.reports"

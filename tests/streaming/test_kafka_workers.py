@@ -67,7 +67,7 @@ def test_reports_over_http_become_alerts_in_postgres_with_two_workers(kafka_brok
             return state[0] == (len(reports), len(reports)) and state[1].keys() == alerts.keys() \
                 and len(state[3]) == 2 or (missing(pg_db, reports, sites), len(state[3]))
         wait_for(done, 60, workers, "reports, alerts and rejected items in PostgreSQL")
-        (n, _), stored_alerts, n_alerts, rejected = db_state(pg_db)
+        _, stored_alerts, n_alerts, rejected = db_state(pg_db)
         assert n_alerts == (len(alerts), 0) and stored_alerts == alerts
         assert sorted(e[0]["key"] for e in rejected) == ["report.orgunit.unknown", "stream.message.undecodable"]
         assert all(w.alive() for w in workers)
