@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit docs system-deps bench clean
+.PHONY: run test test-unit test-kafka docs system-deps bench clean
 
 run: $(STAMP)
 	$(BIN)/sebac serve --demo
@@ -15,6 +15,11 @@ test: $(STAMP) system-deps
 # The fast run: no server, broker, browser or subprocess (tests marked `integration` are left out).
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration"
+
+# The streaming suite alone, on Apache Kafka (KRaft) started from deploy/kafka/libs by the fixtures.
+test-kafka: $(STAMP) system-deps
+	@echo "Apache Kafka $$(java -cp 'deploy/kafka/libs/*' kafka.Kafka --version 2>/dev/null | tail -1)"
+	$(BIN)/python -m pytest tests/streaming
 
 $(STAMP): pyproject.toml console/assets.lock
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +37,12 @@ $(VENV)/.docs-installed: $(STAMP)
 	$(BIN)/pip install -e ".[docs]"
 	touch $@
 
-# Servers the integration tests start on loopback (PostgreSQL, Prometheus) and the browser the console
-# tests drive (chromium), from Debian's packages.
+# Servers the integration tests start on loopback (PostgreSQL, Prometheus, a JDK and Maven) and the browser
+# the console tests drive (chromium), from Debian's packages; then Apache Kafka's jars from Maven Central
+# (deploy/kafka/pom.xml, fetched again only when the pom changes).
 system-deps:
 	bash deploy/dev/system-deps.sh
+	bash deploy/kafka/fetch.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/detectors.py

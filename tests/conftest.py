@@ -116,13 +116,21 @@ def pg_url(postgres_server, request) -> str:
 
 
 @pytest.fixture(scope="session")
-def kafka_broker():
-    """A Kafka-protocol broker (noida-db) for the session, on a free port."""
+def kafka_broker(request):
+    """Apache Kafka (KRaft, one node) for the session, on free ports; its log is kept under
+    data/test-artefacts/ when a test of the session failed."""
     from tests.servers import start_broker
 
     broker = start_broker()
     yield broker
-    broker.stop()
+    broker.stop(keep_log=request.session.testsfailed > 0)
+
+
+def pytest_report_header(config) -> str:
+    from tests.servers import kafka_libs, kafka_version
+
+    libs = kafka_libs()
+    return f"kafka: Apache Kafka {kafka_version(libs)} ({libs})" if libs else "kafka: no jars (deploy/kafka/fetch.sh)"
 
 
 # -- `pytest -m "not integration"` (make test-unit) is a fast run without servers ---------------------
