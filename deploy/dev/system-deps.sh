@@ -10,7 +10,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || want+=(prometheus)
 command -v chromium >/dev/null 2>&1 || want+=(chromium fonts-dejavu-core)
 # Pango: WeasyPrint lays out the PDF sitrep with it
-ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0" || want+=(libpango-1.0-0 libpangoft2-1.0-0)
+# (no `grep -q` in a pipe: under pipefail its early exit fails ldconfig with SIGPIPE)
+[ -n "$(ldconfig -p 2>/dev/null | grep libpangoft2-1.0)" ] || want+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || want+=(maven)
 [ ${#want[@]} -eq 0 ] && exit 0
