@@ -59,6 +59,14 @@ def unit_row(u: UnitQuality) -> dict[str, Any]:
             "low": u.completeness is not None and u.completeness < 0.8}
 
 
+def silent_rows(q: Any, pyramid: Any, lang: str) -> list[dict[str, str]]:
+    """The silent sites of a quality report, with their health area and last receipt."""
+    t = catalogue(lang).gettext
+    return [{"name": s.name, "area": pyramid.get(s.health_area_id).name if s.health_area_id else "—",
+             "last": when(s.last_received, lang, "short") if s.last_received else t(N_("never"))}
+            for s in q.sites if s.silent]
+
+
 def quality_view(pipeline: Any, settings: Any, user: User, week: str | None, unit_id: str | None,
                  now: dt.datetime, lang: str) -> dict[str, Any]:
     require(user, "quality")
@@ -82,9 +90,7 @@ def quality_view(pipeline: Any, settings: Any, user: User, week: str | None, uni
         "deadline": when(q.deadline, lang, "short"),
         "scope": {"id": scope, "name": pyramid.get(scope).name}, "summary": unit_row(q.summary),
         "areas": [unit_row(a) for a in q.health_areas],
-        "silent": [{"name": s.name, "area": pyramid.get(s.health_area_id).name if s.health_area_id else "—",
-                    "last": when(s.last_received, lang, "short") if s.last_received else t(N_("never"))}
-                   for s in q.sites if s.silent],
+        "silent": silent_rows(q, pyramid, lang),
         "silent_days": settings.silent_after_days,
         "units": [{"value": u.id, "label": f"{u.name} ({t(N_('district')) if u.level == 'district' else t(N_('health area'))})"}
                   for u in sorted(choices, key=lambda u: (u.level != "district", u.name))],

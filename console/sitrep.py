@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from alerts.timeliness import timeliness
 from alerts.users import User
 from console.access import require
-from console.i18n import N_, catalogue, when
-from console.quality_view import parse_week, scope_of, shift, unit_row
+from console.i18n import catalogue, when
+from console.quality_view import parse_week, scope_of, shift, silent_rows, unit_row
 from ingest.epiweek import EpiWeek, epiweek, week_end, week_start
 from ingest.errors import DomainError
 from ingest.quality import quality_report
@@ -139,8 +139,6 @@ def sitrep_view(pipeline: Any, settings: Any, user: User, district_id: str, week
         "perf": [{"name": m, "met": perf[m]["met"], "missed": perf[m]["missed"], "pending": perf[m]["pending"]}
                  for m in MILESTONES],
         "quality": unit_row(q.summary), "areas": [unit_row(a) for a in q.health_areas],
-        "silent": [{"name": s.name, "area": pyramid.get(s.health_area_id).name if s.health_area_id else "—",
-                    "last": when(s.last_received, lang, "short") if s.last_received else t(N_("never"))}
-                   for s in q.sites if s.silent],
+        "silent": silent_rows(q, pyramid, lang),
         "prev": str(shift(wk, -1, start_day)), "next": str(shift(wk, 1, start_day)),
     }
