@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/sebac serve --demo
 
-test: $(STAMP) system-deps
+test: $(STAMP) $(VENV)/.docs-installed system-deps
 	$(BIN)/python -m pytest
 
 # The fast run: no server, broker, browser or subprocess (tests marked `integration` are left out).
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml console/assets.lock
 	$(BIN)/python deploy/dev/web_assets.py
 	touch $(STAMP)
 
-# The documentation site, into site/: offline, and --strict (a broken link or anchor, or a docstring
+# The documentation site, into site/ (its tools are installed for `make test` too: the docs tests import them): offline, and --strict (a broken link or anchor, or a docstring
 # the API reference cannot render, fails the build).
 docs: $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
