@@ -29,7 +29,7 @@ def _iso(v: dt.datetime | None) -> str | None:
     return v.isoformat() if v else None
 
 
-@router.get("/quality", summary="Reporting completeness, promptness, duplicates and silent sites for a week",
+@router.get("/quality", response_model_exclude_unset=True, summary="Reporting completeness, promptness, duplicates and silent sites for a week",
             response_model=QualityOut, responses=AUTH | errors(404))
 def quality(request: Request, pipeline: PipelineDep, user: CurrentUser,
             week: str | None = Query(default=None, pattern=r"^\d{4}-W\d{2}$",
