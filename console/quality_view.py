@@ -13,6 +13,8 @@ from typing import Any
 from alerts.users import User, alert_scope
 from console.access import require
 from console.i18n import N_, catalogue, when
+from console.views import _disease as disease_name
+from console.views import _name as place_name
 from ingest.duplicates import pending_possible_duplicates
 from ingest.epiweek import EpiWeek, epiweek, week_end, week_start
 from ingest.errors import DomainError
@@ -96,8 +98,7 @@ def quality_view(pipeline: Any, settings: Any, user: User, week: str | None, uni
                   for u in sorted(choices, key=lambda u: (u.level != "district", u.name))],
         "duplicates": [{
             "report_id": p.report_id, "duplicate_of": p.duplicate_of,
-            "place": pyramid.get(p.orgunit_id).name if p.orgunit_id in pyramid else p.orgunit_id,
-            "disease": pipeline.diseases.get(p.disease).name(lang) if p.disease in pipeline.diseases else p.disease,
+            "place": place_name(pipeline, p.orgunit_id), "disease": disease_name(pipeline, p.disease, lang),
             "cases": p.cases, "onset": when(p.onset_date, lang, "short"),
             "a": _brief(reports.get(p.report_id), lang), "b": _brief(reports.get(p.duplicate_of), lang),
             "cross_channel": p.cross_channel, "held": p.report_state == "held",

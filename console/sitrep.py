@@ -27,6 +27,9 @@ from alerts.timeliness import timeliness
 from alerts.users import User
 from console.access import require
 from console.i18n import catalogue, when
+from console.views import STATUS
+from console.views import _disease as disease_name
+from console.views import _name as place_name
 from console.quality_view import parse_week, scope_of, shift, silent_rows, unit_row
 from ingest.epiweek import EpiWeek, epiweek, week_end, week_start
 from ingest.errors import DomainError
@@ -87,9 +90,7 @@ def case_tables(rows: list[tuple[str, str, dt.date, int, int]], weeks: list[EpiW
 
 def _alert_row(pipeline: Any, a: Any, now: dt.datetime, lang: str, labels: dict[str, str]) -> dict[str, Any]:
     tl = timeliness(a, now)
-    disease = pipeline.diseases.get(a.disease).name(lang) if a.disease in pipeline.diseases else a.disease
-    return {"id": a.alert_id, "disease": disease,
-            "place": pipeline.pyramid.get(a.orgunit_id).name if a.orgunit_id in pipeline.pyramid else a.orgunit_id,
+    return {"id": a.alert_id, "disease": disease_name(pipeline, a.disease, lang), "place": place_name(pipeline, a.orgunit_id),
             "status": a.status.value, "status_label": labels.get(a.status.value, a.status.value),
             "cases": int(a.cases), "created": when(a.created_at, lang, "short"),
             "milestones": {m: tl["status"].get(m) for m in MILESTONES}}
@@ -97,8 +98,6 @@ def _alert_row(pipeline: Any, a: Any, now: dt.datetime, lang: str, labels: dict[
 
 def sitrep_view(pipeline: Any, settings: Any, user: User, district_id: str, week: str, now: dt.datetime,
                 lang: str) -> dict[str, Any]:
-    from console.views import STATUS  # the status names the inbox shows
-
     require(user, "sitrep")
     t = catalogue(lang).gettext
     start_day = pipeline.start_day
