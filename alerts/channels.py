@@ -50,6 +50,12 @@ def _post_json(url: str, body: dict[str, Any], what: str, timeout: float,
         raise _http_error(resp, what)
 
 
+def _idempotency(payload: dict[str, Any]) -> dict[str, str]:
+    """``Idempotency-Key``: the same on every attempt of one notification (see :mod:`alerts.outbox`)."""
+    key = payload.get("notification_id")
+    return {"Idempotency-Key": str(key)} if key else {}
+
+
 @dataclass
 class HttpSmsGateway:
     url: str
@@ -58,7 +64,8 @@ class HttpSmsGateway:
 
     def send(self, address: str, subject: str, body: str, payload: dict[str, Any]) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        _post_json(self.url, {"to": address, "text": body}, "sms gateway", self.timeout, headers)
+        _post_json(self.url, {"to": address, "text": body}, "sms gateway", self.timeout,
+                   headers | _idempotency(payload))
 
 
 @dataclass
@@ -106,7 +113,7 @@ class WebhookSender:
     timeout: float = 10.0
 
     def send(self, address: str, subject: str, body: str, payload: dict[str, Any]) -> None:
-        _post_json(address, payload | {"text": body}, "webhook", self.timeout)
+        _post_json(address, payload | {"text": body}, "webhook", self.timeout, _idempotency(payload))
 
 
 @dataclass

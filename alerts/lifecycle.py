@@ -149,6 +149,10 @@ EFFECTS: dict[str, tuple[Callable[[Alert, AlertEvent], dict[str, Any]], bool]] =
     "closed": (lambda a, e: {"closed_at": e.at, "outcome": e.reason, "escalate_at": None}, True),
     "notified": (lambda a, e: {"last_notified_at": e.at}, False),
     "duplicate_suppressed": (_none, False),
+    # a report behind the alert was revised (alerts.revisions): said on the timeline, state unchanged
+    "report_corrected": (_none, False),
+    "report_retracted": (_none, False),
+    "report_duplicate": (_none, False),
 }
 _TARGET = {t.event: t.target for t in TRANSITIONS.values() if t.target is not None}
 

@@ -54,8 +54,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "apikey.orgunit.unknown": "Unité d'organisation inconnue pour cette clé.",
         "subscription.disease.unknown": "Maladie inconnue pour cet abonnement.",
         "subscription.orgunit.unknown": "Unité d'organisation inconnue pour cet abonnement.",
+        "subscription.user.unknown": "Utilisateur inconnu pour cet abonnement.",
         "duplicate.not_found": "Cette paire de doublons possibles n'existe pas.",
         "quality.week.invalid": "Semaine non valide : indiquez par exemple 2026-W47.",
+        "console.page.forbidden": "Votre compte n'a pas accès à cette page.",
+        "console.form.expired": "Le formulaire a expiré ; réessayez.",
+        "duplicate.decision.unknown": "Décision inconnue : confirmer ou écarter.",
+        "sitrep.district.invalid": "Le bilan hebdomadaire se fait pour un district.",
     },
     "en": {
         "alert.notFound": "Unknown alert #{id}.",
@@ -86,8 +91,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "apikey.orgunit.unknown": "Unknown organisation unit for this key.",
         "subscription.disease.unknown": "Unknown disease for this subscription.",
         "subscription.orgunit.unknown": "Unknown organisation unit for this subscription.",
+        "subscription.user.unknown": "Unknown user for this subscription.",
         "duplicate.not_found": "This pair of possible duplicates does not exist.",
         "quality.week.invalid": "Week not valid: give e.g. 2026-W47.",
+        "console.page.forbidden": "Your account has no access to this page.",
+        "console.form.expired": "The form expired; please try again.",
+        "duplicate.decision.unknown": "Unknown decision: confirm or dismiss.",
+        "sitrep.district.invalid": "The weekly situation report is made for a district.",
     },
 }
 for _action in ACTIONS:
@@ -107,7 +117,7 @@ def localized(params: dict[str, Any], lang: str) -> dict[str, Any]:
     out = dict(params)
     if "status_now" in out:
         out["status_now"] = STATUS_NAMES[base].get(out["status_now"], out["status_now"])
-    if "level" in out and out["level"]:
+    if out.get("level"):
         out["level"] = LEVEL_NAMES[base].get(out["level"], out["level"])
     return out
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from alerts.channels import CHANNELS
 from alerts.contracts import Alert
 from alerts.outbox import OutboxRepository
-from alerts.tables import subscriptions
+from alerts.tables import subscriptions, users
 from alerts.templates import render
 from ingest.diseases import DiseaseCatalogue
 from ingest.errors import DomainError
@@ -33,7 +33,7 @@ class SubscriptionIn(BaseModel):
     address: str = Field(min_length=3, max_length=500)
     disease: str | None = None
     lang: str = Field(default="fr", pattern=r"^[a-z]{2,3}$")
-    user_id: int | None = None
+    user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)  # a PostgreSQL integer id
 
     @model_validator(mode="after")
     def _address_fits_channel(self) -> "SubscriptionIn":
@@ -58,6 +58,9 @@ class SubscriptionRepository:
             raise DomainError("subscription.orgunit.unknown", f"unknown org unit {sub.orgunit_id!r}", status=422)
         if sub.disease and diseases is not None and sub.disease not in diseases:
             raise DomainError("subscription.disease.unknown", f"unknown disease {sub.disease!r}", status=422)
+        if sub.user_id is not None and conn.execute(sa.select(users.c.user_id).where(
+                users.c.user_id == sub.user_id)).first() is None:  # else a foreign-key error (a 500)
+            raise DomainError("subscription.user.unknown", f"no user {sub.user_id}", status=422)
         sid = conn.execute(subscriptions.insert().values(**sub.model_dump(), active=True)).inserted_primary_key[0]
         return Subscription(subscription_id=int(sid), **sub.model_dump())
 

@@ -10,8 +10,14 @@ send the same row and a crashed worker's rows come back after the lease), sends,
   (exponential backoff) after a transient failure;
 * ``dead`` (dead letter) after a permanent failure or ``max_attempts`` attempts.
 
+Delivery is at least once: a crash after the receiver took a message but before it was marked ``sent``
+sends it again when the lease ends. Every attempt of one message carries the same key
+(``notification_id`` in the payload, ``Idempotency-Key`` on HTTP channels, :func:`notification_key`),
+so the receiver can drop the second copy; nothing is ever lost.
+
 ``notification_log`` records every step with its reason (``new``, ``escalated``, ``repeat``): why a
-message went out, and what became of it.
+message went out, and what became of it. Replies to inbound SMS (reason ``reply``, no alert) take
+the same path when ``SEBAC_SMS_REPLIES=outbound`` (:meth:`OutboxRepository.enqueue_reply`).
 """
 from __future__ import annotations
 
@@ -28,6 +34,11 @@ from alerts.metrics import observe_notification
 from alerts.tables import notification_log, notification_outbox
 
 log = logging.getLogger("sebac.alerts.outbox")
+
+
+def notification_key(outbox_id: int) -> str:
+    """The key every attempt of one outbox message carries (receivers deduplicate on it)."""
+    return f"sebac-notification-{outbox_id}"
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,25 @@ class OutboxRepository:
             n += 1
         return n
 
-    def log(self, conn: Connection, outbox_id: int, alert_id: int, at: dt.datetime, event: str, reason: str,
+    def enqueue_reply(self, conn: Connection, *, address: str, body: str, lang: str, dedup_key: str,
+                      now: dt.datetime) -> bool:
+        """Queue the reply to an inbound SMS (no alert) once per ``dedup_key``; False when it already was
+        (a gateway's retry of the same message sends no second SMS)."""
+        o = notification_outbox.c
+        if conn.execute(sa.select(o.outbox_id).where(o.dedup_key == dedup_key)).first() is not None:
+            return False
+        try:
+            with conn.begin_nested():  # two retries racing: the unique key keeps one
+                outbox_id = conn.execute(notification_outbox.insert().values(
+                    alert_id=None, subscription_id=None, dedup_key=dedup_key, channel="sms", address=address,
+                    lang=lang, reason="reply", level="sms", subject="", body=body, payload={"reason": "reply"},
+                    status="pending", attempts=0, next_attempt_at=now, created_at=now)).inserted_primary_key[0]
+        except sa.exc.IntegrityError:
+            return False
+        self.log(conn, outbox_id, None, now, "queued", "reply", "sms", "reply to an inbound SMS")
+        return True
+
+    def log(self, conn: Connection, outbox_id: int, alert_id: int | None, at: dt.datetime, event: str, reason: str,
             channel: str, detail: str | None = None) -> None:
         conn.execute(notification_log.insert().values(outbox_id=outbox_id, alert_id=alert_id, at=at, event=event,
                                                       reason=reason, channel=channel, detail=detail))
@@ -130,8 +159,9 @@ class OutboxWorker:
 
     def _deliver(self, row: dict[str, Any], now: dt.datetime) -> str:
         channel, reason, attempts = row["channel"], row["reason"], row["attempts"]
+        payload = dict(row["payload"] or {}) | {"notification_id": notification_key(row["outbox_id"])}
         try:
-            self.channels.send(channel, row["address"], row["subject"], row["body"], row["payload"])
+            self.channels.send(channel, row["address"], row["subject"], row["body"], payload)
         except DeliveryError as exc:
             dead = exc.permanent or attempts >= self.retry.max_attempts
             with self.db.begin() as conn:
@@ -143,7 +173,7 @@ class OutboxWorker:
                 self.repo.log(conn, row["outbox_id"], row["alert_id"], now, "dead" if dead else "retry", reason,
                               channel, f"attempt {attempts}: {exc}")
             observe_notification(channel, "dead_lettered" if dead else "failed")
-            (log.error if dead else log.warning)("notification %d (%s, alert #%d) %s after attempt %d: %s",
+            (log.error if dead else log.warning)("notification %d (%s, alert #%s) %s after attempt %d: %s",
                                                  row["outbox_id"], channel, row["alert_id"],
                                                  "dead-lettered" if dead else "will be retried", attempts, exc)
             return "dead" if dead else "retry"

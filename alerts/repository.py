@@ -111,6 +111,13 @@ class AlertRepository:
         return {"signal_id": signal.signal_id, "alert_id": alert_id, "dedup_key": signal.dedup_key,
                 "detected_at": signal.detected_at, "payload": signal.model_dump(mode="json")}
 
+    def alerts_using_report(self, conn: Connection, report_id: str) -> list[int]:
+        """Ids of the alerts whose stored signals name ``report_id`` (a uuid) among their reports."""
+        text = sa.cast(alert_signals.c.payload, sa.Text)
+        q = (sa.select(alert_signals.c.alert_id).where(text.contains(f'"{report_id}"', autoescape=True)).distinct()
+             .order_by(alert_signals.c.alert_id))
+        return [int(a) for a in conn.execute(q).scalars()]
+
     def alert_of_signal(self, conn: Connection, signal_id: str) -> Alert | None:
         row = conn.execute(_OF_SIGNAL, {"b_signal": signal_id}).first()
         return _alert(row) if row else None

@@ -16,11 +16,12 @@ import logging
 import threading
 from typing import Any
 
-from alerts.channels import Channels, HttpSmsGateway, LogSmsGateway, SmtpMailer, WebhookSender
+from alerts.channels import Channels, SmtpMailer, WebhookSender
 from alerts.escalation import EscalationScheduler
 from alerts.outbox import OutboxWorker, RetryPolicy
 from alerts.policy import load_policy
 from alerts.sms_commands import install as install_sms_commands
+from alerts.sms_senders import sms_sender_from_settings
 
 log = logging.getLogger("sebac.alerts.runtime")
 
@@ -36,8 +37,7 @@ def configure(pipeline: Any, settings: Any) -> None:
 
 
 def channels_from_settings(settings: Any) -> Channels:
-    sms = (HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token) if settings.sms_gateway_url
-           else LogSmsGateway())
+    sms = sms_sender_from_settings(settings)
     mail = (SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_username,
                        settings.smtp_password, settings.smtp_starttls) if settings.smtp_host else None)
     return Channels(sms=sms, email=mail, webhook=WebhookSender())
@@ -45,7 +45,8 @@ def channels_from_settings(settings: Any) -> Channels:
 
 def retry_from_settings(settings: Any) -> RetryPolicy:
     return RetryPolicy(max_attempts=settings.outbox_max_attempts,
-                       base=dt.timedelta(seconds=settings.outbox_backoff_seconds))
+                       base=dt.timedelta(seconds=settings.outbox_backoff_seconds),
+                       lease=dt.timedelta(seconds=getattr(settings, "outbox_lease_seconds", 120.0)))
 
 
 class _Loop(threading.Thread):

@@ -199,6 +199,20 @@ class AlertService:
             self._held[alert_dedup_key(signal)] = (alert, 1 + len(events))
         return alert
 
+    def note_revision(self, conn: Connection, revision: Any, now: dt.datetime) -> list[int]:
+        """A report was revised (:class:`ingest.corrections.Revision`): one timeline event on every
+        alert that used it (:mod:`alerts.revisions`); the ids of those alerts."""
+        from alerts.revisions import revision_event
+
+        noted = []
+        for alert_id in self.repo.alerts_using_report(conn, revision.before.report_id):
+            alert = self.repo.get(conn, alert_id)
+            event = revision_event(alert, revision, self.repo.next_seq(conn, alert_id), now) if alert else None
+            if event is not None:
+                self.repo.append_events(conn, alert_id, [event])
+                noted.append(alert_id)
+        return noted
+
     # -- people -------------------------------------------------------------------------------------
     def _locked(self, conn: Connection, alert_id: int) -> Alert:
         alert = self.repo.get_for_update(conn, alert_id)

@@ -19,7 +19,9 @@ import console
 import api.routers
 from api.body_limits import BodyLimits
 from api.errors import install_error_handlers
+from api.schemas_ingest import COMPONENTS
 from api.security import SecurityHeaders
+from ingest.redaction import install_log_redaction
 
 
 def routers() -> list[Any]:
@@ -37,6 +39,7 @@ def create_app(pipeline: Any, settings: Any) -> FastAPI:
                   docs_url=None, redoc_url=None)  # /docs: api.routers.docs (no inline script)
     app.state.pipeline = pipeline
     app.state.settings = settings
+    install_log_redaction(settings.secret_values() if hasattr(settings, "secret_values") else ())
     install_error_handlers(app)
     app.add_middleware(BodyLimits)  # size and JSON depth of every body, before any route parses it
     app.add_middleware(SecurityHeaders)  # outermost: also on the answers of BodyLimits
@@ -44,4 +47,21 @@ def create_app(pipeline: Any, settings: Any) -> FastAPI:
     for router in routers():
         app.include_router(router)
     console.mount(app)
+    _with_body_schemas(app)
     return app
+
+
+def _with_body_schemas(app: FastAPI) -> None:
+    """The OpenAPI document also holds the schemas the raw-read request bodies refer to
+    (:data:`api.schemas_ingest.COMPONENTS`), which FastAPI cannot see in a route's parameters."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            known = doc.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in COMPONENTS.items():
+                known.setdefault(name, schema)
+        return app.openapi_schema or doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

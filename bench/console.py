@@ -82,8 +82,13 @@ def main() -> None:
             floor = timed(client, "/healthz", args.requests)
             page = client.get("/").text
             alert_id = re.search(r'href="/alerts/(\d+)"', page).group(1)
+            district = pipeline.pyramid.ancestor_at(areas[0].id, "district").id
+            week = client.get(f"/sitrep?district={district}", follow_redirects=False).headers["location"].rsplit("/", 1)[1]
+            sitrep = timed(client, f"/sitrep/{district}/{week}", max(5, args.requests // 10))
+            pdf = timed(client, f"/sitrep/{district}/{week}?format=pdf", 5)
+            quality = timed(client, "/quality", max(5, args.requests // 10))
             weights = {}
-            for path in ("/", f"/alerts/{alert_id}", "/login"):
+            for path in ("/", f"/alerts/{alert_id}", "/login", "/quality", f"/sitrep/{district}/{week}"):
                 html = client.get(path).content
                 assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html.decode())
                 weights[path] = len(gzip.compress(html)) + sum(len(gzip.compress(client.get(a).content))
@@ -92,6 +97,9 @@ def main() -> None:
           f"Python {platform.python_version()}, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"inbox (national user, {args.alerts} alerts, first 100 rows): p50 {statistics.median(inbox):.1f} ms, "
           f"p95 {p95(inbox):.1f} ms over {args.requests} requests (budget p95 ≤ 50 ms)")
+    print(f"sitrep {district} {week} HTML: p50 {statistics.median(sitrep):.1f} ms; PDF (WeasyPrint): "
+          f"p50 {statistics.median(pdf):.0f} ms over {len(pdf)}; quality page (national scope): "
+          f"p50 {statistics.median(quality):.1f} ms")
     print(f"floor GET /healthz: p50 {statistics.median(floor):.2f} ms, p95 {p95(floor):.2f} ms")
     for path, w in weights.items():
         print(f"weight {path}: {w / 1000:.1f} kB gzip with its CSS and JS (budget {'50' if path == '/' else '100'} kB)")

@@ -105,7 +105,7 @@ def floor(path: Path) -> float:
                      "onset_date": dt.date.fromisoformat(r["onset_date"]),
                      "report_date": dt.date.fromisoformat(r["report_date"]), "received_at": NOW, "reporter": None, "text": None}
                 for r in csv.DictReader(fh)]
-    cols = [c.name for c in reports.columns]
+    cols = [c.name for c in reports.columns if c.name in rows[0]]  # the rest: their server defaults
     tuples = [tuple(r[c] for c in cols) for r in rows]
     sql = f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     raw = db.raw_connection()  # the DBAPI (sqlite3) connection: nothing between the rows and SQLite

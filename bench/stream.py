@@ -1,4 +1,4 @@
-"""Benchmark of the scale-out mode on real servers (noida-db broker, PostgreSQL), started here.
+"""Benchmark of the scale-out mode on real servers (Apache Kafka broker, PostgreSQL), started here.
 
     .venv/bin/python bench/stream.py [--reports 20000] [--partitions 8] [--latency 200]
 
@@ -337,7 +337,8 @@ def main() -> None:
     print("\n| what | workers | reports | reports/s |\n|---|---|---|---|")
     for mode, w, n, rate, _ in results:
         print(f"| {mode} | {w} | {n} | {rate:,.0f} |")
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+    print(f"\nbroker: Apache Kafka {broker.version}; machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}; "
           f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
 
 

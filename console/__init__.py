@@ -10,7 +10,9 @@ STATIC = Path(__file__).parent / "static"
 
 
 def mount(app: FastAPI) -> None:
+    from console.data_routes import router as data_router
     from console.routes import router
 
     app.include_router(router)
+    app.include_router(data_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

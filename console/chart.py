@@ -6,7 +6,8 @@ the detector had none); the alert week's bar is marked. ``y`` grows downwards as
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 28

@@ -33,7 +33,7 @@ def languages() -> tuple[str, ...]:
     return tuple(sorted(found | {"en"}))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def catalogue(lang: str) -> Translations:
     path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     if not path.exists():
@@ -58,11 +58,16 @@ def _locale(lang: str) -> str:
     return lang if lang in ("fr", "en") else DEFAULT_LANG  # CLDR has no 'bm' date formats in every Babel
 
 
+def N_(text: str) -> str:
+    """Marks a message id for extraction (``pybabel extract -k N_``); translated where it is shown."""
+    return text
+
+
 def when(value: dt.datetime | dt.date | None, lang: str, fmt: str = "medium") -> str:
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        return babel_dates.format_datetime(value, format=fmt, tzinfo=dt.timezone.utc, locale=_locale(lang))
+        return babel_dates.format_datetime(value, format=fmt, tzinfo=dt.UTC, locale=_locale(lang))
     return babel_dates.format_date(value, format=fmt, locale=_locale(lang))
 
 

@@ -20,6 +20,7 @@ from api.auth import tokens, user_of_token
 from api.params import DB_INT_MAX
 from api.routers.auth import _judge
 from console import session
+from console.access import menu
 from console.i18n import catalogue, languages, page_lang
 from console.views import InboxFilters, alert_view, inbox_view
 from ingest.errors import DomainError
@@ -47,7 +48,8 @@ def _user(request: Request) -> Any:
 def render(request: Request, name: str, lang: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     raw = session.session_token(request)
     values = {"user": None, "lang": lang, "csrf": session.csrf_for(raw) if raw else "",
-              "htmx": (VENDOR / "htmx.min.js").exists(), "languages": languages()} | ctx
+              "htmx": (VENDOR / "htmx.min.js").exists(), "languages": languages(), "layout": "base.html"} | ctx
+    values["menu"] = menu(values["user"]) if values["user"] else []
     page = env(lang).get_template(name).render(**values)
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 

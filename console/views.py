@@ -17,15 +17,9 @@ from alerts.outbox import OutboxRepository
 from alerts.timeliness import timeliness
 from alerts.users import User, alert_scope, authorize_read
 from console.chart import weekly_chart
-from console.i18n import ago, catalogue, when
+from console.i18n import N_, ago, catalogue, when
 from console.series import alert_series
 from ingest.errors import DomainError
-
-
-def N_(text: str) -> str:
-    """Marks a message id for extraction; translated where it is shown."""
-    return text
-
 
 STATUS = {"open": N_("open"), "acknowledged": N_("acknowledged"), "verified": N_("verified"),
           "discarded": N_("discarded"), "response": N_("in response"), "closed": N_("closed")}
@@ -37,7 +31,9 @@ ACTION = {"acknowledge": N_("Acknowledge"), "verify": N_("Verify (confirmed)"),
 EVENT = {"created": N_("created"), "signal_merged": N_("signal merged"), "acknowledged": N_("acknowledged"),
          "verified": N_("verified"), "discarded": N_("discarded"), "response_started": N_("response started"),
          "closed": N_("closed"), "escalated": N_("escalated"), "taken_over": N_("taken over"),
-         "assessed": N_("assessed"), "notified": N_("notified"), "notification_sent": N_("notification sent"), "reopened": N_("reopened")}
+         "assessed": N_("assessed"), "notified": N_("notified"), "notification_sent": N_("notification sent"), "reopened": N_("reopened"),
+         "report_corrected": N_("report corrected"), "report_retracted": N_("report retracted"),
+         "report_duplicate": N_("report confirmed as a duplicate")}
 RISK = {"low": N_("low"), "moderate": N_("moderate"), "high": N_("high"), "very_high": N_("very high")}
 MILESTONE = {"met": N_("met"), "missed": N_("missed"), "pending": N_("pending")}
 RISK_ORDER = {1: "low", 2: "moderate", 3: "high", 4: "very_high"}

@@ -26,7 +26,7 @@ from detectors.rules.base import Scope
 from detectors.statistical import DetectorConfig, signal_for
 from detectors.weekly import weeks_between
 from ingest.pyramid import Pyramid
-from ingest.tables import reports, weekly_counts_history as history
+from ingest.tables import COUNTED, reports, weekly_counts_history as history
 
 __all__ = ["load_matrices", "load_levels", "evaluate_national"]
 
@@ -105,7 +105,7 @@ def load_levels(conn: Connection, pyramid: Pyramid, wanted: Mapping[str, Iterabl
     # reports by onset day, health area and district at once
     q = (sa.select(reports.c.health_area_id, reports.c.district_id, reports.c.disease, reports.c.onset_date,
                    sa.func.sum(reports.c.cases))
-         .where(reports.c.disease.in_(diseases), reports.c.onset_date >= origin, reports.c.onset_date <= until)
+         .where(COUNTED, reports.c.disease.in_(diseases), reports.c.onset_date >= origin, reports.c.onset_date <= until)
          .group_by(reports.c.health_area_id, reports.c.district_id, reports.c.disease, reports.c.onset_date))
     got = _fetch(conn, q)
     if got:
@@ -121,7 +121,8 @@ def load_levels(conn: Connection, pyramid: Pyramid, wanted: Mapping[str, Iterabl
     seen = {}
     for lv in levels:   # earliest onset in the org unit, any disease: its series starts there
         s = np.full(len(units[lv]), np.iinfo(np.int64).max)
-        for oid, d in conn.execute(sa.select(_COLUMN[lv], sa.func.min(reports.c.onset_date)).group_by(_COLUMN[lv])):
+        for oid, d in conn.execute(sa.select(_COLUMN[lv], sa.func.min(reports.c.onset_date))
+                                    .where(COUNTED).group_by(_COLUMN[lv])):
             if oid in rows[lv] and d is not None:
                 s[rows[lv][oid]] = _date(d).toordinal()
         seen[lv] = s

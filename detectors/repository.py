@@ -4,7 +4,9 @@ Statistical detectors read their series from ingest's weekly cube (:mod:`ingest.
 week) and only the days of a week that alarmed from ``reports``; case-definition rules read the
 reports of their window.
 
-Read-only over ``reports`` (ingest's table; detectors sit downstream of ingest). Historical weekly
+Read-only over ``reports`` (ingest's table; detectors sit downstream of ingest), counting the
+``active`` rows only (:data:`ingest.tables.COUNTED`: not retracted, not a held or confirmed
+duplicate). Historical weekly
 counts come from ingest's ``history_counts(conn, orgunit_id, disease)`` when that repository
 function exists (CSV uploads of weekly counts from before SEBAC); without it history is empty.
 """
@@ -19,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from detectors.epiweek import EpiWeek
 from ingest import cube
-from ingest.tables import reports, weekly_counts_history
+from ingest.tables import COUNTED, reports, weekly_counts_history
 
 _COLUMN = {"health_area": reports.c.health_area_id, "district": reports.c.district_id}
 SUPPORTED_LEVELS = tuple(_COLUMN)
@@ -46,7 +48,7 @@ class DetectorRepository:
         """Reports of ``disease`` with onset in ``[since, until]``, in one org unit or everywhere."""
         q = sa.select(reports.c.report_id, reports.c.orgunit_id, reports.c.health_area_id,
                       reports.c.district_id, reports.c.onset_date, reports.c.cases, reports.c.received_at
-                      ).where(reports.c.disease == disease, reports.c.onset_date >= since,
+                      ).where(COUNTED, reports.c.disease == disease, reports.c.onset_date >= since,
                               reports.c.onset_date <= until)
         if level is not None:
             q = q.where(_COLUMN[level] == orgunit_id)
@@ -63,7 +65,7 @@ class DetectorRepository:
         """Cases by onset day in one org unit (one row per day: cheap for long baselines)."""
         col = _COLUMN[level]
         q = (sa.select(reports.c.onset_date, sa.func.sum(reports.c.cases))
-             .where(col == orgunit_id, reports.c.disease == disease,
+             .where(COUNTED, col == orgunit_id, reports.c.disease == disease,
                     reports.c.onset_date >= since, reports.c.onset_date <= until)
              .group_by(reports.c.onset_date))
         return {_date(d): int(n or 0) for d, n in conn.execute(q)}
@@ -71,7 +73,8 @@ class DetectorRepository:
     def first_onset(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
         """Earliest onset reported in the org unit for any disease: surveillance there starts then
         (later weeks without reports are true zeros; earlier weeks are unknown, not zero)."""
-        v = conn.execute(sa.select(sa.func.min(reports.c.onset_date)).where(_COLUMN[level] == orgunit_id)).scalar()
+        v = conn.execute(sa.select(sa.func.min(reports.c.onset_date))
+                         .where(COUNTED, _COLUMN[level] == orgunit_id)).scalar()
         return _date(v) if v is not None else None
 
     def weekly_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,

@@ -11,7 +11,10 @@ with one ``executemany`` at the end. :class:`DetectionSession` does that:
   <DetectionSession.add>` folded in — a read made before an add is patched by it, a read made
   after one folds it in when it is first made. The folded value is what the same SQL would return
   with those rows stored (rows of one org unit in index order: onset date, then insertion);
-* rule and detector results are not shared between reports (each report changes its own cells).
+* rule and detector results are not shared between reports (each report changes its own cells);
+* when the caller writes the rows added so far before the batch ends (a report to be held as a
+  cross-channel possible duplicate needs its row), :meth:`DetectionSession.written` drops the
+  memoised reads: the database answers for those reports from then on.
 
 The re-evaluation queue is popped once for the batch (``queue_batch`` cells per report, handed out
 in report order, as :meth:`~detectors.stage.DetectionStage.on_reports`): marks made during the
@@ -149,6 +152,11 @@ class DetectionSession:
                 self.memo.records.pop(key[1:], None)
         self.memo.rules.clear()
         self.memo.detectors.clear()
+
+    def written(self) -> None:
+        """The reports added so far are in the table now: reads start again from the database."""
+        self.reads = OverlayReads(self.stage.start_day)
+        self.memo = BatchMemo(reads=self.reads)
 
     def on_report(self, report: Report) -> list[Signal]:
         """What ``stage.on_report`` gives for ``report`` with it and the reports added before stored."""

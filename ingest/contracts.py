@@ -78,6 +78,13 @@ class Report(BaseModel):
     received_at: dt.datetime
     reporter: str | None = None
     text: str | None = None
+    state: str = Field(default="active", description="active | held | retracted | duplicate; only active counts")
+    version: int = Field(default=1, ge=1, description="1, then +1 per correction or state change")
+    source_updated_at: str | None = Field(default=None, description="the source's updatedAt (DHIS2)")
+
+    @property
+    def counted(self) -> bool:
+        return self.state == "active"
 
     @field_validator("received_at")
     @classmethod

@@ -1,17 +1,20 @@
 """The weekly cube: cases and reports per (org unit, disease, epi week of onset), kept incrementally.
 
-Every stored report adds its cases to three cells of ``weekly_cube`` — its own org unit (level
-``site`` when it is below the health area), its health area and its district — for the epi week of
-its onset (weeks start on ``start_day``, 0 = Monday/ISO, as ``SEBAC_EPIWEEK_START_DAY``; the day is
-part of the key so a changed setting reads nothing stale, :func:`rebuild_cube` fills the new one).
+Every counted report (state ``active``, :data:`ingest.tables.COUNTED`) adds its cases to three
+cells of ``weekly_cube`` — its own org unit (level ``site`` when it is below the health area), its
+health area and its district — for the epi week of its onset (weeks start on ``start_day``, 0 =
+Monday/ISO, as ``SEBAC_EPIWEEK_START_DAY``; the day is part of the key so a changed setting reads
+nothing stale, :func:`rebuild_cube` fills the new one).
 Regions and the nation are sums of their districts' cells (a few rows), not stored.
 
 Writes happen in the transaction that changes ``reports`` (an UPSERT per cell, one ``executemany``
-per batch), so the cube always equals ``GROUP BY (unit, disease, week)`` over the reports — the
-property ``tests/ingest/test_cube.py`` checks after random inserts, corrections and retractions.
+per batch), so the cube always equals ``GROUP BY (unit, disease, week)`` over the counted reports
+— the property ``tests/ingest/test_cube.py`` checks after random inserts, corrections, retractions
+and holds.
 
 * :func:`apply_reports` — new reports (the intake path, one statement per batch);
-* :func:`apply_report_delta` — a correction or retraction: ``old`` out, ``new`` in (either None).
+* :func:`apply_report_delta` — a revision (:func:`ingest.corrections.revise_report`): ``old`` out,
+  ``new`` in (either None; a version that is not ``active`` counts for nothing).
   Call it *after* the ``reports`` row was replaced or deleted, in the same transaction: when the
   removed report held a cell's earliest onset, that onset is recomputed from the reports left.
 
@@ -29,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ingest.tables import reports as reports_table
-from ingest.tables import weekly_cube
+from ingest.tables import COUNTED, weekly_cube
 
 _COLUMN = {"site": reports_table.c.orgunit_id, "health_area": reports_table.c.health_area_id,
            "district": reports_table.c.district_id}
@@ -59,6 +62,8 @@ def _deltas(added: Iterable[Any], removed: Iterable[Any], start_day: int) -> dic
     out: dict[Cell, _Delta] = {}
     for sign, rows in ((1, added), (-1, removed)):
         for r in rows:
+            if getattr(r, "state", "active") != "active":
+                continue  # held, duplicate or retracted: out of every count (ingest.tables.COUNTED)
             week = week_start_of(r.onset_date, start_day)
             for unit, level in units_of(r).items():
                 d = out.get((unit, r.disease, week))
@@ -116,7 +121,7 @@ def apply_report_delta(conn: Connection, old: Any | None, new: Any | None, *, st
         conn.execute(t.update().where(key).values(cases=t.c.cases + d.cases, reports=t.c.reports + d.reports))
         col = _COLUMN[d.level]
         first = conn.execute(sa.select(sa.func.min(reports_table.c.onset_date)).where(
-            col == unit, reports_table.c.disease == disease, reports_table.c.onset_date >= week,
+            COUNTED, col == unit, reports_table.c.disease == disease, reports_table.c.onset_date >= week,
             reports_table.c.onset_date <= week + dt.timedelta(days=6))).scalar()
         if first is None:  # the cell's last report left
             conn.execute(t.delete().where(key))
@@ -133,6 +138,7 @@ def rebuild_cube(conn: Connection, *, start_day: int = 0) -> int:
     r = reports_table
     q = (sa.select(r.c.orgunit_id, r.c.health_area_id, r.c.district_id, r.c.disease, r.c.onset_date,
                    sa.func.sum(r.c.cases), sa.func.count())
+         .where(COUNTED)
          .group_by(r.c.orgunit_id, r.c.health_area_id, r.c.district_id, r.c.disease, r.c.onset_date))
     cells: dict[Cell, list[Any]] = {}
     for orgunit, area, district, disease, onset, cases, n in conn.execute(q):

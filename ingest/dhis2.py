@@ -10,7 +10,8 @@ Input: the tracker import payload (``POST /api/tracker``, DHIS2 ≥ 2.36)::
 holds which report field, how option codes translate, and the disease when the program is for one
 disease. The org unit is matched by DHIS2 UID (``Pyramid.resolve``). The event UID is the
 idempotency key (``dhis2:<uid>``): a re-sent event is *ignored* (DHIS2's word for "not imported"),
-never counted twice.
+never counted twice; a later version of it (``updatedAt``, or other content) is a correction and a
+deleted one a retraction (:mod:`ingest.dhis2_import`, :mod:`ingest.corrections`).
 
 Output: a DHIS2 tracker import report — ``status`` OK / WARNING (some objects had errors) / ERROR
 (nothing imported), ``stats`` {created, updated, deleted, ignored, total}, ``validationReport``

@@ -40,6 +40,10 @@ REPORTS_REJECTED = Counter("sebac_reports_rejected", "Input items rejected, by c
 REPORT_LATENESS = Histogram("sebac_report_lateness_seconds", "Receipt time minus onset date (midnight UTC) "
                             "of accepted reports", ["channel", "region"], buckets=LATENESS_BUCKETS)
 
+REPORTS_REVISED = Counter("sebac_reports_revised", "Stored reports revised, by change (corrected, retracted, "
+                          "held, released, duplicate)", ["change"])
+REVISION_CHANGES = ("corrected", "retracted", "held", "released", "duplicate")  # ingest.corrections.CHANGES
+
 _KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
@@ -76,6 +80,10 @@ def observe_report_duplicate(report: Report, pyramid: Pyramid) -> None:
     REPORTS_DUPLICATE.labels(report.channel.value, region, district).inc()
 
 
+def observe_report_revised(change: str) -> None:
+    REPORTS_REVISED.labels(change if change in REVISION_CHANGES else OTHER).inc()
+
+
 def observe_report_rejected(channel: Channel, error_keys: Iterable[str]) -> None:
     """Count a rejected item once, under its first error key."""
     first = next(iter(error_keys), OTHER)
@@ -83,7 +91,9 @@ def observe_report_rejected(channel: Channel, error_keys: Iterable[str]) -> None
 
 
 def precreate(pyramid: Pyramid) -> None:
-    """Start every known label set at 0 (channels × districts, channels × reasons)."""
+    """Start every known label set at 0 (channels × districts, channels × reasons, revision changes)."""
+    for change in REVISION_CHANGES:
+        REPORTS_REVISED.labels(change)
     pairs = [region_district(pyramid, d.id) for d in pyramid.at_level("district")] + [(UNKNOWN, UNKNOWN)]
     for ch in Channel:
         for region, district in pairs:

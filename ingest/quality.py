@@ -88,7 +88,7 @@ class QualityReport:
 def deadline_of(week: EpiWeek, deadline_days: int, start_day: int = 0) -> dt.datetime:
     """Receipts strictly before this instant are prompt: midnight UTC after the deadline day."""
     last = week_end(week, start_day) + dt.timedelta(days=deadline_days)
-    return dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    return dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
 def compute_quality(pyramid: Pyramid, scope_id: str, week: EpiWeek, receipts: dict[str, SiteReceipts], *,
@@ -125,8 +125,16 @@ def compute_quality(pyramid: Pyramid, scope_id: str, week: EpiWeek, receipts: di
     return QualityReport(week, scope_id, deadline, silent_since, unit_quality(scope_id, site_rows), areas, site_rows)
 
 
+def quality_report(conn: Connection, pyramid: Pyramid, scope_id: str, week: EpiWeek, *, now: dt.datetime,
+                   start_day: int = 0, deadline_days: int = 1, silent_days: int = 3) -> QualityReport:
+    """:func:`load_receipts` then :func:`compute_quality`: the indicators of ``scope_id`` for ``week``."""
+    receipts = load_receipts(conn, week, now, start_day=start_day, silent_days=silent_days)
+    return compute_quality(pyramid, scope_id, week, receipts, now=now, start_day=start_day,
+                           deadline_days=deadline_days, silent_days=silent_days)
+
+
 def _utc(v: dt.datetime | None) -> dt.datetime | None:
-    return v if v is None or v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+    return v if v is None or v.tzinfo else v.replace(tzinfo=dt.UTC)
 
 
 def load_receipts(conn: Connection, week: EpiWeek, now: dt.datetime, *, start_day: int = 0,
@@ -139,7 +147,8 @@ def load_receipts(conn: Connection, week: EpiWeek, now: dt.datetime, *, start_da
         return out.setdefault(uid, SiteReceipts())
 
     q = (sa.select(reports.c.orgunit_id, sa.func.count(), sa.func.min(reports.c.received_at))
-         .where(reports.c.report_date >= start, reports.c.report_date <= end, reports.c.received_at <= now)
+         .where(reports.c.report_date >= start, reports.c.report_date <= end, reports.c.received_at <= now,
+                reports.c.state != "retracted")  # a report deleted at the source was not sent
          .group_by(reports.c.orgunit_id))
     for uid, n, first in conn.execute(q):
         r = get(uid)
@@ -155,7 +164,7 @@ def load_receipts(conn: Connection, week: EpiWeek, now: dt.datetime, *, start_da
         r.first_received = min(r.first_received, first) if r.first_received else first
     # last receipt: only the recent past matters (silence is measured over the last days)
     horizon = min(now - dt.timedelta(days=max(silent_days, 1) * 10),
-                  dt.datetime.combine(start, dt.time(), dt.timezone.utc))
+                  dt.datetime.combine(start, dt.time(), dt.UTC))
     for table in (reports, zero_reports):
         q = (sa.select(table.c.orgunit_id, sa.func.max(table.c.received_at))
              .where(table.c.received_at >= horizon, table.c.received_at <= now).group_by(table.c.orgunit_id))

@@ -10,10 +10,11 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ingest.contracts import Channel, Report, RejectedItem
+from ingest.contracts import Channel, RejectedItem, Report
 from ingest.cube import apply_reports
 from ingest.errors import ErrorDetail
-from ingest.tables import rejected_items, reports
+from ingest.redaction import redact_text
+from ingest.tables import COUNTED, rejected_items, reports
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -27,6 +28,14 @@ def report_from_row(row: Any) -> Report:
     return Report.model_validate(data)
 
 
+def _row(report: Report) -> dict[str, Any]:
+    values = report.model_dump(mode="python")
+    values["channel"] = report.channel.value
+    values["sex"] = report.sex.value
+    values["age_group"] = report.age_group.value
+    return values
+
+
 class ReportRepository:
     """``start_day``: the epi week start of the weekly cube (:mod:`ingest.cube`) every insert updates."""
 
@@ -38,10 +47,7 @@ class ReportRepository:
         existing = self.by_idempotency_key(conn, report.idempotency_key)
         if existing is not None:
             return existing, False
-        values = report.model_dump(mode="python")
-        values["channel"] = report.channel.value
-        values["sex"] = report.sex.value
-        values["age_group"] = report.age_group.value
+        values = _row(report)
         try:
             with conn.begin_nested():
                 conn.execute(reports.insert().values(**values))
@@ -60,11 +66,7 @@ class ReportRepository:
         writer stored one of the keys first (the caller retries the batch one by one)."""
         batch, rows = list(batch), []
         for report in batch:
-            values = report.model_dump(mode="python")
-            values["channel"] = report.channel.value
-            values["sex"] = report.sex.value
-            values["age_group"] = report.age_group.value
-            rows.append(values)
+            rows.append(_row(report))
         if rows:
             conn.execute(reports.insert(), rows)
             apply_reports(conn, batch, start_day=self.start_day)
@@ -96,7 +98,9 @@ class ReportRepository:
 
     def for_area(self, conn: Connection, health_area_id: str, disease: str,
                  since: dt.date, until: dt.date) -> list[Report]:
+        """The counted (``active``) reports of one health area and disease with onset in the range."""
         q = sa.select(reports).where(
+            COUNTED,
             reports.c.health_area_id == health_area_id,
             reports.c.disease == disease,
             reports.c.onset_date >= since,
@@ -112,15 +116,17 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def printable_raw(raw: str | bytes | None, limit: int | None = None) -> str:
-    """A raw input item as text that every database can store: invalid UTF-8 backslash-escaped and
-    NUL written ``\\x00`` (PostgreSQL text cannot hold NUL). ``limit`` caps the length first."""
+    """A raw input item as text that every database can store: invalid UTF-8 backslash-escaped,
+    NUL written ``\\x00`` (PostgreSQL text cannot hold NUL) and secret fields masked
+    (:func:`ingest.redaction.redact_text`: a gateway's ``secret`` is never kept). ``limit`` caps the
+    length first."""
     if raw is None:
         return ""
     raw = raw[:limit] if limit is not None else raw
     text = raw.decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw
     if _SURROGATE.search(text):  # a lone surrogate (JSON "\ud800") is not UTF-8
         text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
-    return text.replace("\x00", "\\x00")
+    return redact_text(text.replace("\x00", "\\x00"))
 
 
 class RejectedRepository:

@@ -1,7 +1,10 @@
 """SQL tables of the ingest stage (SQLAlchemy Core). ``metadata`` is shared by every stage.
 
-``reports`` is append-only: rows are inserted, never updated or deleted. ``idempotency_key`` is
-unique, which makes intake exactly-once across restarts and API replicas.
+``reports`` rows are never deleted. ``idempotency_key`` is unique, which makes intake exactly-once
+across restarts and API replicas. A row changes only through :func:`ingest.corrections.revise_report`
+(revision 0022): a correction replaces its content as a new ``version``, a retraction, a held
+possible duplicate or a confirmed duplicate changes its ``state``; the replaced version is kept in
+``report_versions``. Every count reads ``state = 'active'`` rows only (:data:`COUNTED`).
 """
 from __future__ import annotations
 
@@ -42,6 +45,26 @@ reports = sa.Table(
     # revision 0007: covering indexes of the completeness/promptness queries
     sa.Index("ix_reports_received_orgunit", "received_at", "orgunit_id"),
     sa.Index("ix_reports_report_date_orgunit", "report_date", "orgunit_id", "received_at"),
+    # revision 0022: corrections, retractions and held cross-channel duplicates
+    sa.Column("state", sa.String(12), nullable=False, server_default="active"),  # see REPORT_STATES
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("source_updated_at", sa.String(40)),  # DHIS2's updatedAt of the version stored
+)
+
+REPORT_STATES = ("active", "held", "retracted", "duplicate")
+COUNTED = reports.c.state == "active"  # the one predicate every count of cases uses
+
+report_versions = sa.Table(
+    # Each version a revision replaced (content as it was) and why: nothing is ever physically lost.
+    "report_versions",
+    metadata,
+    sa.Column("report_id", sa.String(36), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("change", sa.String(16), nullable=False),  # corrected | retracted | held | released | duplicate
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("by", sa.String(100)),
+    sa.Column("reason", sa.String(200), nullable=False, server_default=""),
+    sa.Column("before", sa.JSON, nullable=False),
 )
 
 rejected_items = sa.Table(
@@ -71,6 +94,9 @@ possible_duplicates = sa.Table(
     sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status", sa.String(16), nullable=False, server_default="open"),  # open | confirmed | distinct
     sa.Index("ix_possible_duplicates_district", "district_id"),
+    # revision 0022: who confirmed or dismissed the pair, and when
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("decided_by", sa.String(100)),
 )
 
 reevaluation_queue = sa.Table(

@@ -27,7 +27,8 @@ from ingest.duplicates import stored_same_cells
 from ingest.errors import ErrorDetail, ValidationFailed
 from ingest.intake import IntakeNotes, IntakeRecorder
 from ingest.lateness import LatenessPolicy
-from ingest.metrics import observe_report_duplicate, observe_report_received, observe_report_rejected
+from ingest.metrics import (observe_report_duplicate, observe_report_received, observe_report_rejected,
+                            observe_report_revised)
 from ingest.pyramid import Pyramid
 from ingest.repository import RejectedRepository, ReportRepository
 from ingest.validation import Limits, validate_report
@@ -48,6 +49,13 @@ class SubmitResult:
     rejected_id: str | None = None
     alerts: list[Alert] = field(default_factory=list)
     notes: IntakeNotes | None = None  # lateness and possible duplicates of a new report
+
+
+@dataclass
+class RevisionResult:
+    revision: Any  # ingest.corrections.Revision, or None when nothing changed in the counts
+    alerts: list[Alert] = field(default_factory=list)
+    noted_alert_ids: list[int] = field(default_factory=list)  # alerts whose timeline says so
 
 
 class Pipeline:
@@ -103,7 +111,9 @@ class Pipeline:
                 observe_report_duplicate(report, self.pyramid)
                 return SubmitResult("duplicate", report=stored)
             notes = self.intake.on_stored(conn, stored, self.clock.now())
-            raised = [self.apply_signal(conn, s) for s in self.detect(conn, stored)]
+            if notes.held:  # a cross-channel possible duplicate: out of the counts until decided
+                stored = self.reports.get(conn, stored.report_id) or stored
+            raised = [self.apply_signal(conn, s) for s in self.detect(conn, stored)] if stored.counted else []
         observe_report_received(stored, self.pyramid)
         observe_report_processed(stored.received_at, self.clock.now())
         log.info("report %s: %d %s at %s (onset %s)", stored.report_id[:8], stored.cases, stored.disease,
@@ -153,8 +163,21 @@ class Pipeline:
                     continue
                 known[report.idempotency_key] = report
                 cell = same_cell.setdefault(cell_key(report), [])
+                cross = self.intake.cross_channel_of(conn, report, new)
+                if cross and report.counted:
+                    # to be held: write the rows so far and take the one-by-one path for this report
+                    self.reports.insert_many(conn, new)
+                    new = []
+                    session.written()
+                    self.reports.insert(conn, report)
+                    notes = self.intake.on_stored(conn, report, now, pending=cell,
+                                                  stored=stored_cells.get(cell_key(report), []), cross=cross)
+                    held = self.reports.get(conn, report.report_id) or report
+                    cell.append(held)
+                    out.append(SubmitResult("accepted", report=held, notes=notes))
+                    continue
                 notes = self.intake.on_stored(conn, report, now, pending=cell,
-                                              stored=stored_cells.get(cell_key(report), []))
+                                              stored=stored_cells.get(cell_key(report), []), cross=cross)
                 cell.append(report)
                 new.append(report)
                 session.add(report)
@@ -168,6 +191,40 @@ class Pipeline:
                 observe_report_received(res.report, self.pyramid)
                 observe_report_processed(res.report.received_at, self.clock.now())
         return out
+
+    # -- revisions: corrections, retractions, duplicate decisions ----------------------------
+    def revise(self, report_id: str, change: str, *, content: Report | None = None,
+               source_updated_at: str | None = None, by: str | None = None, reason: str = "") -> RevisionResult:
+        """Revise a stored report (:func:`ingest.corrections.revise_report`) and follow it through in
+        the same transaction: a corrected, counted report is evaluated again as a new one would be
+        (its new cases may cross a threshold now), and the alerts that used it note the change."""
+        from ingest.corrections import revise_report
+
+        with self.db.begin() as conn:
+            revision = revise_report(conn, report_id, change, now=self.clock.now(), content=content,
+                                     source_updated_at=source_updated_at, by=by, reason=reason,
+                                     epiweek_start_day=self.start_day)
+            return self._follow(conn, revision)
+
+    def decide_duplicate(self, report_id: str, duplicate_of: str, decision: str, *, by: str) -> RevisionResult:
+        """Confirm or dismiss a possible-duplicate pair (:func:`ingest.duplicates.decide_possible_duplicate`)."""
+        from ingest.duplicates import decide_possible_duplicate
+
+        with self.db.begin() as conn:
+            revision = decide_possible_duplicate(conn, report_id, duplicate_of, decision, by=by,
+                                                 now=self.clock.now(), epiweek_start_day=self.start_day)
+            return self._follow(conn, revision) if revision is not None else RevisionResult(None)
+
+    def _follow(self, conn: sa.Connection, revision: Any) -> RevisionResult:
+        after = revision.after
+        raised = []
+        if revision.counts_changed and after.counted and revision.change in ("corrected", "released"):
+            raised = [self.apply_signal(conn, s) for s in self.detect(conn, after)]
+        noted = self.alerting.note_revision(conn, revision, self.alert_clock.now())
+        observe_report_revised(revision.change)
+        log.info("report %s %s (version %d): %d → %d case(s)", after.report_id[:8], revision.change,
+                 after.version, revision.before.cases, after.cases)
+        return RevisionResult(revision, alerts=raised, noted_alert_ids=noted)
 
     # -- detectors and alerts --------------------------------------------------------------
     def detect(self, conn: sa.Connection, report: Report) -> list[Signal]:

@@ -7,23 +7,34 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SECRET_SETTINGS = ("sms_telerivet_secret", "sms_rapidpro_secret", "sms_generic_secret", "sms_gateway_token",
+                   "smtp_password", "sms_telerivet_api_key", "sms_rapidpro_api_token", "sms_africastalking_api_key")
+OUTBOUND_NEEDS = {"generic": ("sms_gateway_url",),
+                  "telerivet": ("sms_telerivet_api_key", "sms_telerivet_project_id"),
+                  "rapidpro": ("sms_rapidpro_url", "sms_rapidpro_api_token"),
+                  "africastalking": ("sms_africastalking_username", "sms_africastalking_api_key")}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEBAC_", env_file=".env", extra="forbid",
                                       validate_default=True)
 
-    environment: Literal["development", "production", "test"] = "development"
+    environment: Literal["development", "production", "test"] = Field(
+        default="development", description="production: POST /api/v1/reports requires credentials; "
+        "outside development, every secret set must be real (≥ 12 characters, no placeholder)")
     database_url: str = Field(default="sqlite:///./data/sebac.db",
                               description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://...")
     pyramid_path: Path | None = Field(default=None, description="YAML/CSV/DHIS2 JSON; default: demo Mali")
-    diseases_path: Path | None = None
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    diseases_path: Path | None = Field(default=None, description="disease catalogue YAML (codes, names fr/en, "
+                                       "immediately notifiable, SMS keywords, Nyss codes); "
+                                       "default: ingest/data/diseases.yaml")
+    host: str = Field(default="127.0.0.1", description="address the API and console bind to")
+    port: int = Field(default=8000, ge=1, le=65535, description="port the API and console listen on")
     broker: str | None = Field(default=None, description="kafka://host:port; embedded pipeline when unset")
     max_cases: int = Field(default=1000, ge=1, description="reports with more cases are rejected as absurd")
-    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="larger request bodies are refused (413)")
     epiweek_start_day: int = Field(default=0, ge=0, le=6, description="0 = Monday (ISO weeks) … 6 = Sunday")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="logging level")
     metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300,
                                          description="how long /metrics reuses its database gauges")
 
@@ -38,7 +49,8 @@ class Settings(BaseSettings):
     sms_default_lang: str = Field(default="fr", pattern=r"^[a-z]{2,3}$", description="reply language, unknown phone")
     sms_date_window_days: int = Field(default=60, ge=1, le=366, description="SMS onset dates further back are refused")
     translations_path: Path | None = Field(default=None, description="extra reply translations, e.g. Bambara")
-    dhis2_mapping_path: Path | None = Field(default=None, description="DHIS2 program/data element mapping YAML")
+    dhis2_mapping_path: Path | None = Field(default=None, description="DHIS2 program/data element mapping "
+                                               "YAML; default: ingest/data/dhis2_mapping.yaml")
     max_batch_items: int = Field(default=500, ge=1, le=100_000, description="items per POST /api/v1/reports batch")
     late_after_days: int = Field(default=2, ge=0, le=60,
                                  description="days after an epi week ends before a report for it is late")
@@ -61,11 +73,13 @@ class Settings(BaseSettings):
     # -- streaming (helper-streaming): Kafka topics and faust workers, used when ``broker`` is set --
     stream_app_id: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$",
                                description="faust app id: consumer group and changelog topic names")
-    stream_topic_prefix: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$")
+    stream_topic_prefix: str = Field(default="sebac", pattern=r"^[A-Za-z0-9._-]+$",
+                                     description="topic names are <prefix>.reports, <prefix>.signals…")
     stream_partitions: int = Field(default=8, ge=1, le=1024, description="partitions of every topic")
     stream_replication: int = Field(default=1, ge=1, le=5, description="replication factor of created topics")
     stream_batch_size: int = Field(default=1000, ge=1, le=10_000, description="messages per worker batch")
-    stream_batch_seconds: float = Field(default=0.05, gt=0, le=10)
+    stream_batch_seconds: float = Field(default=0.05, gt=0, le=10,
+                                        description="longest wait for a worker batch to fill")
     stream_publish_timeout: float = Field(default=10.0, gt=0, le=120,
                                           description="seconds the API waits for the broker ack before 503")
     stream_sweep_interval: float = Field(default=30.0, gt=0,
@@ -90,15 +104,38 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=2.0, gt=0, le=3600, description="notification worker period")
     outbox_max_attempts: int = Field(default=6, ge=1, le=50, description="delivery attempts before dead letter")
     outbox_backoff_seconds: float = Field(default=30.0, gt=0, description="first retry delay (doubles each time)")
+    outbox_lease_seconds: float = Field(default=120.0, gt=0, le=86400,
+                                        description="a claimed message not marked sent after this is sent again")
     sms_gateway_url: str | None = Field(default=None, description="outgoing SMS gateway (POST {to, text}); "
                                         "unset = SMS written to the log")
     sms_gateway_token: str | None = Field(default=None, description="bearer token for the outgoing SMS gateway")
+    # outgoing SMS adapter (alerts.sms_senders; setup per gateway in docs/sms-gateways.md)
+    sms_outbound: Literal["log", "generic", "telerivet", "rapidpro", "africastalking"] | None = Field(
+        default=None, description="outgoing SMS adapter; unset = generic if SEBAC_SMS_GATEWAY_URL, else log")
+    sms_replies: Literal["webhook", "outbound"] = Field(
+        default="webhook", description="replies to inbound SMS: in the webhook answer, or sent by the "
+        "outgoing adapter through the outbox (retried)")
+    sms_outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120,
+                                                description="HTTP timeout of one outgoing SMS request")
+    sms_telerivet_api_url: str = Field(default="https://api.telerivet.com/v1",
+                                       description="Telerivet REST API base URL")
+    sms_telerivet_api_key: str | None = Field(default=None, description="Telerivet REST API key (basic auth)")
+    sms_telerivet_project_id: str | None = Field(default=None, description="Telerivet project id (PJ…) to send from")
+    sms_telerivet_route_id: str | None = Field(default=None, description="phone/route to send from; "
+                                               "unset = the project's default")
+    sms_rapidpro_url: str | None = Field(default=None, description="RapidPro/TextIt base URL, e.g. https://textit.com")
+    sms_rapidpro_api_token: str | None = Field(default=None, description="RapidPro API token (Authorization: Token)")
+    sms_africastalking_url: str = Field(default="https://api.africastalking.com/version1/messaging",
+                                        description="Africa's Talking-style messaging endpoint")
+    sms_africastalking_username: str | None = Field(default=None, description="Africa's Talking account username")
+    sms_africastalking_api_key: str | None = Field(default=None, description="Africa's Talking apiKey header")
+    sms_africastalking_from: str | None = Field(default=None, description="registered short code / sender id")
     smtp_host: str | None = Field(default=None, description="SMTP server for email notifications; unset = off")
-    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port")
     smtp_sender: str = Field(default="sebac@localhost", description="From: address of notification emails")
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset = no login")
+    smtp_password: str | None = Field(default=None, description="SMTP password (never logged)")
+    smtp_starttls: bool = Field(default=False, description="upgrade the SMTP connection with STARTTLS")
     auth_token_hours: float = Field(default=12.0, gt=0, le=24 * 90, description="lifetime of login tokens")
 
     @field_validator("database_url")
@@ -109,17 +146,23 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets(self) -> "Settings":
+    def _no_placeholder_secrets(self) -> Settings:
         # outside development, every secret that is set must be real (≥ 12 chars, not "change-me")
         from ingest.sms.gateways import is_placeholder_secret
 
         if self.environment != "development":
-            for name in ("sms_telerivet_secret", "sms_rapidpro_secret", "sms_generic_secret",
-                         "sms_gateway_token", "smtp_password"):
+            for name in SECRET_SETTINGS:
                 if is_placeholder_secret(getattr(self, name)):
                     raise ValueError(f"SEBAC_{name.upper()} is a placeholder or shorter than 12 characters; "
                                      "set a real secret (or leave it unset)")
+        missing = [f"SEBAC_{n.upper()}" for n in OUTBOUND_NEEDS.get(self.sms_outbound or "", ()) if not getattr(self, n)]
+        if missing:
+            raise ValueError(f"SEBAC_SMS_OUTBOUND={self.sms_outbound} needs {', '.join(missing)}")
         return self
+
+    def secret_values(self) -> list[str]:
+        """The secrets that are set: masked in every log line (:func:`ingest.redaction.install_log_redaction`)."""
+        return [v for v in (getattr(self, n) for n in SECRET_SETTINGS) if v]
 
     @field_validator("broker")
     @classmethod

@@ -116,10 +116,31 @@ def pg_url(postgres_server, request) -> str:
 
 
 @pytest.fixture(scope="session")
-def kafka_broker():
-    """A Kafka-protocol broker (noida-db) for the session, on a free port."""
+def kafka_broker(request):
+    """Apache Kafka (KRaft, one node) for the session, on free ports; its log is kept under
+    data/test-artefacts/ when a test of the session failed."""
     from tests.servers import start_broker
 
     broker = start_broker()
     yield broker
-    broker.stop()
+    broker.stop(keep_log=request.session.testsfailed > 0)
+
+
+def pytest_report_header(config) -> str:
+    from tests.servers import kafka_libs, kafka_version
+
+    libs = kafka_libs()
+    return f"kafka: Apache Kafka {kafka_version(libs)} ({libs})" if libs else "kafka: no jars (deploy/kafka/fetch.sh)"
+
+
+# -- `pytest -m "not integration"` (make test-unit) is a fast run without servers ---------------------
+# A test that takes one of these fixtures starts a server, a broker or a browser: it is an integration
+# test whatever its module says. Tests that start a subprocess or a stand-in server without such a
+# fixture carry the marker themselves.
+SERVER_FIXTURES = {"live_app", "postgres_server", "pg_url", "kafka_broker", "browser", "console", "promtool"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

@@ -2,8 +2,8 @@
 
 * :class:`PostgresServer` — PostgreSQL from the Debian package (``/usr/lib/postgresql/<v>/bin``);
   when the tests run as root, the server runs as the ``postgres`` user (PostgreSQL refuses root).
-* :class:`KafkaBroker` — a Kafka-protocol broker: noida-db (single binary in the ``noida-db`` wheel),
-  data dir on tmpfs (its state file grows with traffic).
+* :class:`KafkaBroker` — Apache Kafka (KRaft, one combined broker/controller node) from the jars that
+  ``deploy/kafka/fetch.sh`` copies from Maven Central, with a JDK 17+; log dir on tmpfs.
 
 Missing binaries skip the tests, except when ``SEBAC_REQUIRE_SERVERS=1`` (CI), where they fail.
 """
@@ -32,7 +32,7 @@ def free_port() -> int:
 def missing(what: str) -> None:
     """Skip (developer laptop) or fail (CI: ``SEBAC_REQUIRE_SERVERS=1``) when a server is missing."""
     if os.environ.get("SEBAC_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"{what} is required (SEBAC_REQUIRE_SERVERS=1); run deploy/dev/system-deps.sh", pytrace=False)
+        pytest.fail(f"{what} is required (SEBAC_REQUIRE_SERVERS=1); run make system-deps", pytrace=False)
     pytest.skip(f"{what} not available")
 
 
@@ -120,30 +120,80 @@ class PostgresServer:
         shutil.rmtree(self.datadir, ignore_errors=True)
 
 
-# -- Kafka-protocol broker ------------------------------------------------------------------------
-def noida_binary() -> Path | None:
-    try:
-        import importlib.resources as resources
+# -- Apache Kafka (KRaft, one combined node) ------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+KAFKA_DIR = ROOT / "deploy" / "kafka"
+ARTEFACTS = ROOT / "data" / "test-artefacts"
 
-        path = Path(str(resources.files("noida_db") / "noida-db"))
-    except (ImportError, ModuleNotFoundError, TypeError):
-        return None
-    if not path.exists():
-        return None
-    if not os.access(path, os.X_OK):
-        path.chmod(0o755)
-    return path
+
+def kafka_libs() -> Path | None:
+    """The broker's jars fetched by ``deploy/kafka/fetch.sh`` (``SEBAC_KAFKA_LIBS`` overrides), if any."""
+    libs = Path(os.environ.get("SEBAC_KAFKA_LIBS") or KAFKA_DIR / "libs")
+    return libs if any(libs.glob("kafka_2.13-*.jar")) else None
+
+
+def kafka_version(libs: Path) -> str:
+    """The pinned version, from the broker jar's name (``kafka_2.13-4.1.1.jar`` → ``4.1.1``)."""
+    jar = next(libs.glob("kafka_2.13-*.jar"))
+    return jar.name.removeprefix("kafka_2.13-").removesuffix(".jar")
+
+
+def kafka_cluster_id() -> str:
+    """A random cluster id as Kafka's ``Uuid.randomUuid()`` makes one: 16 bytes, URL-safe base64, unpadded."""
+    import base64
+    import uuid
+
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):  # Kafka rejects ids that read as a command-line flag
+            return text
 
 
 class KafkaBroker:
-    """noida-db with only its Kafka service, on 127.0.0.1:<free port>, data dir on tmpfs."""
+    """Apache Kafka as one KRaft node (``process.roles=broker,controller``) on 127.0.0.1:<free ports>.
 
-    def __init__(self, binary: Path):
-        self.binary = binary
-        self.port = free_port()
-        self.datadir = _tmpfs_dir("sebac-kafka-")
+    The log dir is formatted once (``StorageTool format --standalone``: a one-voter dynamic quorum) on
+    tmpfs; :meth:`pause` stops the process by pid (SIGTERM, controlled shutdown), :meth:`crash` kills it
+    (SIGKILL) and :meth:`start` brings it back on the same ports and the same log dir.
+    """
+
+    def __init__(self, libs: Path, java: str = "java"):
+        self.libs = libs
+        self.java = java
+        self.version = kafka_version(libs)
+        self.port, self.controller_port = free_port(), free_port()
+        self.datadir = Path(_tmpfs_dir("sebac-kafka-"))
+        self.config = self.datadir / "server.properties"
+        self.log_path = Path(tempfile.gettempdir()) / f"sebac-kafka-{self.port}.log"
+        self.log = open(self.log_path, "ab")
         self.proc: subprocess.Popen | None = None
-        self.log = open(Path(tempfile.gettempdir()) / f"sebac-kafka-{self.port}.log", "wb")
+        self.config.write_text(self._properties())
+        self._java("kafka.tools.StorageTool", "format", "--cluster-id", kafka_cluster_id(), "--config",
+                   str(self.config), "--standalone").wait(timeout=60)
+
+    def _properties(self) -> str:
+        props = {
+            "process.roles": "broker,controller", "node.id": "1",
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER", "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.datadir / "logs"),
+            # one node: every internal topic has one replica; fewer partitions than the default 50
+            # make the first group and the first transaction quicker to set up
+            "offsets.topic.replication.factor": "1", "offsets.topic.num.partitions": "8",
+            "transaction.state.log.replication.factor": "1", "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "8", "share.coordinator.state.topic.replication.factor": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "false",  # as deploy/compose.yaml: topics are created explicitly
+        }
+        return "".join(f"{k}={v}\n" for k, v in props.items())
+
+    def _java(self, main: str, *args: str, heap: str = "-Xmx256m") -> subprocess.Popen:
+        log4j = f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}"
+        return subprocess.Popen([self.java, heap, log4j, "-cp", f"{self.libs}/*", main, *args],
+                                stdout=self.log, stderr=subprocess.STDOUT, cwd=self.datadir)
 
     @property
     def bootstrap(self) -> str:
@@ -153,19 +203,28 @@ class KafkaBroker:
     def url(self) -> str:
         return f"kafka://{self.bootstrap}"
 
-    def start(self) -> "KafkaBroker":
-        self.proc = subprocess.Popen(
-            [str(self.binary), "start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", str(self.port),
-             "--data-dir", self.datadir], stdout=self.log, stderr=subprocess.STDOUT, cwd=self.datadir)
-        deadline = time.monotonic() + 30
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def start(self, timeout: float = 60) -> KafkaBroker:
+        """Start the broker on its log dir and return once it answers a metadata request with itself."""
+        self.proc = self._java("kafka.Kafka", str(self.config), heap="-Xmx512m")
+        deadline = time.monotonic() + timeout
+        last: object = None
         while True:
             try:
-                self.admin().close()
-                return self
-            except Exception:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"broker did not start (log: {self.log.name})")
-                time.sleep(0.1)
+                admin = self.admin()
+                last = admin.describe_cluster()["brokers"]
+                admin.close()
+                if last:
+                    return self
+            except Exception as exc:  # not listening yet, or not caught up with its metadata log
+                last = exc
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                kept = self.keep_log("did-not-start")
+                raise RuntimeError(f"Apache Kafka {self.version} did not start ({last!r}; log: {kept})")
+            time.sleep(0.2)
 
     def admin(self):
         from kafka import KafkaAdminClient
@@ -175,7 +234,7 @@ class KafkaBroker:
         return admin
 
     def create_topics(self, names: dict[str, int]) -> None:
-        """Create topics explicitly with their partition counts (auto-created ones get 1)."""
+        """Create topics explicitly with their partition counts."""
         from kafka.admin import NewTopic
         from kafka.errors import TopicAlreadyExistsError
 
@@ -192,14 +251,31 @@ class KafkaBroker:
             admin.close()
 
     def pause(self) -> None:
-        """Stop the broker but keep its data: ``start()`` brings it back on the same port."""
+        """Stop the broker by pid (SIGTERM: controlled shutdown) but keep its log dir."""
         if self.proc is not None:
-            stop_process(self.proc, timeout=3)
+            stop_process(self.proc, timeout=30)
             self.proc = None
 
-    def stop(self) -> None:
+    def crash(self) -> None:
+        """Kill the broker by pid (SIGKILL: no shutdown at all); ``start()`` recovers its log dir."""
+        if self.proc is not None:
+            stop_process(self.proc, timeout=0.1, sig=signal.SIGKILL)
+            self.proc = None
+
+    def keep_log(self, why: str) -> Path:
+        """Copy the broker's log under ``data/test-artefacts/`` (kept after a failure)."""
+        self.log.flush()
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        kept = ARTEFACTS / f"kafka-{self.port}-{why}.log"
+        shutil.copyfile(self.log_path, kept)
+        return kept
+
+    def stop(self, keep_log: bool = False) -> None:
         self.pause()
+        if keep_log:
+            self.keep_log("failed")
         self.log.close()
+        self.log_path.unlink(missing_ok=True)
         shutil.rmtree(self.datadir, ignore_errors=True)
 
 
@@ -211,7 +287,8 @@ def start_postgres() -> PostgresServer:
 
 
 def start_broker() -> KafkaBroker:
-    binary = noida_binary()
-    if binary is None:
-        missing("a Kafka-protocol broker (pip install noida-db==0.2.3)")
-    return KafkaBroker(binary).start()
+    """Apache Kafka from ``deploy/kafka/libs`` (``deploy/kafka/fetch.sh``), started and answering."""
+    libs, java = kafka_libs(), shutil.which("java")
+    if libs is None or java is None:
+        missing("Apache Kafka (a JDK 17+ and the jars of deploy/kafka/fetch.sh)")
+    return KafkaBroker(libs, java).start()

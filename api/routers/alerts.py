@@ -23,13 +23,14 @@ from alerts.users import alert_scope, authorize_read
 from api.auth import CurrentUser
 from api.deps import PipelineDep
 from api.params import AlertId, Offset
+from api.schemas import AUTH, AlertDetailOut, AlertsOut, errors
 from ingest.errors import DomainError
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 outbox = OutboxRepository()
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=AlertsOut, responses=AUTH)
 def list_alerts(user: CurrentUser, pipeline: PipelineDep, status: list[str] | None = Query(default=None),
                 district: str | None = None, disease: str | None = None, level: str | None = None,
                 limit: int = Query(default=50, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _detail(pipeline: Any, conn: Any, alert: Any, user: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/alerts/{alert_id}")
+@router.get("/alerts/{alert_id}", response_model=AlertDetailOut, responses=AUTH | errors(404))
 def get_alert(alert_id: AlertId, user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         alert = pipeline.alerts.get(conn, alert_id)
@@ -76,7 +77,7 @@ class ActionIn(BaseModel):
                                               "risk: low|moderate|high|very_high (risk only), text}")
 
 
-@router.post("/alerts/{alert_id}/{action}")
+@router.post("/alerts/{alert_id}/{action}", response_model=AlertDetailOut, responses=AUTH | errors(404, 409))
 def act_on_alert(alert_id: AlertId, action: str, user: CurrentUser, pipeline: PipelineDep,
                  body: ActionIn | None = Body(default=None)) -> dict[str, Any]:
     if action not in ACTIONS:

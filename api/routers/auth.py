@@ -23,6 +23,8 @@ from api import login_throttle
 from api.auth import CurrentUser, _bearer, describe, people, tokens
 from api.deps import PipelineDep
 from api.errors import error_body
+from api.schemas import AUTH, LoginIn, StatusOut, TokenOut, UserOut, errors
+from api.schemas_ingest import body as raw_body
 from api.routers._ingest_deps import request_lang
 from ingest.errors import DomainError
 from ingest.messages import translate
@@ -53,8 +55,9 @@ def _throttled(request: Request, decision: login_throttle.Decision) -> JSONRespo
                         headers={"Retry-After": str(seconds)})
 
 
-@router.post("/token", summary="Log in: a bearer token for a username and password",
-             responses={429: {"description": "too many failures in a row: wait ``Retry-After`` seconds"}})
+@router.post("/token", summary="Log in: a bearer token for a username and password", response_model=TokenOut,
+             responses=errors(401, 422, 429),
+             openapi_extra=raw_body(("application/json", LoginIn), ("application/x-www-form-urlencoded", LoginIn)))
 async def login(request: Request, pipeline: PipelineDep) -> Any:
     username, password = await _credentials(request)
     address = request.client.host if request.client else None
@@ -83,13 +86,13 @@ def _judge(pipeline: Any, username: str, password: str, address: str | None, ttl
     return decision, user, issued
 
 
-@router.post("/logout", summary="Revoke the token of this request")
+@router.post("/logout", summary="Revoke the token of this request", response_model=StatusOut, responses=AUTH)
 def logout(request: Request, user: CurrentUser, pipeline: PipelineDep) -> dict[str, str]:
     with pipeline.db.begin() as conn:
         tokens.revoke(conn, _bearer(request) or "", pipeline.alert_clock.now())
     return {"status": "logged_out"}
 
 
-@router.get("/me", summary="The logged-in user")
+@router.get("/me", summary="The logged-in user", response_model=UserOut, responses=AUTH)
 def me(user: CurrentUser) -> dict[str, Any]:
     return describe(user)

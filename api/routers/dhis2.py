@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 
 from api.auth import CurrentUser, Reporter
 from api.deps import PipelineDep
+from api.schemas import AUTH, errors
+from api.schemas_ingest import Dhis2ImportReport, Dhis2TrackerIn, MappingOut, body
 from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, read_json_body, request_lang
 from ingest.contracts import Channel
 from ingest.dhis2 import import_events, import_report
@@ -23,7 +25,11 @@ from ingest.rejections import content_key, reject_once
 router = APIRouter(prefix="/api/v1/dhis2", tags=["dhis2"])
 
 
-@router.post("/tracker", summary="Import DHIS2 tracker events ({events: [...]}); answers an import report")
+@router.post("/tracker", summary="Import DHIS2 tracker events ({events: [...]}); answers an import report",
+             response_model=Dhis2ImportReport, openapi_extra=body(("application/json", Dhis2TrackerIn)),
+             responses=errors(401, 403, 413, 422) | {
+                 400: {"model": Dhis2ImportReport, "description": "not {events: [...]}: kept as one rejected item"},
+                 409: {"model": Dhis2ImportReport, "description": "every event refused (status ERROR)"}})
 async def tracker_import(request: Request, pipeline: PipelineDep, channels: ChannelsDep, _by: Reporter) -> JSONResponse:
     body = await read_json_body(request, pipeline, Channel.dhis2, request_lang(request))
     if isinstance(body, JSONResponse):
@@ -42,6 +48,7 @@ async def tracker_import(request: Request, pipeline: PipelineDep, channels: Chan
     return SafeJSONResponse(report, status_code=409 if report["status"] == "ERROR" else 200)
 
 
-@router.get("/mapping", summary="The DHIS2 program / data element mapping in force")
+@router.get("/mapping", summary="The DHIS2 program / data element mapping in force", response_model=MappingOut,
+            responses=AUTH)
 def mapping(channels: ChannelsDep, _user: CurrentUser) -> dict[str, Any]:
     return channels.dhis2_mapping.model_dump(mode="json")

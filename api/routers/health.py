@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.deps import PipelineDep
 from api.errors import error_body
+from api.schemas import ErrorOut, HealthOut
 from api.metrics import exposition
 from ingest.messages import register
 
@@ -27,7 +28,8 @@ register("en", {"health.database.unavailable": "The database does not answer."})
 register("fr", {"health.database.unavailable": "La base de données ne répond pas."})
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=HealthOut,
+            responses={503: {"model": ErrorOut, "description": "the database does not answer (key only)"}})
 def healthz(pipeline: PipelineDep) -> JSONResponse:
     try:
         with pipeline.db.connect() as conn:
@@ -39,6 +41,7 @@ def healthz(pipeline: PipelineDep) -> JSONResponse:
                                                              "the database does not answer"), status_code=503)
 
 
-@router.get("/metrics", summary="Prometheus metrics (text exposition format)")
+@router.get("/metrics", summary="Prometheus metrics (text exposition format)", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
 def metrics(request: Request) -> Response:
     return Response(exposition(request.app.state), media_type=CONTENT_TYPE_LATEST)

@@ -6,13 +6,15 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from api.deps import PipelineDep
+from api.params import Offset
+from api.schemas import DiseasesOut, OrgUnitsOut, errors
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 
-@router.get("/orgunits")
+@router.get("/orgunits", response_model=OrgUnitsOut, responses=errors(422))
 def list_orgunits(pipeline: PipelineDep, level: str | None = None, parent: str | None = None,
-                  limit: int = Query(default=1000, ge=1, le=10000), offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+                  limit: int = Query(default=1000, ge=1, le=10000), offset: Offset = 0) -> dict[str, Any]:
     p = pipeline.pyramid
     units = list(p.units.values())
     if level:
@@ -23,6 +25,6 @@ def list_orgunits(pipeline: PipelineDep, level: str | None = None, parent: str |
             "items": [u.model_dump(mode="json") for u in units[offset:offset + limit]]}
 
 
-@router.get("/diseases")
+@router.get("/diseases", response_model=DiseasesOut)
 def list_diseases(pipeline: PipelineDep) -> dict[str, Any]:
     return {"items": [d.model_dump(mode="json") for d in pipeline.diseases]}

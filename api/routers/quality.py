@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Request
 
 from api.auth import CurrentUser
 from api.deps import PipelineDep
+from api.schemas import AUTH, errors
+from api.schemas_ingest import QualityOut
 from api.routers._ingest_deps import require_within
 from ingest.epiweek import EpiWeek, epiweek
 from ingest.errors import DomainError
-from ingest.quality import UnitQuality, compute_quality, load_receipts
+from ingest.quality import UnitQuality, quality_report
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 
@@ -27,7 +29,8 @@ def _iso(v: dt.datetime | None) -> str | None:
     return v.isoformat() if v else None
 
 
-@router.get("/quality", summary="Reporting completeness, promptness, duplicates and silent sites for a week")
+@router.get("/quality", response_model_exclude_unset=True, summary="Reporting completeness, promptness, duplicates and silent sites for a week",
+            response_model=QualityOut, responses=AUTH | errors(404))
 def quality(request: Request, pipeline: PipelineDep, user: CurrentUser,
             week: str | None = Query(default=None, pattern=r"^\d{4}-W\d{2}$",
                                      description="epi week, e.g. 2026-W46; default: the last complete week"),
@@ -46,9 +49,8 @@ def quality(request: Request, pipeline: PipelineDep, user: CurrentUser,
     require_within(pipeline, user, unit.id)
     silent_days = getattr(settings, "silent_after_days", 3)
     with pipeline.db.connect() as conn:
-        receipts = load_receipts(conn, wk, now, start_day=start_day, silent_days=silent_days)
-    q = compute_quality(pipeline.pyramid, unit.id, wk, receipts, now=now, start_day=start_day,
-                        deadline_days=getattr(settings, "promptness_deadline_days", 1), silent_days=silent_days)
+        q = quality_report(conn, pipeline.pyramid, unit.id, wk, now=now, start_day=start_day, silent_days=silent_days,
+                           deadline_days=getattr(settings, "promptness_deadline_days", 1))
     out: dict[str, Any] = {
         "week": str(q.week), "scope": _unit(q.summary), "deadline": q.deadline.isoformat(),
         "silent_since": q.silent_since.isoformat(),

@@ -12,6 +12,9 @@ from fastapi import APIRouter, Query, Request
 
 from api.auth import AdminUser
 from api.deps import PipelineDep
+from api.params import Offset
+from api.schemas import AUTH, errors
+from api.schemas_ingest import RejectedListOut, ReprocessBulkOut, ReprocessOut
 from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, loads_strict, request_lang, translated
 from ingest.contracts import Channel
 from ingest.errors import DomainError, ErrorDetail
@@ -38,11 +41,12 @@ def _result(r: ReprocessResult, lang: str) -> dict[str, Any]:
     return out
 
 
-@router.get("", summary="Items that could not become reports, newest first")
+@router.get("", summary="Items that could not become reports, newest first", response_model=RejectedListOut,
+            responses=AUTH)
 def list_rejected(request: Request, pipeline: PipelineDep, _admin: AdminUser, channel: Channel | None = None,
                   reason: str | None = Query(default=None, description="an error key, e.g. report.orgunit.unknown"),
                   status: str = Query(default="rejected", pattern="^(rejected|reprocessed|all)$"),
-                  limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)
+                  limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0
                   ) -> SafeJSONResponse:
     lang = request_lang(request)
     with pipeline.db.connect() as conn:
@@ -55,7 +59,8 @@ def list_rejected(request: Request, pipeline: PipelineDep, _admin: AdminUser, ch
     return SafeJSONResponse({"items": out, "limit": limit, "offset": offset})
 
 
-@router.post("/reprocess", summary="Re-process many rejected items (by ids, or by channel/reason filter)")
+@router.post("/reprocess", summary="Re-process many rejected items (by ids, or by channel/reason filter)",
+             response_model=ReprocessBulkOut, responses=AUTH)
 def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDep, _admin: AdminUser,
                    ids: list[str] | None = Query(default=None), channel: Channel | None = None,
                    reason: str | None = None, limit: int = Query(default=100, ge=1, le=MAX_BULK)
@@ -76,7 +81,8 @@ def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDe
     return SafeJSONResponse({"results": results, "summary": summary})
 
 
-@router.post("/{rejected_id}/reprocess", summary="Re-process one rejected item")
+@router.post("/{rejected_id}/reprocess", summary="Re-process one rejected item", response_model=ReprocessOut,
+             responses=AUTH | errors(404, 409))
 def reprocess_one(rejected_id: str, request: Request, pipeline: PipelineDep, channels: ChannelsDep,
                   _admin: AdminUser) -> SafeJSONResponse:
     return SafeJSONResponse(_result(reprocess(pipeline, channels, rejected_id), request_lang(request)))

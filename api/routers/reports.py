@@ -17,9 +17,12 @@ from api.auth import CurrentUser, ReportSubmitter
 from api.deps import PipelineDep
 from api.errors import error_body
 from api.params import Offset
+from api.schemas import AUTH, ErrorOut, errors
+from api.schemas_ingest import (REPORT_BODY, BatchOut, DuplicateDecisionOut, PossibleDuplicatesOut,
+                                 ReportResult, body)
 from api.routers._ingest_deps import read_json_body, request_lang, require_within, translated
 from ingest.contracts import Channel
-from ingest.duplicates import list_possible_duplicates, set_duplicate_status
+from ingest.duplicates import list_possible_duplicates
 from ingest.errors import DomainError, ErrorDetail
 from ingest.messages import translate
 
@@ -45,7 +48,13 @@ def result_item(res: Any, lang: str, index: int | None = None) -> dict[str, Any]
     return out
 
 
-@router.post("/reports", summary="Submit one report (object) or a batch (list)")
+@router.post("/reports", summary="Submit one report (object) or a batch (list)", response_model=ReportResult,
+             openapi_extra=body(("application/json", REPORT_BODY)), status_code=201,
+             responses={200: {"model": ReportResult | BatchOut,
+                              "description": "a duplicate (same key), or a batch's per-item results"},
+                        400: {"model": ErrorOut, "description": "malformed JSON or UTF-8 (kept as rejected)"},
+                        422: {"model": ErrorOut, "description": "an invalid report (kept as rejected)"}}
+             | errors(401, 403, 413))
 async def post_reports(request: Request, pipeline: PipelineDep, who: ReportSubmitter) -> JSONResponse:
     """Credentials (a device API key in ``X-API-Key``, or a login token) are checked when sent and
     required when ``SEBAC_ENVIRONMENT=production``; development and test accept anonymous CHW apps."""
@@ -82,7 +91,8 @@ def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONRespo
     return JSONResponse(item, status_code=201 if res.status == "accepted" else 200)
 
 
-@router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window")
+@router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window",
+            response_model=PossibleDuplicatesOut, responses=AUTH)
 def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: str | None = None,
                             status: str | None = Query(default="open", pattern="^(open|confirmed|distinct)$"),
                             limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
@@ -96,17 +106,40 @@ def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: 
     return {"items": [{"report_id": p.report_id, "duplicate_of": p.duplicate_of, "district_id": p.district_id,
                        "detected_at": p.detected_at.isoformat(), "status": p.status, "channels": list(p.channels),
                        "cross_channel": p.channels[0] != p.channels[1], "orgunit_id": p.orgunit_id,
-                       "disease": p.disease, "onset_date": p.onset_date.isoformat(), "cases": p.cases}
+                       "disease": p.disease, "onset_date": p.onset_date.isoformat(), "cases": p.cases,
+                       "report_state": p.report_state, "held": p.report_state == "held",
+                       "decided_at": p.decided_at.isoformat() if p.decided_at else None,
+                       "decided_by": p.decided_by}
                       for p in pairs], "limit": limit, "offset": offset}
 
 
-@router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair")
+@router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair",
+             response_model=DuplicateDecisionOut, responses=AUTH | errors(404))
 def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: PipelineDep, user: CurrentUser,
-                              status: str = Query(pattern="^(open|confirmed|distinct)$")) -> dict[str, Any]:
-    with pipeline.db.begin() as conn:
+                              status: str = Query(pattern="^(confirmed|distinct)$")) -> dict[str, Any]:
+    """``confirmed``: ``report_id`` is a duplicate and never counts; ``distinct``: a report held out of
+    the counts (cross-channel pair) counts again. Both are revisions of the report (its history keeps
+    them); the detectors re-evaluate its week."""
+    with pipeline.db.connect() as conn:
         report = pipeline.reports.get(conn, report_id)
-        if report is not None:
-            require_within(pipeline, user, report.orgunit_id)
-        if report is None or not set_duplicate_status(conn, report_id, duplicate_of, status):
-            raise DomainError("duplicate.not_found", "no such possible-duplicate pair", status=404)
-    return {"report_id": report_id, "duplicate_of": duplicate_of, "status": status}
+    if report is None:
+        raise DomainError("duplicate.not_found", "no such possible-duplicate pair", status=404)
+    require_within(pipeline, user, report.orgunit_id)
+    res = pipeline.decide_duplicate(report_id, duplicate_of, status, by=f"user:{user.username}")
+    after = res.revision.after if res.revision is not None else report
+    return {"report_id": report_id, "duplicate_of": duplicate_of, "status": status, "report_state": after.state,
+            "report_version": after.version}
+
+
+@router.get("/reports/{report_id}/history", summary="The versions of a report a revision replaced")
+def report_versions(report_id: str, pipeline: PipelineDep, user: CurrentUser) -> dict[str, Any]:
+    from ingest.corrections import report_history
+
+    with pipeline.db.connect() as conn:
+        report = pipeline.reports.get(conn, report_id)
+        if report is None:
+            raise DomainError("report.not_found", f"no report {report_id}", status=404, report_id=report_id)
+        require_within(pipeline, user, report.orgunit_id)
+        history = report_history(conn, report_id)
+    return {"report": report.model_dump(mode="json"),
+            "versions": [h | {"at": h["at"].isoformat()} for h in history]}

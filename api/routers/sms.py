@@ -7,35 +7,58 @@ and answers in the format the gateway expects, so the reply SMS goes back to the
 ``GET /api/v1/sms/unregistered`` lists messages from unknown phones (kept, re-processable);
 ``POST /api/v1/sms/registry/reload`` re-reads the CHW registry file after CHWs were registered.
 
-A gateway that is not configured (no secret) answers 503 ``sms.gateway.disabled``; a wrong secret
+A gateway that is not configured (no secret) answers 404 ``sms.gateway.disabled`` (there is no such
+endpoint to call until it has a secret); a wrong secret
 403 ``sms.secret.invalid`` (not stored: it is not a CHW's message). A call with
 ``X-Mailroom-Mode: simulation`` (RapidPro's flow editor simulator) gets the would-be reply with
 ``"status": "simulated"`` and nothing is stored (:mod:`ingest.sms.simulation`).
+With ``SEBAC_SMS_REPLIES=outbound`` the reply (to a report or to a command such as ``OK 12``) is
+not in the answer (``"reply_queued": true``): it goes to the outbox, once per inbound message, and
+the outgoing adapter (:mod:`alerts.sms_senders`) sends it, with retries — for gateways that do not
+send the webhook's answer back (courier's External API channel, most Android gateways).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Callable
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from alerts.outbox import OutboxRepository
 from api.auth import AdminUser
 from api.deps import PipelineDep
+from api.params import Offset
 from api.errors import error_body
+from api.schemas import AUTH, ErrorOut, errors
+from api.schemas_ingest import (GenericSmsIn, RapidProIn, RegistryOut, SmsReplyOut, TelerivetIn, TelerivetOut,
+                                 UnregisteredOut, body)
 from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, loads_strict, read_body_text
 from ingest.channels import reload_registry
+from ingest.chw import normalise_phone
 from ingest.contracts import Channel
 from ingest.errors import ErrorDetail
 from ingest.messages import translate, translate_detail
+from ingest.sms.gateways import (
+    GatewayPayloadError,
+    InboundSms,
+    json_reply,
+    parse_form,
+    parse_generic,
+    parse_telerivet,
+    payload_key,
+    secret_matches,
+    telerivet_event,
+    telerivet_reply,
+)
 from ingest.sms.metrics import SMS_WEBHOOK_REQUESTS
-from ingest.sms.gateways import (GatewayPayloadError, InboundSms, json_reply, parse_form, parse_generic,
-                                 parse_telerivet, secret_matches, telerivet_event, telerivet_reply)
 from ingest.sms.rapidpro import parse_rapidpro
 from ingest.sms.simulation import simulate
 
 router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
 MAX_WEBHOOK_BYTES = 64 * 1024
+WEBHOOK_ERRORS = errors(400, 403, 413) | {404: {"model": ErrorOut, "description": "gateway not configured (no secret)"}}
 
 
 def _read_doc(text: str, content_type: str) -> tuple[Any, ErrorDetail | None]:
@@ -67,7 +90,7 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
     expected = getattr(request.app.state.settings, f"sms_{gateway}_secret", None)
     if not expected:
         SMS_WEBHOOK_REQUESTS.labels(gateway, "disabled").inc()
-        return JSONResponse(error_body("sms.gateway.disabled", translate("sms.gateway.disabled", lang)), 503)
+        return JSONResponse(error_body("sms.gateway.disabled", translate("sms.gateway.disabled", lang)), 404)
     text = await read_body_text(request, pipeline, Channel.sms, lang, MAX_WEBHOOK_BYTES)
     if isinstance(text, JSONResponse):
         SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
@@ -89,12 +112,32 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
     simulated = request.headers.get("x-mailroom-mode", "").strip().lower() == "simulation"
     if parse_error is not None:
         if not simulated:  # the flow editor's simulator: answered, never kept
-            pipeline.reject(Channel.sms, text, [parse_error])
+            _keep_once(pipeline, text, parse_error, payload_key(gateway, doc))
         SMS_WEBHOOK_REQUESTS.labels(gateway, "bad_request").inc()
         return SafeJSONResponse(error_body(parse_error.key, translate_detail(parse_error, lang)), 400)
     outcome = simulate(channels.sms, sms) if simulated else channels.sms.handle(sms)
     SMS_WEBHOOK_REQUESTS.labels(gateway, outcome.status).inc()
+    if not simulated and outcome.reply and getattr(request.app.state.settings, "sms_replies", "") == "outbound":
+        _queue_reply(pipeline, sms, outcome)  # sent by the outgoing adapter, retried by the outbox
+        return SafeJSONResponse(reply(dataclasses.replace(outcome, reply=None)) | {"reply_queued": True})
     return SafeJSONResponse(reply(outcome))
+
+
+def _queue_reply(pipeline: Any, sms: InboundSms, outcome: Any) -> None:
+    with pipeline.db.begin() as conn:
+        OutboxRepository().enqueue_reply(conn, address=normalise_phone(sms.phone), body=outcome.reply,
+                                         lang=outcome.lang, dedup_key=f"reply:{sms.idempotency_key}"[:200],
+                                         now=getattr(pipeline, "alert_clock", pipeline.clock).now())
+
+
+def _keep_once(pipeline: Any, text: str, error: ErrorDetail, key: str | None) -> None:
+    """Keep a payload that could not be read (secrets masked by the repository), once per message
+    id when it names one: a gateway retrying the same bad message adds no second item."""
+    if key is not None:
+        with pipeline.db.connect() as conn:
+            if pipeline.rejected.by_idempotency_key(conn, key, status=None) is not None:
+                return
+    pipeline.reject(Channel.sms, text, [error], key)
 
 
 def _outcome_json(o: Any) -> dict[str, Any]:
@@ -103,29 +146,35 @@ def _outcome_json(o: Any) -> dict[str, Any]:
                       errors=[e.as_dict() for e in o.errors] or None)
 
 
-@router.post("/telerivet", summary="Telerivet webhook (incoming_message); replies {messages: [{content}]}")
+@router.post("/telerivet", summary="Telerivet webhook (incoming_message); replies {messages: [{content}]}",
+             response_model=TelerivetOut, responses=WEBHOOK_ERRORS,
+             openapi_extra=body(("application/x-www-form-urlencoded", TelerivetIn), ("application/json", TelerivetIn)))
 async def telerivet(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "telerivet", parse_telerivet,
                           lambda doc: doc.get("secret"), lambda o: telerivet_reply(o.reply))
 
 
-@router.post("/rapidpro", summary="RapidPro/TextIt flow webhook; replies {reply, status}")
+@router.post("/rapidpro", summary="RapidPro/TextIt flow webhook; replies {reply, status}",
+             response_model=SmsReplyOut, responses=WEBHOOK_ERRORS, openapi_extra=body(("application/json", RapidProIn)))
 async def rapidpro(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "rapidpro",
                           lambda doc: parse_rapidpro(doc, channels.sms.flow_fields),
                           lambda _doc: _header_secret(request), _outcome_json)
 
 
-@router.post("/generic", summary="Generic gateway (JSON or form: from, text, id, sent_at); replies {reply, status}")
+@router.post("/generic", summary="Generic gateway (JSON or form: from, text, id, sent_at); replies {reply, status}",
+             response_model=SmsReplyOut, responses=WEBHOOK_ERRORS,
+             openapi_extra=body(("application/json", GenericSmsIn), ("application/x-www-form-urlencoded", GenericSmsIn)))
 async def generic(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "generic", parse_generic,
                           lambda doc: (_header_secret(request, authorization=False) or doc.get("secret")
                                        or _header_secret(request)), _outcome_json)
 
 
-@router.get("/unregistered", summary="SMS from phones not in the CHW registry (kept, re-processable)")
+@router.get("/unregistered", summary="SMS from phones not in the CHW registry (kept, re-processable)",
+            response_model=UnregisteredOut, responses=AUTH)
 def unregistered(pipeline: PipelineDep, _admin: AdminUser, limit: int = Query(default=100, ge=1, le=1000),
-                 offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+                 offset: Offset = 0) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         items = pipeline.rejected.list(conn, channel=Channel.sms, reason="sms.reporter.unknown",
                                        limit=limit, offset=offset)
@@ -139,7 +188,8 @@ def unregistered(pipeline: PipelineDep, _admin: AdminUser, limit: int = Query(de
     return {"items": out, "limit": limit, "offset": offset}
 
 
-@router.post("/registry/reload", summary="Re-read the CHW registry file (after registering CHWs)")
+@router.post("/registry/reload", summary="Re-read the CHW registry file (after registering CHWs)",
+             response_model=RegistryOut, responses=AUTH)
 def reload_chw_registry(request: Request, pipeline: PipelineDep, channels: ChannelsDep,
                         _admin: AdminUser) -> dict[str, Any]:
     registry = reload_registry(channels, pipeline, request.app.state.settings)

@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from api.auth import AdminUser, CurrentUser
 from api.body_limits import UPLOAD_FACTOR
 from api.deps import PipelineDep
+from api.schemas import AUTH, HistoryOut, errors
+from api.schemas_ingest import CSV, HistoryUploadOut, ReplayOut, body
 from api.errors import error_body
 from api.routers._ingest_deps import read_body_text, request_lang, require_within, translated
 from ingest.backlog import detect_format, lines_of, read_backlog, replay
@@ -30,7 +32,9 @@ def _limit(request: Request) -> int:
     return request.app.state.settings.max_body_bytes * UPLOAD_FACTOR
 
 
-@router.post("/uploads/reports", summary="Replay a backlog file of reports (CSV or NDJSON)")
+@router.post("/uploads/reports", summary="Replay a backlog file of reports (CSV or NDJSON)", response_model=ReplayOut,
+             openapi_extra=body(("text/csv", CSV), ("application/x-ndjson", CSV)),
+             responses=AUTH | errors(400, 413))
 async def upload_reports(request: Request, pipeline: PipelineDep, _admin: AdminUser,
                          format: str | None = Query(default=None, pattern="^(csv|ndjson)$")) -> JSONResponse:
     lang = request_lang(request)
@@ -52,7 +56,9 @@ def _header_error(detail: str) -> ErrorDetail:
     return ErrorDetail("csv.header.invalid", None, {"detail": detail})
 
 
-@router.post("/uploads/history", summary="Load historical weekly counts (CSV) for detector baselines")
+@router.post("/uploads/history", summary="Load historical weekly counts (CSV) for detector baselines",
+             response_model=HistoryUploadOut, openapi_extra=body(("text/csv", CSV)),
+             responses=AUTH | errors(400, 413) | {422: {"model": HistoryUploadOut, "description": "no row stored"}})
 async def upload_history(request: Request, pipeline: PipelineDep, _admin: AdminUser) -> JSONResponse:
     lang = request_lang(request)
     text = await read_body_text(request, pipeline, Channel.csv, lang, _limit(request))
@@ -66,7 +72,8 @@ async def upload_history(request: Request, pipeline: PipelineDep, _admin: AdminU
     return JSONResponse(body, status_code=200 if stored or not errors else 422)
 
 
-@router.get("/history", summary="Historical weekly counts of one area and disease")
+@router.get("/history", summary="Historical weekly counts of one area and disease", response_model=HistoryOut,
+            responses=AUTH | errors(404))
 def get_history(pipeline: PipelineDep, user: CurrentUser, area: str, disease: str) -> dict[str, Any]:
     unit = pipeline.pyramid.resolve(area)
     if unit is None:

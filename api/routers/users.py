@@ -19,6 +19,8 @@ from api import login_throttle
 from api.auth import KEY_KINDS, AdminUser, CurrentUser, describe, keys, people
 from api.deps import PipelineDep
 from api.params import UserId
+from api.schemas import (AUTH, ApiKeyOut, RevokedKeyOut, SubscriptionOut, SubscriptionsOut, UnlockOut, UserOut,
+                         UsersOut, errors)
 from ingest.errors import DomainError
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
@@ -26,19 +28,20 @@ subscriptions = SubscriptionRepository()
 log = logging.getLogger("sebac.auth")
 
 
-@router.get("/users")
+@router.get("/users", response_model=UsersOut, responses=AUTH)
 def list_users(admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         return {"items": [describe(u) for u in people.list(conn)]}
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=UserOut, responses=AUTH | errors(409))
 def create_user(body: UserIn, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
         return describe(people.create(conn, body, pipeline.pyramid, pipeline.alert_clock.now()))
 
 
-@router.post("/users/{user_id}/unlock", summary="End the login throttling of an account (failures in a row)")
+@router.post("/users/{user_id}/unlock", summary="End the login throttling of an account (failures in a row)",
+             response_model=UnlockOut, responses=AUTH | errors(404))
 def unlock_user(user_id: UserId, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
         user = people.get(conn, user_id)
@@ -58,7 +61,8 @@ class ApiKeyIn(BaseModel):
     orgunit_id: str | None = None
 
 
-@router.post("/api-keys", status_code=201, summary="Create a device or gateway API key (shown once)")
+@router.post("/api-keys", status_code=201, summary="Create a device or gateway API key (shown once)",
+             response_model=ApiKeyOut, responses=AUTH)
 def create_api_key(body: ApiKeyIn, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
     if body.orgunit_id is not None and body.orgunit_id not in pipeline.pyramid:
         raise DomainError("apikey.orgunit.unknown", f"unknown org unit {body.orgunit_id!r}", status=422)
@@ -67,7 +71,7 @@ def create_api_key(body: ApiKeyIn, admin: AdminUser, pipeline: PipelineDep) -> d
     return {"key_id": key.key_id, "name": key.name, "kind": key.kind, "orgunit_id": key.orgunit_id, "api_key": raw}
 
 
-@router.delete("/api-keys/{key_id}")
+@router.delete("/api-keys/{key_id}", response_model=RevokedKeyOut, responses=AUTH | errors(404))
 def revoke_api_key(key_id: str, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
         if not keys.revoke(conn, key_id, pipeline.alert_clock.now()):
@@ -75,14 +79,14 @@ def revoke_api_key(key_id: str, admin: AdminUser, pipeline: PipelineDep) -> dict
     return {"key_id": key_id, "status": "revoked"}
 
 
-@router.get("/subscriptions")
+@router.get("/subscriptions", response_model=SubscriptionsOut, responses=AUTH)
 def list_subscriptions(user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         rows = subscriptions.list(conn, None if user.role == "admin" else [user.orgunit_id])
     return {"items": [s.model_dump(mode="json") for s in rows]}
 
 
-@router.post("/subscriptions", status_code=201)
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionOut, responses=AUTH)
 def create_subscription(body: SubscriptionIn, user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
     if user.role != "admin":
         if body.orgunit_id != user.orgunit_id or user.role == "chw":

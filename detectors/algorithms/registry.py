@@ -161,7 +161,9 @@ def detector(algorithm_id: str) -> Detector:
 
 def batch_detector(algorithm_id: str) -> Callable[..., BatchDetection] | None:
     """Vectorised detector ``f(observed (S, n), start, end, params=None, *, freq=52,
-    start_epoch=1) -> BatchDetection`` with defaults merged, or None if there is none (yet).
+    start_epoch=1) -> BatchDetection`` with defaults merged, or None when the algorithm declares no
+    batch function. A declared batch function that cannot be imported raises
+    :class:`AlgorithmUnavailable`: a broken install fails loudly, never silently per series.
 
     Algorithms whose batch function takes ``[(series, start, end), ...]`` (helper-farrington's
     ``detect_batch``) are adapted to this matrix form.
@@ -169,10 +171,7 @@ def batch_detector(algorithm_id: str) -> Callable[..., BatchDetection] | None:
     spec = get(algorithm_id)
     if spec.batch_function is None:
         return None
-    try:
-        fn = _attr(spec, spec.batch_function)
-    except AlgorithmUnavailable:
-        return None
+    fn = _attr(spec, spec.batch_function)
 
     def block(y, start, end, merged, freq, start_epoch) -> BatchDetection:
         if spec.batch_style == "matrix":

@@ -9,6 +9,9 @@
 * DHIS2 2.41 renamed ``ouMode`` to ``orgUnitMode`` (the old name is deprecated, to be removed): the
   server's version (``GET /api/system/info``, the first request and the credentials check) decides.
 
+An event seen again with a later ``updatedAt`` is a correction (``updated``), one with ``deleted:
+true`` a retraction (``deleted``): :func:`ingest.dhis2_import.plan_event`.
+
 Events of a pulled program whose stage the mapping does not name are *ignored*, not rejected: the pull
 asked for the whole program, the stage is simply not surveillance data.
 """
@@ -94,8 +97,9 @@ def pull_events(pipeline: Any, client: Dhis2Client, mapping: Dhis2Mapping, *, se
             with pipeline.db.connect() as conn:
                 paging = EventPaging(load_cursor(conn, server, program), page_size)
             while True:
+                # deleted events too: a deletion at the source retracts the report
                 params = {"program": program, "orgUnit": root, ou_param: "DESCENDANTS", "fields": "*",
-                          **paging.params()}
+                          "includeDeleted": "true", **paging.params()}
                 doc = client.get("api/tracker/events", params)
                 try:
                     step = paging.take(events_of(doc))

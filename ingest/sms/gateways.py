@@ -4,6 +4,7 @@
   for an SMS; ``send_status`` etc. are acknowledged and ignored), ``id`` (message id),
   ``message_type`` (``sms``), ``content``, ``from_number`` (and ``from_number_e164``),
   ``to_number``, ``time_created`` (Unix seconds), ``contact_id``, ``phone_id``, ``project_id``.
+  Message ids are unique within a project, so the dedup key is ``sms:telerivet:<project_id>:<id>``.
   Reply: ``{"messages": [{"content": "..."}]}`` sends an SMS back to the sender.
 * **RapidPro / TextIt** flow "Call webhook" action (``POST`` JSON): read by
   :mod:`ingest.sms.rapidpro` (the default body's results, or ``input.text``). The secret travels in
@@ -83,14 +84,15 @@ class InboundSms:
     message_id: str | None = None
     sent_at: dt.datetime | None = None
     results: tuple[tuple[str, str | None, str | None], ...] | None = None
+    scope: str | None = None  # what the message id is unique within (Telerivet's project_id)
 
     @property
     def idempotency_key(self) -> str:
-        """``sms:<gateway>:<message id>``; without an id, a hash of sender, text and send time
-        (so a retry of the same message is still recognised), or a fresh uuid when even the time
-        is missing (cannot be de-duplicated)."""
+        """``sms:<gateway>[:<scope>]:<message id>``; without an id, a hash of sender, text and send
+        time (so a retry of the same message is still recognised), or a fresh uuid when even the
+        time is missing (cannot be de-duplicated)."""
         if self.message_id:
-            return f"sms:{self.gateway}:{self.message_id}"[:200]
+            return message_key(self.gateway, self.message_id, self.scope)
         if self.sent_at is not None:
             digest = hashlib.sha256(f"{self.phone}|{self.sent_at.isoformat()}|{self.text}".encode()).hexdigest()
             return f"sms:{self.gateway}:h{digest[:40]}"
@@ -102,6 +104,8 @@ class InboundSms:
                "sent_at": self.sent_at.isoformat() if self.sent_at else None}
         if self.results is not None:
             doc["results"] = [list(r) for r in self.results]
+        if self.scope is not None:
+            doc["scope"] = self.scope
         return {"sms": doc}
 
     @classmethod
@@ -110,7 +114,25 @@ class InboundSms:
         results = tuple(tuple(r) for r in s["results"]) if s.get("results") is not None else None
         return cls(gateway=s["gateway"], phone=s["phone"], text=s["text"], message_id=s.get("message_id"),
                    sent_at=dt.datetime.fromisoformat(s["sent_at"]) if s.get("sent_at") else None,
-                   results=results)
+                   results=results, scope=s.get("scope"))
+
+
+def message_key(gateway: str, message_id: str, scope: str | None = None) -> str:
+    """The dedup key of a message the gateway identified (bounded to the column's 200 characters)."""
+    return (f"sms:{gateway}:{scope}:{message_id}" if scope else f"sms:{gateway}:{message_id}")[:200]
+
+
+def payload_key(gateway: str, doc: Any) -> str | None:
+    """The dedup key of a payload that could not be read as an SMS, when it names its message
+    (Telerivet's ``project_id`` + ``id``, the generic ``id``): such a payload is kept once, however
+    often the gateway retries it."""
+    if not isinstance(doc, Mapping):
+        return None
+    ident = doc.get("id") if gateway == "telerivet" else doc.get("id") or doc.get("message_id")
+    if not isinstance(ident, (str, int)) or isinstance(ident, bool) or ident == "":
+        return None
+    scope = doc.get("project_id") if gateway == "telerivet" else None
+    return message_key(gateway, str(ident), scope if isinstance(scope, str) and scope else None)
 
 
 def secret_matches(presented: str | None, expected: str) -> bool:
@@ -154,7 +176,8 @@ def parse_telerivet(form: Mapping[str, Any]) -> InboundSms:
     if phone is None:
         raise GatewayPayloadError("from_number is missing")
     text = field_str(form, "content")
-    return InboundSms("telerivet", phone, text or "", field_str(form, "id"), parse_time(form.get("time_created")))
+    return InboundSms("telerivet", phone, text or "", field_str(form, "id"), parse_time(form.get("time_created")),
+                      scope=field_str(form, "project_id"))
 
 
 def telerivet_reply(text: str | None) -> dict[str, Any]:

@@ -11,8 +11,9 @@ Order of decisions (each with its reply in the reporter's language):
 4. grammar error, or a report that fails validation → kept as rejected (the SMS itself, so it can be
    re-processed), the reply names the problem;
 5. zero report → stored for completeness;
-6. a report → ``pipeline.submit`` (exactly once by ``sms:<gateway>:<message id>``; a retry of an
-   accepted message is answered "duplicate").
+6. a report → ``pipeline.submit`` (exactly once by ``sms:<gateway>[:<project>]:<message id>``; a
+   gateway's retry of an accepted message gets the original confirmation again, a re-send without
+   message id "déjà reçu").
 
 The pipeline is duck-typed (``submit``, ``reject``, ``clock``, ``db``, ``pyramid``, ``diseases``,
 ``rejected``, ``reports``, ``start_day``) because ingest must not import the composition layer.
@@ -27,11 +28,17 @@ from ingest.chw import CHWRegistry, normalise_phone
 from ingest.contracts import Channel
 from ingest.epiweek import epiweek
 from ingest.errors import ErrorDetail, ValidationFailed
+from ingest.lateness import assess_lateness
 from ingest.messages import FALLBACKS, translate
 from ingest.sms.commands import dispatch_command, is_command
 from ingest.sms.flow_results import FlowFields, load_flow_fields, parse_flow_results
 from ingest.sms.gateways import InboundSms
-from ingest.sms.grammar import DEFAULT_DATE_WINDOW_DAYS, SmsParseError, ZeroReport, parse_sms
+from ingest.sms.grammar import (
+    DEFAULT_DATE_WINDOW_DAYS,
+    SmsParseError,
+    ZeroReport,
+    parse_sms,
+)
 from ingest.validation import validate_report
 from ingest.zero_reports import record_zero_report
 
@@ -101,7 +108,7 @@ class SmsIntake:
                               errors=reading.errors)
         # 5. zero report
         if reading.zero is not None:
-            return self.record_zero(reading, key, now)
+            return self.record_zero(reading, key, now, identified=bool(sms.message_id))
         # 6. a report, through the pipeline (validation, exactly once, detectors); validated here
         # first so that a failure keeps the SMS itself (re-processable), not the derived payload
         payload = reading.payload
@@ -118,7 +125,7 @@ class SmsIntake:
                               errors=res.errors)
         report = res.report
         if res.status == "duplicate":
-            return SmsOutcome("duplicate", translate("report.duplicate", lang), lang, report_id=report.report_id)
+            return SmsOutcome("duplicate", self.duplicate_reply(sms, report, lang), lang, report_id=report.report_id)
         late = bool(res.notes and res.notes.late)
         return SmsOutcome("accepted", self.confirmation(report, lang, late), lang, report_id=report.report_id,
                           late=late, alert_ids=[a.alert_id for a in res.alerts])
@@ -128,6 +135,16 @@ class SmsIntake:
         return translate("report.accepted.late" if late else "report.accepted", lang, cases=report.cases,
                          disease=_disease_name(self.pipeline, report.disease, lang),
                          onset=report.onset_date.strftime("%d/%m"))
+
+    def duplicate_reply(self, sms: InboundSms, report: Any, lang: str) -> str:
+        """A message the gateway identified (a message id) and sends again is its retry — the first
+        answer was lost, so the CHW never had the confirmation: send it again, not "déjà reçu". A
+        message without id matched by text and time may be the CHW re-sending: "déjà reçu"."""
+        if not sms.message_id:
+            return translate("report.duplicate", lang)
+        policy = getattr(self.pipeline, "intake", None)
+        late = bool(policy is not None and assess_lateness(report.onset_date, report.received_at, policy.lateness).late)
+        return self.confirmation(report, lang, late)
 
     def zero_week(self, reading: "SmsReading") -> str:
         return str(epiweek(reading.zero.report_date, getattr(self.pipeline, "start_day", 0)))
@@ -156,7 +173,7 @@ class SmsIntake:
                    "reporter": chw.id, "text": sms.text[:2000]}
         return SmsReading(lang, chw=chw, payload=payload)
 
-    def record_zero(self, reading: "SmsReading", key: str, now: dt.datetime) -> SmsOutcome:
+    def record_zero(self, reading: "SmsReading", key: str, now: dt.datetime, identified: bool = False) -> SmsOutcome:
         p, chw, lang = self.pipeline, reading.chw, reading.lang
         area = p.pyramid.ancestor_at(chw.site_id, "health_area")
         district = p.pyramid.ancestor_at(chw.site_id, "district")
@@ -166,8 +183,10 @@ class SmsIntake:
                                              orgunit_id=chw.site_id, health_area_id=area.id if area else chw.site_id,
                                              district_id=district.id if district else chw.site_id, epiweek=week,
                                              received_at=now, reporter=chw.id)
-        if not is_new:
-            return SmsOutcome("duplicate", translate("report.duplicate", lang), lang, report_id=zid)
+        if not is_new:  # as for a report: a gateway's retry gets the first answer again
+            reply = translate("report.zero.accepted", lang, week=week) if identified else \
+                translate("report.duplicate", lang)
+            return SmsOutcome("duplicate", reply, lang, report_id=zid)
         return SmsOutcome("zero", translate("report.zero.accepted", lang, week=week), lang, report_id=zid)
 
 

@@ -1,4 +1,4 @@
-"""The faust app of ``sebac worker``: topics, the weekly-counts table, three agents and one timer.
+"""The faust app of ``sebac worker``: topics, the weekly-counts table, three agents and five timers.
 
 Agents are verbs and stay thin — take a batch (``stream.take_events``), hand the raw bytes to
 :class:`~sebac.streaming.stages.WorkerStages` in a thread (the database work must not block the
@@ -22,6 +22,11 @@ so the table is never behind the committed offsets. One table write per area and
 changelog small. The table is rebuilt from its changelog or, lost with it, by replaying ``reports``
 (a new ``SEBAC_STREAM_APP_ID``). Epi weeks close on an explicit timer (:func:`close_epiweeks`), not on
 faust's window close, which only fires on the next event.
+
+Agents: ``classify_reports`` (reports → stored reports, signals), ``raise_alerts`` (signals → alerts)
+and ``store_rejected``. Timers: ``close_epiweeks``, ``save_marks`` (offsets applied, every second),
+``sweep_skipped`` (records the consumer skipped), ``watch_group`` (exit when evicted from the group)
+and ``report_backlog`` (consumer lag metric).
 """
 from __future__ import annotations
 

@@ -295,10 +295,12 @@ class WorkerStages:
                 (r, _offset(first[r.idempotency_key].source)) for r in done.duplicates
                 if sources.get(r.idempotency_key) == first[r.idempotency_key].source]
             intake = getattr(p, "intake", None)
+            held = set()  # cross-channel possible duplicates: out of the counts until decided
             for report in done.new:
-                if intake is not None:
-                    intake.on_stored(conn, report, now)
-            evaluated = done.new + done.duplicates  # all stored: one batch evaluation shares reads and runs
+                if intake is not None and intake.on_stored(conn, report, now).held:
+                    held.add(report.report_id)
+            # all stored: one batch evaluation shares reads and runs
+            evaluated = [r for r in done.new + done.duplicates if r.counted and r.report_id not in held]
             for report, signals in zip(evaluated, p.detection.on_reports(conn, evaluated, now)):
                 for signal in signals:
                     signal = with_stable_signal_id(signal, f"report:{report.report_id}")
@@ -315,7 +317,8 @@ class WorkerStages:
         except sa.exc.DBAPIError:
             raise  # the database is down or refused: redeliver, never reject
         except Exception:  # noqa: BLE001 - a bug in a rule must not stop the stream: find the culprit
-            pass
+            log.exception("batch of %d messages failed; retrying them one by one to isolate the culprit",
+                          len(items))
         total = ReportsDone()
         for item in items:
             try:

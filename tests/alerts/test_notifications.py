@@ -17,6 +17,8 @@ from tests.alerts.receivers import HttpReceiver, SmtpReceiver
 from tests.alerts.scenario import Scenario
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.integration  # real SMTP and HTTP receivers on loopback
+
 
 def _outbox(s):
     with s.db.connect() as conn:

@@ -249,6 +249,7 @@ def allowed_label_values(pyramid, diseases, detectors: set[str]) -> dict[str, se
         "milestone": set(am.MILESTONES),
         "detector": detectors,
         "worker": {"embedded", "stream"}, "topic": {"reports"},
+        "change": set(im.REVISION_CHANGES) | {"other"},
     }
 
 
@@ -296,6 +297,7 @@ def test_no_label_has_unbounded_values(pipeline, pyramid, diseases):
     assert len(ours) >= 25 and all(name.startswith(("sebac_",) + RUNTIME) for name, _ in after)
 
 
+@pytest.mark.integration  # runs Prometheus' promtool
 def test_promtool_check_metrics_passes(pipeline):
     promtool = shutil.which("promtool")
     if not promtool:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sebac.db import make_engine, migrate
@@ -47,6 +48,7 @@ def create_app():
     return build_app(Settings())
 
 
+@pytest.mark.integration  # a uvicorn subprocess
 def test_uvicorn_with_two_workers_serves_the_sums_from_any_worker(tmp_path):
     """Real HTTP: reports land on either worker; every /metrics answer, whichever worker serves it,
     shows all of them."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.api.alerts_helpers import cheap_hashing, user_client  # noqa: F401 (fixture)
-from tests.api.test_sms_webhooks import GENERIC, PHONE, secrets_env, telerivet_form  # noqa: F401 (fixture)
+from tests.api.test_sms_webhooks import (  # noqa: F401 (fixture)
+    GENERIC,
+    PHONE,
+    TELERIVET,
+    secrets_env,
+    telerivet_form,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +35,11 @@ def test_telerivet_content_that_is_not_utf8_is_400_with_a_key_and_kept(http):
     assert r.json()["error"]["key"] == "sms.encoding.invalid"
     assert "content" in r.json()["error"]["message"] and "vide" not in r.json()["error"]["message"]
     [kept] = http.get("/api/v1/rejected", params={"channel": "sms", "reason": "sms.encoding.invalid"}).json()["items"]
-    assert "content=%FF%FE" in kept["raw"]
+    assert "content=%FF%FE" in kept["raw"] and "secret=[redacted]" in kept["raw"] and TELERIVET not in kept["raw"]
+    for _ in range(2):  # Telerivet's retries of the same message add nothing
+        assert http.post("/api/v1/sms/telerivet", content=body,
+                         headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 400
+    assert len(http.get("/api/v1/rejected", params={"channel": "sms"}).json()["items"]) == 1
 
 
 @pytest.mark.parametrize("text, key, reply_starts", [

@@ -2,27 +2,59 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
 
-from tests.api.sms_helpers import (GENERIC, PHONE, RAPIDPRO, TELERIVET, cheap_hashing, http,  # noqa: F401
-                                   secrets_env, telerivet_form)
+from tests.api.sms_helpers import (  # noqa: F401
+    GENERIC,
+    PHONE,
+    RAPIDPRO,
+    TELERIVET,
+    cheap_hashing,
+    http,
+    pipeline_of,
+    secrets_env,
+    telerivet_form,
+)
 
 pytestmark = pytest.mark.integration
 
 
-def test_telerivet_report_replied_in_telerivet_format_and_retry_is_duplicate(http, live_app):
+def test_telerivet_retry_gets_the_original_confirmation_and_is_counted_once(http, live_app):
     r = http.post("/api/v1/sms/telerivet", data=telerivet_form("CHOL 3 F 5+ 1811"))
     assert r.status_code == 200, r.text
     assert r.json() == {"messages": [{"content": "Rapport reçu : 3 Choléra. Merci."}]}
     again = http.post("/api/v1/sms/telerivet", data=telerivet_form("CHOL 3 F 5+ 1811"))
-    assert again.json() == {"messages": [{"content": "Ce rapport a déjà été reçu."}]}
+    assert again.json() == r.json()  # the first answer was lost: the CHW gets the confirmation, not "déjà reçu"
     pipeline = live_app.server.config.app.state.pipeline
     with pipeline.db.connect() as conn:
         reports = pipeline.reports.list(conn)
-    assert len(reports) == 1 and reports[0].idempotency_key == "sms:telerivet:SMab01"
+    assert len(reports) == 1 and reports[0].idempotency_key == "sms:telerivet:PJ1:SMab01"
     assert reports[0].reporter == "ASC-0001"
+
+
+def test_telerivet_message_ids_are_unique_per_project(http, live_app):
+    for project in ("PJ1", "PJ2", "PJ2"):
+        http.post("/api/v1/sms/telerivet", data=telerivet_form("PALU 2", msg_id="SMsame", project_id=project))
+    with live_app.server.config.app.state.pipeline.db.connect() as conn:
+        keys = sorted(r.idempotency_key for r in pipeline_of(live_app).reports.list(conn))
+    assert keys == ["sms:telerivet:PJ1:SMsame", "sms:telerivet:PJ2:SMsame"]
+
+
+def test_telerivet_payload_error_is_kept_once_per_message_without_its_secret(http, live_app, caplog):
+    caplog.set_level(logging.DEBUG)
+    form = telerivet_form("CHOL 1", msg_id="SMnofrom")
+    del form["from_number"], form["from_number_e164"]
+    for _ in range(3):  # Telerivet retries a webhook that did not answer 2xx
+        r = http.post("/api/v1/sms/telerivet", data=form)
+        assert r.status_code == 400 and r.json()["error"]["key"] == "sms.payload.invalid"
+    [kept] = http.get("/api/v1/rejected", params={"channel": "sms", "reason": "sms.payload.invalid"}).json()["items"]
+    assert "secret=[redacted]" in kept["raw"] and "id=SMnofrom" in kept["raw"]
+    assert TELERIVET not in kept["raw"] and TELERIVET not in caplog.text
+    logging.getLogger("sebac.test").warning("gateway posted secret=%s&id=1", TELERIVET)
+    assert caplog.records and TELERIVET not in caplog.text  # the filter sees every record, not only ours
 
 
 def test_telerivet_wrong_or_missing_secret_is_403_and_not_stored(http, live_app):
@@ -95,7 +127,7 @@ def test_generic_bad_payloads_are_400_and_kept(http):
 
 def test_unconfigured_gateway_is_503(live_app):
     r = httpx.post(f"{live_app.url}/api/v1/sms/telerivet", data=telerivet_form("CHOL 1"))
-    assert r.status_code == 503 and r.json()["error"]["key"] == "sms.gateway.disabled"
+    assert r.status_code == 404 and r.json()["error"]["key"] == "sms.gateway.disabled"
 
 
 def test_same_event_by_sms_and_by_tablet_is_flagged_and_the_late_week_is_queued(http, live_app, clock):

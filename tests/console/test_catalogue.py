@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from console.chart import weekly_chart
@@ -13,6 +14,7 @@ from console.i18n import LOCALE_DIR, catalogue, page_lang
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.integration  # babel in a subprocess
 def test_every_template_and_code_string_has_a_french_translation(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "console/babel.cfg", "-k", "N_",

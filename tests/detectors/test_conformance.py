@@ -2,12 +2,10 @@
 
 For every oracle series: alarms identical to R's on >= 99.5 % of the monitored points and the
 upperbound within 1e-6 relative of R's (NaN where R has NA) on >= 99.5 % of them. Algorithms
-ported in this package (EXACT) must agree on every point. An id whose module cannot be imported
-yet is xfailed with the import error; missing oracle data fails.
+ported in this package (EXACT) must agree on every point. Every algorithm exists: one whose module
+cannot be imported fails here with the import error, as does missing oracle data.
 """
 from __future__ import annotations
-
-import importlib
 
 import pytest
 
@@ -23,12 +21,7 @@ EXACT = {"earsC_C1", "earsC_C2", "earsC_C3", "cusum", "cusum_glm_rossi", "bayes"
 @pytest.mark.parametrize("algorithm", registry.algorithm_ids())
 def test_agrees_with_r(algorithm):
     oracle = require_oracle()
-    spec = registry.get(algorithm)
-    try:
-        module = importlib.import_module(spec.module)
-        getattr(module, spec.function)
-    except (ImportError, AttributeError) as exc:
-        pytest.xfail(f"{spec.module}.{spec.function} not available yet: {exc}")
+    registry.detector(algorithm)  # raises AlgorithmUnavailable (a failure) if it cannot be imported
     results = compare_algorithm(algorithm, oracle)
     assert len(results) >= 85, f"{algorithm}: only {len(results)} series compared"
     bad = [f"{r.dataset}/{r.series}: alarms {r.alarm_share:.4f}, upperbound {r.upper_share:.4f}"

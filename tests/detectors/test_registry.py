@@ -72,7 +72,8 @@ def test_missing_module_is_reported_lazily(monkeypatch):
     monkeypatch.setitem(registry.ALGORITHMS, "ghost", spec)
     with pytest.raises(registry.AlgorithmUnavailable):
         registry.detector("ghost")
-    assert registry.batch_detector("ghost") is None
+    with pytest.raises(registry.AlgorithmUnavailable):  # a declared batch function: no silent fallback
+        registry.batch_detector("ghost")
 
 
 @pytest.mark.parametrize("alg_id", ["earsC_C3", "cusum", "bayes", "rki", "glrpois", "glrnb"])

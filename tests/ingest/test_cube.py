@@ -1,4 +1,5 @@
-"""The weekly cube equals a GROUP BY over the reports, after random inserts, corrections and retractions."""
+"""The weekly cube equals a GROUP BY over the counted reports, after random inserts, corrections,
+retractions and holds."""
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,7 @@ DAY0 = dt.date(2026, 9, 1)
 def group_by(conn, start_day: int) -> dict:
     """The oracle: every (unit, disease, week) cell recomputed from the reports in Python."""
     out: dict = {}
-    for r in conn.execute(sa.select(reports)):
+    for r in conn.execute(sa.select(reports).where(reports.c.state == "active")):
         onset = r.onset_date
         units = {r.district_id: "district", r.health_area_id: "health_area"}
         units.setdefault(r.orgunit_id, "site")
@@ -153,3 +154,49 @@ def test_migration_fills_the_cube_from_reports_already_stored(db, pyramid, tmp_p
         conn.execute(weekly_cube.delete())
         importlib.import_module("sebac.migrations.versions.0023_weekly_cube")._fill(conn)
         assert cube_rows(conn) == expected == group_by(conn, 0)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_cube_follows_every_revision_of_a_report(db, pyramid, seed):
+    """Corrections, retractions, holds, releases and confirmed duplicates through
+    ``ingest.corrections.revise_report`` (the one path that changes a stored report) keep the cube
+    equal to the GROUP BY over the counted (active) reports."""
+    from ingest.corrections import CHANGES, revise_report
+    from ingest.errors import DomainError
+
+    rng = random.Random(seed)
+    areas = [u for u in pyramid.units.values() if u.level == "health_area"][:3]
+    sites = [s.id for a in areas for s in pyramid.descendants(a.id) if s.level == "site"] + [a.id for a in areas]
+    repo, now = ReportRepository(), dt.datetime(2026, 11, 20, tzinfo=UTC)
+    ids: list[str] = []
+    done = {c: 0 for c in CHANGES}
+    with db.begin() as conn:
+        for step in range(300):
+            if rng.random() < 0.4 or not ids:
+                r = make(pyramid, rng, sites, step)
+                repo.insert(conn, r)
+                ids.append(r.report_id)
+                continue
+            change = rng.choice(sorted(CHANGES))
+            content = make(pyramid, rng, sites, step) if change == "corrected" else None
+            allowed = sorted(conn.execute(sa.select(reports.c.report_id)
+                                          .where(reports.c.state.in_(CHANGES[change][0]))).scalars())
+            if not allowed:
+                with pytest.raises(DomainError):  # e.g. releasing when nothing is held
+                    revise_report(conn, rng.choice(ids), change, now=now, content=content)
+                continue
+            revise_report(conn, rng.choice(allowed), change, now=now, content=content)
+            done[change] += 1
+            if step % 25 == 0:
+                assert cube_rows(conn) == group_by(conn, 0)
+        assert cube_rows(conn) == group_by(conn, 0)
+        assert all(n > 3 for n in done.values()), done
+        states = dict(conn.execute(sa.select(reports.c.state, sa.func.count()).group_by(reports.c.state)).all())
+        assert set(states) == {"active", "held", "duplicate", "retracted"}
+        first = {}
+        for (u, _, _), (_, _, _, f) in group_by(conn, 0).items():
+            first[u] = min(first.get(u, f), f)
+        for unit in {r.orgunit_id for r in conn.execute(sa.select(reports))}:
+            assert first_onset(conn, unit) == first.get(unit)
+        rebuild_cube(conn)
+        assert cube_rows(conn) == group_by(conn, 0)

@@ -237,3 +237,34 @@ def test_a_next_page_link_to_another_server_is_not_followed(dhis2, state, units)
         dhis2.httpd.RequestHandlerClass.base = original
     assert exc.value.kind == "protocol" and "evil.example.org" in str(exc.value)
     assert len(dhis2.requests_to("/api/organisationUnits")) == 1
+
+
+def test_create_update_delete_cycle_keeps_the_counts_in_step(dhis2, state, pipe, mapping, pyramid):
+    """A tablet's event is created, corrected (later updatedAt, new count), then deleted in DHIS2:
+    each pull moves SEBAC's counts with it, and the report is never physically lost."""
+    import datetime as dt
+
+    from detectors.repository import DetectorRepository
+
+    def counted():
+        with pipe.db.connect() as conn:
+            area = pipe.pyramid.ancestor_at(pipe.pyramid.resolve(uid(pyramid)).id, "health_area").id
+            return sum(DetectorRepository().daily_cases(conn, "health_area", area, "cholera",
+                                                        dt.date(2026, 11, 1), dt.date(2026, 11, 30)).values())
+
+    state.events = [signal_event("EvtCycle001", uid(pyramid), at(1), cases="2"),
+                    signal_event("EvtCycle002", uid(pyramid), at(2), cases="1")]
+    first = run(pipe, dhis2, mapping)
+    assert (first.created, counted()) == (2, 3)
+    state.touch("EvtCycle001", at(10), dataValues=signal_event("x", "y", at(10), cases="5")["dataValues"])
+    second = run(pipe, dhis2, mapping)
+    assert (second.created, second.updated, counted()) == (0, 1, 6)
+    state.touch("EvtCycle002", at(20), deleted=True)
+    third = run(pipe, dhis2, mapping)
+    assert (third.updated, third.deleted, counted()) == (0, 1, 5)
+    assert third.line() == "created 0, updated 0, deleted 1, ignored 1, rejected 0"  # EvtCycle001 via the overlap
+    assert dhis2.requests_to("/api/tracker/events")[-1]["includeDeleted"] == "true"
+    with pipe.db.connect() as conn:
+        rows = {r.idempotency_key: (r.state, r.version, r.cases) for r in conn.execute(sa.select(reports))}
+    assert rows == {"dhis2:EvtCycle001": ("active", 2, 5), "dhis2:EvtCycle002": ("retracted", 2, 1)}
+    assert run(pipe, dhis2, mapping).line() == "created 0, updated 0, deleted 0, ignored 1, rejected 0"

@@ -62,3 +62,28 @@ def test_rejected_item_with_nul_bytes_is_kept_on_postgres(pg_url, pyramid, disea
     assert "\x00" not in kept[res.rejected_id] and "ML-\\u0000NOWHERE" in kept[res.rejected_id]
     assert kept[raw] == '{"client_id": "\\x00'
     engine.dispose()
+
+
+def test_revisions_on_postgres(pg_url, pyramid, diseases, clock):
+    """Corrections (row lock, JSON versions), the alert timeline (JSON cast) and tracker jobs."""
+    from ingest.corrections import report_history
+    from ingest.dhis2_jobs import create_job, finish_job, get_job
+    from ingest.validation import validate_report
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    pipe = Pipeline(engine, pyramid, diseases, clock=clock)
+    cholera = REPORT | {"client_id": "pg-chol", "disease": "cholera", "cases": 1, "onset_date": "2026-11-18",
+                        "report_date": "2026-11-19"}
+    res = pipe.submit(cholera, Channel.dhis2, idempotency_key="dhis2:EvtPgChol01")
+    assert res.alerts
+    fixed = validate_report(cholera | {"cases": 3}, channel=Channel.dhis2, pyramid=pyramid, diseases=diseases,
+                            now=NOW, idempotency_key="dhis2:EvtPgChol01")
+    rev = pipe.revise(res.report.report_id, "corrected", content=fixed, source_updated_at="2026-11-20T08:00:00.000")
+    assert rev.noted_alert_ids == [res.alerts[0].alert_id] and rev.revision.after.cases == 3
+    pipe.revise(res.report.report_id, "retracted")
+    with engine.begin() as conn:
+        assert [h["change"] for h in report_history(conn, res.report.report_id)] == ["corrected", "retracted"]
+        job = create_job(conn, {"atomicMode": "ALL"}, "key:x", NOW)
+        finish_job(conn, job, {"status": "OK", "message": "done"}, NOW)
+        assert get_job(conn, job).report == {"status": "OK", "message": "done"}

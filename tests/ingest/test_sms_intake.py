@@ -45,10 +45,23 @@ def test_report_is_accepted_for_the_chws_site_with_reply_in_french(intake, pipel
 
 def test_gateway_retry_is_a_duplicate_counted_once(intake, pipeline):
     assert intake.handle(sms("PALU 4")).status == "accepted"
-    again = intake.handle(sms("PALU 4"))
-    assert again.status == "duplicate" and again.reply == "Ce rapport a déjà été reçu."
+    again = intake.handle(sms("PALU 4"))  # same message id: the gateway's retry gets the confirmation again
+    assert again.status == "duplicate" and again.reply == "Rapport reçu : 4 Paludisme. Merci."
     with pipeline.db.connect() as conn:
         assert pipeline.reports.count(conn) == 1
+
+
+def test_a_resend_without_message_id_is_answered_already_received(intake, pipeline):
+    at = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
+    assert intake.handle(sms("PALU 4", mid=None, sent_at=at)).status == "accepted"
+    again = intake.handle(sms("PALU 4", mid=None, sent_at=at))
+    assert (again.status, again.reply) == ("duplicate", "Ce rapport a déjà été reçu.")
+
+
+def test_a_retried_zero_report_gets_the_zero_confirmation_again(intake):
+    first = intake.handle(sms("RAS", mid="z-9"))
+    again = intake.handle(sms("RAS", mid="z-9"))
+    assert first.status == "zero" and (again.status, again.reply) == ("duplicate", first.reply)
 
 
 def test_english_reader_gets_english_and_error_in_plain_words(intake, pipeline):

@@ -139,3 +139,69 @@ def test_submit_many_answers_each_item_as_submit(pipeline):
     res = pipeline.submit_many(items_, Channel.http)
     assert [r.status for r in res] == ["accepted", "duplicate", "rejected"]
     assert len(res[0].alerts) == 1 and res[1].report.report_id == res[0].report.report_id
+
+
+def _mixed_channel_reports(pyramid, diseases, n: int, seed: int):
+    """SMS and DHIS2 reports by a few CHWs, many of them the same cases sent through both channels
+    (a cross-channel possible duplicate: the later one is held out of the counts)."""
+    from ingest.validation import validate_report
+
+    rng = random.Random(seed)
+    sites = sorted(u.id for u in pyramid.descendants("ML-MOP-DJENNE") if u.level == "site")[:4]
+    out = []
+    for i in range(n):
+        if out and rng.random() < 0.4:  # the same cases again through the other channel
+            prev = out[rng.randrange(len(out))]
+            channel = Channel.dhis2 if prev.channel == Channel.sms else Channel.sms
+            payload = {"client_id": f"x{i}", "orgunit_id": prev.orgunit_id, "disease": prev.disease,
+                       "cases": prev.cases, "reporter": prev.reporter,
+                       "onset_date": min(prev.onset_date + dt.timedelta(days=rng.randrange(0, 2)), NOW.date()).isoformat()}
+        else:
+            channel = rng.choice([Channel.sms, Channel.dhis2])
+            payload = {"client_id": f"x{i}", "orgunit_id": rng.choice(sites), "disease": rng.choice(["malaria", "ili"]),
+                       "cases": rng.randrange(1, 9), "reporter": f"chw-{rng.randrange(3)}",
+                       "onset_date": (NOW.date() - dt.timedelta(days=rng.randrange(0, 10))).isoformat()}
+        out.append(validate_report(payload, channel=channel, pyramid=pyramid, diseases=diseases, now=NOW,
+                                   idempotency_key=f"{channel.value}:x{i}"))
+    return out
+
+
+def _state(db):
+    from ingest.tables import report_versions
+
+    with db.connect() as conn:
+        return {"reports": sorted(conn.execute(sa.select(reports.c.idempotency_key, reports.c.state,
+                                                         reports.c.version, reports.c.cases)).all()),
+                "versions": sorted(conn.execute(sa.select(report_versions.c.report_id, report_versions.c.change)
+                                                ).all()),
+                "duplicates": sorted(conn.execute(sa.select(possible_duplicates.c.report_id,
+                                                            possible_duplicates.c.duplicate_of)).all()),
+                "queue": sorted(conn.execute(sa.select(reevaluation_queue.c.area_id, reevaluation_queue.c.epiweek,
+                                                       reevaluation_queue.c.report_count)).all()),
+                "alerts": conn.execute(sa.select(alerts_table.c.disease, alerts_table.c.orgunit_id,
+                                                 alerts_table.c.level).order_by(alerts_table.c.alert_id)).all(),
+                "cube": cube_rows(conn)}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_cross_channel_holds_in_a_batch_are_those_of_one_by_one(tmp_path, pyramid, diseases, seed):
+    """A report held as a cross-channel duplicate of one stored before it — in the table or earlier
+    in the same batch — is held in a batch exactly as alone: state, versions, pairs, queue, the cube
+    (held reports count for nothing) and the alerts."""
+    batch = _mixed_channel_reports(pyramid, diseases, 120, seed)
+    results, states = [], []
+    for mode in ("one", "many"):
+        db = make_engine(f"sqlite:///{tmp_path / mode}.db")
+        migrate(db)
+        pipeline = Pipeline(db, pyramid, diseases, clock=FakeClock(NOW))
+        # the report ids are the same in both runs: the pairs and versions compare by id
+        got = ([pipeline.accept(r) for r in batch] if mode == "one" else
+               pipeline.accept_many(batch[:50], NOW) + pipeline.accept_many(batch[50:], NOW))
+        results.append([(r.status, r.report.state, r.notes.held if r.notes else None, len(r.alerts)) for r in got])
+        states.append(_state(db))
+        db.dispose()
+    assert results[1] == results[0]
+    assert states[1] == states[0]
+    held = [r for r in results[0] if r[1] == "held"]
+    assert len(held) >= 10, held
+    assert any(v[1] == "held" for v in states[0]["versions"])

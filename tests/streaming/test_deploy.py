@@ -59,3 +59,12 @@ def test_k8s_manifests_use_the_cli_commands():
     assert worker["args"][0] in commands and api["args"][0] in commands
     assert {"worker", "topics", "migrate", "serve"} <= commands
     Settings(**_sebac_env(kinds["ConfigMap"]["data"]), database_url="postgresql+psycopg://x@y/z")
+
+
+def test_compose_runs_the_kafka_version_the_tests_run():
+    """One pin: deploy/kafka/pom.xml's kafka.version (the tests' broker) is the compose file's image tag."""
+    import re
+
+    pinned = re.search(r"<kafka.version>([^<]+)</kafka.version>", (DEPLOY / "kafka" / "pom.xml").read_text())
+    assert pinned and pinned.group(1).startswith("4.")
+    assert COMPOSE["services"]["kafka"]["image"] == f"apache/kafka:{pinned.group(1)}"

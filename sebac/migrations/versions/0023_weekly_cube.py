@@ -1,17 +1,17 @@
 """Weekly cube: cases per (org unit, disease, epi week) at site, health area and district level
 
 Revision ID: 0023_weekly_cube
-Revises: 0020_dhis2_pull
+Revises: 0022_dhis2_corrections
 Create Date: 2026-12-07 11:00:00
 
-Filled from the reports already stored (ISO weeks, start_day 0); ingest.cube keeps it from then on.
+Filled from the counted (active) reports already stored (ISO weeks, start_day 0); ingest.cube keeps it from then on.
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0023_weekly_cube"
-down_revision = "0020_dhis2_pull"
+down_revision = "0022_dhis2_corrections"
 branch_labels = None
 depends_on = None
 
@@ -40,7 +40,7 @@ def _fill(conn) -> None:
 
     rows = conn.execute(sa.text(
         "SELECT orgunit_id, health_area_id, district_id, disease, onset_date, SUM(cases), COUNT(*) "
-        "FROM reports GROUP BY orgunit_id, health_area_id, district_id, disease, onset_date")).all()
+        "FROM reports WHERE state = 'active' GROUP BY orgunit_id, health_area_id, district_id, disease, onset_date")).all()
     cells: dict = {}
     for orgunit, area, district, disease, onset, cases, n in rows:
         onset = onset if isinstance(onset, dt.date) else dt.date.fromisoformat(str(onset)[:10])
