@@ -74,7 +74,7 @@ class AlertRepository:
     def insert(self, conn: Connection, alert: Alert) -> Alert:
         values = alert.model_dump(mode="python", exclude={"alert_id"})
         values["status"] = alert.status.value
-        alert_id = conn.execute(alerts.insert().values(**values)).inserted_primary_key[0]
+        alert_id = conn.execute(alerts.insert(), values).inserted_primary_key[0]
         return alert.model_copy(update={"alert_id": int(alert_id)})
 
     def update(self, conn: Connection, alert: Alert, expected_version: int) -> None:

@@ -25,6 +25,15 @@ from ingest.tables import COUNTED, reports, weekly_counts_history
 
 _COLUMN = {"health_area": reports.c.health_area_id, "district": reports.c.district_id}
 SUPPORTED_LEVELS = tuple(_COLUMN)
+# the statements of the hot reads, built once (their values are bound at each call)
+_B = sa.bindparam
+_IN_WINDOW = (COUNTED, reports.c.disease == _B("b_disease"), reports.c.onset_date >= _B("b_since"),
+              reports.c.onset_date <= _B("b_until"))
+_ALL_CASE_ROWS = sa.select(reports.c.report_id, reports.c.orgunit_id, reports.c.health_area_id, reports.c.district_id,
+                           reports.c.onset_date, reports.c.cases, reports.c.received_at).where(*_IN_WINDOW)
+_CASE_ROWS = {None: _ALL_CASE_ROWS} | {lv: _ALL_CASE_ROWS.where(col == _B("b_unit")) for lv, col in _COLUMN.items()}
+_DAILY = {lv: sa.select(reports.c.onset_date, sa.func.sum(reports.c.cases)).where(*_IN_WINDOW, col == _B("b_unit"))
+          .group_by(reports.c.onset_date) for lv, col in _COLUMN.items()}
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -46,14 +55,10 @@ class DetectorRepository:
     def case_rows(self, conn: Connection, disease: str, since: dt.date, until: dt.date, *,
                   level: str | None = None, orgunit_id: str | None = None) -> list[dict[str, Any]]:
         """Reports of ``disease`` with onset in ``[since, until]``, in one org unit or everywhere."""
-        q = sa.select(reports.c.report_id, reports.c.orgunit_id, reports.c.health_area_id,
-                      reports.c.district_id, reports.c.onset_date, reports.c.cases, reports.c.received_at
-                      ).where(COUNTED, reports.c.disease == disease, reports.c.onset_date >= since,
-                              reports.c.onset_date <= until)
-        if level is not None:
-            q = q.where(_COLUMN[level] == orgunit_id)
+        params = {"b_disease": disease, "b_since": since, "b_until": until, "b_unit": orgunit_id}
+        q = _CASE_ROWS[level]
         out = []
-        for r in conn.execute(q):
+        for r in conn.execute(q, params):
             d = dict(r._mapping)
             d["received_at"] = _utc(d["received_at"])
             d["onset_date"] = _date(d["onset_date"])
@@ -63,12 +68,8 @@ class DetectorRepository:
     def daily_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
                     since: dt.date, until: dt.date) -> dict[dt.date, int]:
         """Cases by onset day in one org unit (one row per day: cheap for long baselines)."""
-        col = _COLUMN[level]
-        q = (sa.select(reports.c.onset_date, sa.func.sum(reports.c.cases))
-             .where(COUNTED, col == orgunit_id, reports.c.disease == disease,
-                    reports.c.onset_date >= since, reports.c.onset_date <= until)
-             .group_by(reports.c.onset_date))
-        return {_date(d): int(n or 0) for d, n in conn.execute(q)}
+        params = {"b_disease": disease, "b_since": since, "b_until": until, "b_unit": orgunit_id}
+        return {_date(d): int(n or 0) for d, n in conn.execute(_DAILY[level], params)}
 
     def first_onset(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
         """Earliest onset reported in the org unit for any disease: surveillance there starts then

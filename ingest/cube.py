@@ -158,6 +158,16 @@ def rebuild_cube(conn: Connection, *, start_day: int = 0) -> int:
 
 
 # -- reads -------------------------------------------------------------------------------------------
+_B, _T = sa.bindparam, weekly_cube
+_WEEKLY = sa.select(_T.c.week_start, _T.c.cases).where(
+    _T.c.orgunit_id == _B("b_unit"), _T.c.disease == _B("b_disease"), _T.c.start_day == _B("b_day"),
+    _T.c.week_start >= _B("b_since"), _T.c.week_start <= _B("b_until"))
+_EARLIEST = (sa.select(sa.func.min(_T.c.week_start))
+             .where(_T.c.orgunit_id == _B("b_unit"), _T.c.start_day == _B("b_day")).scalar_subquery())
+_FIRST_ONSET = sa.select(sa.func.min(_T.c.first_onset)).where(
+    _T.c.orgunit_id == _B("b_unit"), _T.c.start_day == _B("b_day"), _T.c.week_start == _EARLIEST)
+
+
 def _date(v: Any) -> dt.date:
     return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
 
@@ -165,20 +175,13 @@ def _date(v: Any) -> dt.date:
 def weekly(conn: Connection, orgunit_id: str, disease: str, since: dt.date, until: dt.date, *,
            start_day: int = 0) -> dict[dt.date, int]:
     """Cases by week start in ``[since, until]`` (week starts) of one org unit; absent weeks: none."""
-    t = weekly_cube
-    q = sa.select(t.c.week_start, t.c.cases).where(
-        t.c.orgunit_id == orgunit_id, t.c.disease == disease, t.c.start_day == start_day,
-        t.c.week_start >= since, t.c.week_start <= until)
-    return {_date(w): int(n) for w, n in conn.execute(q)}
+    params = {"b_unit": orgunit_id, "b_disease": disease, "b_day": start_day, "b_since": since, "b_until": until}
+    return {_date(w): int(n) for w, n in conn.execute(_WEEKLY, params)}
 
 
 def first_onset(conn: Connection, orgunit_id: str, *, start_day: int = 0) -> dt.date | None:
     """Earliest onset reported in the org unit, any disease (its earliest week's cells only)."""
-    t = weekly_cube
-    earliest = (sa.select(sa.func.min(t.c.week_start))
-                .where(t.c.orgunit_id == orgunit_id, t.c.start_day == start_day).scalar_subquery())
-    v = conn.execute(sa.select(sa.func.min(t.c.first_onset)).where(
-        t.c.orgunit_id == orgunit_id, t.c.start_day == start_day, t.c.week_start == earliest)).scalar()
+    v = conn.execute(_FIRST_ONSET, {"b_unit": orgunit_id, "b_day": start_day}).scalar()
     return _date(v) if v is not None else None
 
 
