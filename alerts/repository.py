@@ -47,11 +47,24 @@ class StaleAlert(RuntimeError):
     """An alert row was written by someone else between its locked read and this write (a bug)."""
 
 
+# the statements of the signal path, built once with bound parameters (a signal runs several; building
+# the expression anew per call cost more than executing it)
+_BY_DEDUP_KEY = (sa.select(alerts).where(alerts.c.dedup_key == sa.bindparam("b_key"), alerts.c.status.in_(_ACTIVE))
+                 .order_by(alerts.c.alert_id.desc()))
+_OF_SIGNAL = (sa.select(alerts).join(alert_signals, alert_signals.c.alert_id == alerts.c.alert_id)
+              .where(alert_signals.c.signal_id == sa.bindparam("b_signal")))
+_BY_ID = sa.select(alerts).where(alerts.c.alert_id == sa.bindparam("b_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_TOUCH = alerts.update().where(alerts.c.alert_id == sa.bindparam("b_id")).values(version=alerts.c.version)
+_UPDATE = alerts.update().where(alerts.c.alert_id == sa.bindparam("b_id"),
+                                alerts.c.version == sa.bindparam("b_version"))
+_NEXT_SEQ = sa.select(sa.func.max(alert_events.c.seq)).where(alert_events.c.alert_id == sa.bindparam("b_id"))
+_SIGNAL_KNOWN = sa.select(alert_signals.c.signal_id).where(alert_signals.c.signal_id == sa.bindparam("b_signal"))
+
+
 class AlertRepository:
     def active_by_dedup_key(self, conn: Connection, dedup_key: str) -> Alert | None:
-        row = conn.execute(sa.select(alerts).where(alerts.c.dedup_key == dedup_key,
-                                                   alerts.c.status.in_(_ACTIVE))
-                           .order_by(alerts.c.alert_id.desc())).first()
+        row = conn.execute(_BY_DEDUP_KEY, {"b_key": dedup_key}).first()
         return _alert(row) if row else None
 
     def get(self, conn: Connection, alert_id: int) -> Alert | None:
@@ -61,7 +74,7 @@ class AlertRepository:
     def insert(self, conn: Connection, alert: Alert) -> Alert:
         values = alert.model_dump(mode="python", exclude={"alert_id"})
         values["status"] = alert.status.value
-        alert_id = conn.execute(alerts.insert().values(**values)).inserted_primary_key[0]
+        alert_id = conn.execute(alerts.insert(), values).inserted_primary_key[0]
         return alert.model_copy(update={"alert_id": int(alert_id)})
 
     def update(self, conn: Connection, alert: Alert, expected_version: int) -> None:
@@ -69,8 +82,7 @@ class AlertRepository:
         (optimistic check behind the row lock of :meth:`get_for_update`); else :class:`StaleAlert`."""
         values = alert.model_dump(mode="python", exclude={"alert_id"})
         values["status"] = alert.status.value
-        res = conn.execute(alerts.update().where(alerts.c.alert_id == alert.alert_id,
-                                                 alerts.c.version == expected_version).values(**values))
+        res = conn.execute(_UPDATE, values | {"b_id": alert.alert_id, "b_version": expected_version})
         if res.rowcount != 1:
             raise StaleAlert(f"alert #{alert.alert_id} changed since it was read (version {expected_version})")
 
@@ -80,23 +92,24 @@ class AlertRepository:
             conn.execute(alert_events.insert(), rows)
 
     def next_seq(self, conn: Connection, alert_id: int) -> int:
-        cur = conn.execute(sa.select(sa.func.max(alert_events.c.seq)).where(alert_events.c.alert_id == alert_id))
-        return int(cur.scalar() or 0) + 1
+        return int(conn.execute(_NEXT_SEQ, {"b_id": alert_id}).scalar() or 0) + 1
 
     def events(self, conn: Connection, alert_id: int) -> list[AlertEvent]:
         q = sa.select(alert_events).where(alert_events.c.alert_id == alert_id).order_by(alert_events.c.seq)
         return [_event(r) for r in conn.execute(q)]
 
-    def add_signal(self, conn: Connection, alert_id: int, signal: Signal) -> bool:
-        """Store the signal behind an alert; False when this signal id was stored already."""
-        exists = conn.execute(sa.select(alert_signals.c.signal_id)
-                              .where(alert_signals.c.signal_id == signal.signal_id)).first()
-        if exists:
+    def add_signal(self, conn: Connection, alert_id: int, signal: Signal, *, check: bool = True) -> bool:
+        """Store the signal behind an alert; False when this signal id was stored already
+        (``check`` False: the caller knows it is new)."""
+        if check and conn.execute(_SIGNAL_KNOWN, {"b_signal": signal.signal_id}).first():
             return False
-        conn.execute(alert_signals.insert().values(
-            signal_id=signal.signal_id, alert_id=alert_id, dedup_key=signal.dedup_key,
-            detected_at=signal.detected_at, payload=signal.model_dump(mode="json")))
+        conn.execute(alert_signals.insert(), self.signal_row(alert_id, signal))
         return True
+
+    @staticmethod
+    def signal_row(alert_id: int, signal: Signal) -> dict[str, Any]:
+        return {"signal_id": signal.signal_id, "alert_id": alert_id, "dedup_key": signal.dedup_key,
+                "detected_at": signal.detected_at, "payload": signal.model_dump(mode="json")}
 
     def alerts_using_report(self, conn: Connection, report_id: str) -> list[int]:
         """Ids of the alerts whose stored signals name ``report_id`` (a uuid) among their reports."""
@@ -106,8 +119,7 @@ class AlertRepository:
         return [int(a) for a in conn.execute(q).scalars()]
 
     def alert_of_signal(self, conn: Connection, signal_id: str) -> Alert | None:
-        row = conn.execute(sa.select(alerts).join(alert_signals, alert_signals.c.alert_id == alerts.c.alert_id)
-                           .where(alert_signals.c.signal_id == signal_id)).first()
+        row = conn.execute(_OF_SIGNAL, {"b_signal": signal_id}).first()
         return _alert(row) if row else None
 
     def signals(self, conn: Connection, alert_id: int) -> list[Signal]:
@@ -121,12 +133,11 @@ class AlertRepository:
         row locks: a no-op ``UPDATE`` of the row takes the database's write lock first (pysqlite opens
         the transaction there), so the read that follows is current and no other writer can commit
         before this transaction ends — the same effect as ``BEGIN IMMEDIATE``."""
-        q = sa.select(alerts).where(alerts.c.alert_id == alert_id)
         if conn.dialect.name == "postgresql":
-            q = q.with_for_update()
+            row = conn.execute(_BY_ID_LOCKED, {"b_id": alert_id}).first()
         else:
-            conn.execute(alerts.update().where(alerts.c.alert_id == alert_id).values(version=alerts.c.version))
-        row = conn.execute(q).first()
+            conn.execute(_TOUCH, {"b_id": alert_id})
+            row = conn.execute(_BY_ID, {"b_id": alert_id}).first()
         return _alert(row) if row else None
 
     def _filtered(self, q: Any, *, status: Iterable[str] | None, district_ids: Iterable[str] | None,

@@ -6,8 +6,10 @@ pure functions in :mod:`alerts.intake`, :mod:`alerts.lifecycle` and :mod:`alerts
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pydantic
@@ -24,6 +26,7 @@ from alerts.metrics import (observe_acknowledged, observe_alert_raised, observe_
 from alerts.notify import Notifier
 from alerts.policy import Decision, EscalationPolicy, load_policy
 from alerts.repository import AlertRepository
+from alerts.tables import alert_events, alert_signals
 from alerts.users import User, authorize_action, counts_as_notification
 from detectors.contracts import Signal
 from ingest.diseases import DiseaseCatalogue
@@ -43,6 +46,36 @@ class AlertService:
         self.policy = policy or load_policy(pyramid_levels=pyramid.levels,
                                             diseases=diseases.codes() if diseases is not None else None)
         self.notifier = notifier or Notifier(pyramid, diseases)
+        self._held: dict[str, tuple[Alert, int]] | None = None  # see :meth:`held`
+        self._pending: dict[int, tuple[Alert, int]] = {}  # alert id → (its last state, version stored)
+        self._rows: list[tuple[Any, dict[str, Any]]] = []  # (table, row) appended in order
+
+    @contextlib.contextmanager
+    def held(self, conn: Connection) -> Iterator[None]:
+        """Signals of one transaction in a row (a batch of reports): an alert opened or merged here
+        stays locked by the transaction until it ends (SQLite's write lock, PostgreSQL's row lock), so
+        its row and next event number are kept in memory instead of being read back for the next
+        signal of the same dedup key, and its row, events and signals are written when the block ends
+        (or before anything reads the alerts tables again): the same rows, in the same order. Only
+        inside the caller's transaction ``conn``, never across two."""
+        self._held, self._pending, self._rows = {}, {}, []
+        try:
+            yield
+            self._flush(conn)
+        finally:
+            self._held, self._pending, self._rows = None, {}, []
+
+    def _flush(self, conn: Connection) -> None:
+        for alert, version in self._pending.values():
+            self.repo.update(conn, alert, version)
+        i = 0
+        while i < len(self._rows):  # consecutive rows of one table in one executemany, in order
+            j = i
+            while j < len(self._rows) and self._rows[j][0] is self._rows[i][0]:
+                j += 1
+            conn.execute(self._rows[i][0].insert(), [r for _, r in self._rows[i:j]])
+            i = j
+        self._pending, self._rows = {}, []
 
     # -- policy ------------------------------------------------------------------------------------
     def decision(self, disease: str, severity: str) -> Decision:
@@ -54,10 +87,22 @@ class AlertService:
               read_version: int) -> None:
         """Persist the alert (read, locked, at ``read_version``) and its new events, numbered from
         ``first_seq`` in the order they happened."""
+        numbered = [e.model_copy(update={"seq": first_seq + i, "alert_id": alert.alert_id})
+                    for i, e in enumerate(events)]
+        if self._held is not None:  # written by :meth:`_flush`
+            stored = self._pending.get(alert.alert_id, (alert, read_version))[1]
+            self._pending[alert.alert_id] = (alert, stored)
+            self._rows += [(alert_events, dict(e.model_dump(mode="python"), alert_id=alert.alert_id))
+                           for e in numbered]
+            return
         self.repo.update(conn, alert, read_version)
-        self.repo.append_events(conn, alert.alert_id, [e.model_copy(update={"seq": first_seq + i,
-                                                                            "alert_id": alert.alert_id})
-                                                       for i, e in enumerate(events)])
+        self.repo.append_events(conn, alert.alert_id, numbered)
+
+    def _add_signal(self, conn: Connection, alert_id: int, signal: Signal, fresh: bool) -> None:
+        if self._held is not None and fresh:
+            self._rows.append((alert_signals, self.repo.signal_row(alert_id, signal)))
+        else:
+            self.repo.add_signal(conn, alert_id, signal, check=not fresh)
 
     def _notify(self, conn: Connection, alert: Alert, reason: str, now: dt.datetime,
                 events: list[AlertEvent]) -> Alert:
@@ -71,15 +116,22 @@ class AlertService:
         return reduce(alert, event)
 
     # -- signals -----------------------------------------------------------------------------------
-    def on_signal(self, conn: Connection, signal: Signal, now: dt.datetime) -> Alert:
-        """Open, merge or suppress. A signal seen before (same ``signal_id``) changes nothing."""
-        known = self.repo.alert_of_signal(conn, signal.signal_id)
-        if known is not None:
-            return known
+    def on_signal(self, conn: Connection, signal: Signal, now: dt.datetime, *, fresh: bool = False) -> Alert:
+        """Open, merge or suppress. A signal seen before (same ``signal_id``) changes nothing;
+        ``fresh``: the caller just made the signal (a new random id: it cannot have been seen)."""
+        if not fresh:
+            known = self.repo.alert_of_signal(conn, signal.signal_id)
+            if known is not None:
+                return known
         decision = self.decision(signal.disease, signal.severity.value)
+        held = self._held.get(alert_dedup_key(signal)) if self._held is not None else None
+        if held is not None and held[0].status in ACTIVE:
+            return self._merge(conn, held[0], signal, decision, now, seq=held[1], fresh=fresh)
+        if self._held is not None:
+            self._flush(conn)  # what follows reads the alerts tables
         current = self._active_locked(conn, signal)
         if current is not None:
-            return self._merge(conn, current, signal, decision, now)
+            return self._merge(conn, current, signal, decision, now, fresh=fresh)
         ended = self.repo.last_ended(conn, signal.disease, signal.orgunit_id)
         if in_cooldown(ended, signal, decision, now):
             assert ended is not None
@@ -91,7 +143,7 @@ class AlertService:
             return ended
         try:
             with conn.begin_nested():
-                return self._open(conn, signal, decision, now)
+                return self._open(conn, signal, decision, now, fresh=fresh)
         except sa.exc.IntegrityError:
             # a concurrent writer opened the alert for this dedup key (or stored this very signal)
             # first: the unique index on active dedup keys refused ours, so merge into theirs
@@ -112,16 +164,19 @@ class AlertService:
         return locked if locked is not None and locked.status in ACTIVE else None
 
     def _merge(self, conn: Connection, current: Alert, signal: Signal, decision: Decision,
-               now: dt.datetime) -> Alert:
-        seq = self.repo.next_seq(conn, current.alert_id)
+               now: dt.datetime, *, seq: int | None = None, fresh: bool = False) -> Alert:
+        seq = self.repo.next_seq(conn, current.alert_id) if seq is None else seq
         alert, events = merge_signal(current, signal, decision, now, seq)
         self._save(conn, alert, events, seq, current.version)
-        self.repo.add_signal(conn, alert.alert_id, signal)
+        self._add_signal(conn, alert.alert_id, signal, fresh)
+        if self._held is not None:
+            self._held[alert_dedup_key(signal)] = (alert, seq + len(events))
         observe_signal_merged(alert.disease)
         log.info("signal merged into alert #%d (%s at %s)", alert.alert_id, alert.disease, alert.orgunit_id)
         return alert
 
-    def _open(self, conn: Connection, signal: Signal, decision: Decision, now: dt.datetime) -> Alert:
+    def _open(self, conn: Connection, signal: Signal, decision: Decision, now: dt.datetime, *,
+              fresh: bool = False) -> Alert:
         draft, [created] = open_alert(signal, self.pyramid, self.policy, decision, now)
         alert = self.repo.insert(conn, draft)
         inserted_version = alert.version
@@ -139,7 +194,9 @@ class AlertService:
             log.warning("ALERT #%d escalated directly to %s (%s)", alert.alert_id, alert.level, step.event.reason)
             alert = self._notify(conn, alert, "escalated", now, events)
         self._save(conn, alert, events, 1, inserted_version)
-        self.repo.add_signal(conn, alert.alert_id, signal)
+        self._add_signal(conn, alert.alert_id, signal, fresh)
+        if self._held is not None:
+            self._held[alert_dedup_key(signal)] = (alert, 1 + len(events))
         return alert
 
     def note_revision(self, conn: Connection, revision: Any, now: dt.datetime) -> list[int]:

@@ -37,9 +37,12 @@ class MemoRepository(DetectorRepository):
     """:class:`DetectorRepository` with every read memoised by its arguments (one connection, one
     database state). Results are shared objects: callers read them, never mutate them."""
 
-    def __init__(self) -> None:
+    def __init__(self, start_day: int = 0) -> None:
+        super().__init__(start_day)
         self._memo: dict[tuple[Any, ...], Any] = {}
         self.reads = 0  # reads that went to the database (for tests and benchmarks)
+        # values computed from history reads only (never from reports): the stage's, for one call
+        self.derived: dict[tuple[Any, ...], Any] = {}
 
     def _cached(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
         if key not in self._memo:
@@ -63,9 +66,30 @@ class MemoRepository(DetectorRepository):
         return self._cached(("first_onset", level, orgunit_id),
                             lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id))
 
+    def weekly_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
+                     since: dt.date, until: dt.date) -> dict[dt.date, int]:
+        return self._cached(("weekly_cases", level, orgunit_id, disease, since, until),
+                            lambda: DetectorRepository.weekly_cases(self, conn, level, orgunit_id, disease,
+                                                                    since, until))
+
+    def observed_since(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
+        return self._cached(("observed_since", level, orgunit_id),
+                            lambda: DetectorRepository.observed_since(self, conn, level, orgunit_id))
+
     def history(self, conn: Connection, orgunit_id: str, disease: str) -> dict[EpiWeek, int]:
         return self._cached(("history", orgunit_id, disease),
                             lambda: DetectorRepository.history(self, conn, orgunit_id, disease))
+
+    def history_since(self, conn: Connection, orgunit_id: str, disease: str, since: EpiWeek
+                      ) -> tuple[EpiWeek | None, dict[EpiWeek, int]]:
+        return self._cached(("history_since", orgunit_id, disease, since),
+                            lambda: DetectorRepository.history_since(self, conn, orgunit_id, disease, since))
+
+    def history_sum_since(self, conn: Connection, orgunit_ids: Iterable[str], disease: str, since: EpiWeek
+                          ) -> tuple[EpiWeek | None, dict[EpiWeek, int]]:
+        ids = tuple(orgunit_ids)  # the inherited sum reads each area through the memoised read
+        return self._cached(("history_sum_since", ids, disease, since),
+                            lambda: DetectorRepository.history_sum_since(self, conn, ids, disease, since))
 
     def history_sum(self, conn: Connection, orgunit_ids: Iterable[str], disease: str) -> dict[EpiWeek, int]:
         ids = tuple(orgunit_ids)  # the inherited sum reads each area through the memoised history
@@ -79,6 +103,7 @@ class BatchMemo:
 
     reads: MemoRepository = field(default_factory=MemoRepository)
     records: dict[tuple[Any, ...], tuple[CaseRecord, ...]] = field(default_factory=dict)
+    record_of: dict[str, CaseRecord] = field(default_factory=dict)  # by report id (rows never change in a call)
     rules: dict[tuple[Any, ...], list[Signal]] = field(default_factory=dict)
     detectors: dict[tuple[Any, ...], list[Signal]] = field(default_factory=dict)
 

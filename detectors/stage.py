@@ -45,7 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -57,11 +57,14 @@ from detectors.repository import DetectorRepository
 from detectors.rules.base import DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY, CaseRecord, RuleInput, Scope
 from detectors.rules.catalogue import RuleCatalogue, load_rules
 from detectors.statistical import DetectorConfig, DetectorSet, evaluate, fitted_params, load_detectors
-from detectors.weekly import weekly_counts
+from detectors.weekly import history_array, weekly_counts_by_week
 from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
 from ingest.pyramid import Pyramid
 from ingest.reevaluation import ReevaluationItem, pop_due
+
+if TYPE_CHECKING:  # pragma: no cover
+    from detectors.session import DetectionSession
 
 log = logging.getLogger("sebac.detectors")
 _DEFAULTS: dict[tuple[Any, ...], Any] = {}
@@ -94,7 +97,7 @@ class DetectionStage:
         self.closed_after_days = closed_after_days
         self.queue_settle = queue_settle
         self.queue_batch = queue_batch
-        self.repo = DetectorRepository()
+        self.repo = DetectorRepository(epiweek_start_day)
         metrics.precreate({r.kind for r in self.rules} | {c.algorithm for c in self.detectors},
                           diseases.codes())
 
@@ -105,7 +108,7 @@ class DetectionStage:
     def on_reports(self, conn: Connection, reports: Sequence[Report], now: dt.datetime) -> list[list[Signal]]:
         """Signals for each of ``reports`` (all stored already, same transaction), in order: what
         :meth:`on_report` gives for each on this database state, with the work shared (module doc)."""
-        memo = BatchMemo()
+        memo = self._memo()
         out = []
         for report in reports:
             trigger = self._record(report)
@@ -119,11 +122,18 @@ class DetectionStage:
                 out[i // self.queue_batch] += self._reevaluate_items(conn, due[i:i + self.queue_batch], now, memo)
         return out
 
+    def session(self, conn: Connection, now: dt.datetime, expected: int = 1) -> DetectionSession:
+        """Evaluate ``expected`` reports one after the other, each as :meth:`on_report` with it and
+        the reports before it stored, while none is written yet (:mod:`detectors.session`)."""
+        from detectors.session import DetectionSession
+
+        return DetectionSession(self, conn, now, expected)
+
     def reevaluate_due(self, conn: Connection, now: dt.datetime, *, settle: dt.timedelta | None = None,
                        limit: int = 1000) -> list[Signal]:
         """Pop the re-evaluation cells due at ``now`` and re-run period rules and detectors on them."""
         due = pop_due(conn, now, settle=self.queue_settle if settle is None else settle, limit=limit)
-        return self._reevaluate_items(conn, due, now, BatchMemo())
+        return self._reevaluate_items(conn, due, now, self._memo())
 
     def _reevaluate_items(self, conn: Connection, items: Iterable[ReevaluationItem], now: dt.datetime,
                           memo: BatchMemo) -> list[Signal]:
@@ -138,7 +148,7 @@ class DetectionStage:
         area's district; immediate and cluster rules are per report and are not re-run."""
         if area_id not in self.pyramid or disease not in self.diseases:
             return []
-        memo = memo if memo is not None else BatchMemo()
+        memo = memo if memo is not None else self._memo()
         district = self.pyramid.ancestor_at(area_id, "district")
         start = week_start(EpiWeek.parse(week), self.start_day)
         trigger = CaseRecord(report_id="", onset_date=start, cases=0, received_at=now,
@@ -169,7 +179,7 @@ class DetectionStage:
     # -- rules -------------------------------------------------------------------------------------
     def evaluate_rules(self, conn: Connection, disease: str, trigger: CaseRecord, now: dt.datetime,
                        *, period_rules_only: bool = False, memo: BatchMemo | None = None) -> list[Signal]:
-        memo = memo if memo is not None else BatchMemo()
+        memo = memo if memo is not None else self._memo()
         out: list[Signal] = []
         for rule in self.rules.for_disease(disease):
             if period_rules_only and rule.kind in ("immediate", "cluster"):
@@ -197,7 +207,7 @@ class DetectionStage:
                     else:
                         since, until = rule.window(trigger.onset_date, self.start_day)
                         records = self._records(conn, memo, disease, since, until, level, scope.orgunit_id)
-                    since = memo.reads.first_onset(conn, level, scope.orgunit_id) if rule.kind == "trend" else None
+                    since = memo.reads.observed_since(conn, level, scope.orgunit_id) if rule.kind == "trend" else None
                     found = rule.evaluate(self._input(disease, scope, trigger, records, now, since))
                     if key is not None:
                         memo.rules[key] = found
@@ -215,14 +225,21 @@ class DetectionStage:
         key = (disease, since, until, level, orgunit_id)
         if key not in memo.records:
             rows = memo.reads.case_rows(conn, disease, since, until, level=level, orgunit_id=orgunit_id)
-            memo.records[key] = tuple(self._row_record(r) for r in rows)
+            built = memo.record_of  # one record per report and call, whatever the reads it is in
+            out = []
+            for r in rows:
+                rec = built.get(r["report_id"])
+                if rec is None:
+                    rec = built[r["report_id"]] = self._row_record(r)
+                out.append(rec)
+            memo.records[key] = tuple(out)
         return memo.records[key]
 
     # -- statistical detectors ---------------------------------------------------------------------
     def evaluate_detectors(self, conn: Connection, disease: str, health_area_id: str, district_id: str,
                            onset: dt.date, now: dt.datetime, *, report_ids: Iterable[str] = (),
                            memo: BatchMemo | None = None) -> list[Signal]:
-        memo = memo if memo is not None else BatchMemo()
+        memo = memo if memo is not None else self._memo()
         out: list[Signal] = []
         onset_week = epiweek(onset, self.start_day)
         current = epiweek(now.date(), self.start_day)
@@ -248,23 +265,45 @@ class DetectionStage:
     def _run(self, conn: Connection, reads: MemoRepository, cfg: DetectorConfig, disease: str, orgunit: str,
              district_id: str, last: EpiWeek, n_eval: int, now: dt.datetime,
              report_ids: dict[EpiWeek, tuple[str, ...]]) -> list[Signal]:
-        history = reads.history(conn, orgunit, disease)
-        if not history and cfg.level == "district":
+        # history: its first week and the weeks an evaluation up to ``now`` may read (``lo`` on), not
+        # all of it (20 years of weekly counts cost as much to read as the rest of the report)
+        this_week = week_start(epiweek(now.date(), self.start_day), self.start_day)
+        lo = this_week - dt.timedelta(weeks=cfg.needed_history() + cfg.reevaluate_weeks + 1)
+        lo_week = epiweek(lo, self.start_day)
+        areas = None
+        start, history = reads.history_since(conn, orgunit, disease, lo_week)
+        if start is None and cfg.level == "district":
             areas = [u.id for u in self.pyramid.descendants(orgunit) if u.level == "health_area"] \
                 if orgunit in self.pyramid else []
-            history = reads.history_sum(conn, areas, disease)
-        first_seen = [d for d in (reads.first_onset(conn, cfg.level, orgunit),) if d is not None]
-        if history:
-            first_seen.append(week_start(min(history), self.start_day))
+            start, history = reads.history_sum_since(conn, areas, disease, lo_week)
+        first_seen = [d for d in (reads.observed_since(conn, cfg.level, orgunit),) if d is not None]
+        if start is not None:
+            first_seen.append(week_start(start, self.start_day))
         if not first_seen:
             return []
         wanted = self._shift(last, -(cfg.needed_history() + n_eval - 1))
         first = max(epiweek(min(first_seen), self.start_day), wanted)
         if first > last or fitted_params(cfg, self._weeks(first, last)) is None:
             return []  # warm-up: not enough weeks observed yet (no need to read the counts)
-        daily = reads.daily_cases(conn, cfg.level, orgunit, disease, week_start(first, self.start_day),
-                                  week_end(last, self.start_day))
-        weeks, counts = weekly_counts(daily, history, first, last, self.start_day)
+        since, until = week_start(first, self.start_day), week_start(last, self.start_day)
+        if since < lo:  # an old onset: weeks before the window read above
+            history = reads.history(conn, orgunit, disease) if areas is None else reads.history_sum(conn, areas,
+                                                                                                    disease)
+        # one cube read per series and call: the weeks any evaluation up to ``now`` may ask for (the
+        # counts are looked up by week start, so a wider read gives the same series)
+        if lo <= since and until <= this_week:
+            since, until = lo, this_week
+        by_week = reads.weekly_cases(conn, cfg.level, orgunit, disease, since, until)
+        hkey = ("history_array", orgunit, disease, first, last, since < lo)  # the history's weeks, once per call
+        if hkey not in reads.derived:
+            reads.derived[hkey] = history_array(history, first, last, self.start_day)
+        weeks, counts = weekly_counts_by_week(by_week, history, first, last, self.start_day,
+                                              from_history=reads.derived[hkey])
+
+        def daily(week: EpiWeek) -> dict[dt.date, int]:  # the days of a week that alarmed (signal fields)
+            return reads.daily_cases(conn, cfg.level, orgunit, disease, week_start(week, self.start_day),
+                                     week_end(week, self.start_day))
+
         unit = self.pyramid.units.get(orgunit)
         scope = Scope(orgunit, cfg.level, district_id, unit.population if unit else None)
         return evaluate(cfg, scope, disease, weeks, counts, min(n_eval, len(weeks)), daily, now,
@@ -272,6 +311,9 @@ class DetectionStage:
                         closed_after_days=self.closed_after_days, report_ids=report_ids)
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _memo(self) -> BatchMemo:
+        return BatchMemo(reads=MemoRepository(self.start_day))
+
     def _shift(self, week: EpiWeek, n: int) -> EpiWeek:
         return epiweek(week_start(week, self.start_day) + dt.timedelta(weeks=n), self.start_day)
 

@@ -34,7 +34,7 @@ import datetime as dt
 import math
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -189,11 +189,13 @@ def fitted_params(cfg: DetectorConfig, n: int) -> dict[str, Any] | None:
 
 
 def evaluate(cfg: DetectorConfig, scope: Scope, disease: str, weeks: Sequence[EpiWeek], counts: np.ndarray,
-             n_eval: int, daily: Mapping[dt.date, int], now: dt.datetime, *, start_day: int = 0,
+             n_eval: int, daily: Mapping[dt.date, int] | Callable[[EpiWeek], Mapping[dt.date, int]],
+             now: dt.datetime, *, start_day: int = 0,
              typical_delay: dt.timedelta = DEFAULT_TYPICAL_DELAY,
              closed_after_days: int = DEFAULT_CLOSED_AFTER_DAYS,
              report_ids: Mapping[EpiWeek, Sequence[str]] | None = None) -> list[Signal]:
-    """Signals for the last ``n_eval`` weeks of ``weeks``/``counts`` (alarms only)."""
+    """Signals for the last ``n_eval`` weeks of ``weeks``/``counts`` (alarms only). ``daily``: cases by
+    onset day (for the signal fields of an alarm week), or a function of the week giving them."""
     n = len(counts)
     if n == 0 or n_eval < 1:
         return []
@@ -216,7 +218,8 @@ def evaluate(cfg: DetectorConfig, scope: Scope, disease: str, weeks: Sequence[Ep
 
 
 def signal_for(cfg: DetectorConfig, scope: Scope, disease: str, week: EpiWeek, observed: float, ub: float,
-               params: Mapping[str, Any], daily: Mapping[dt.date, int], now: dt.datetime, *, start_day: int = 0,
+               params: Mapping[str, Any], daily: Mapping[dt.date, int] | Callable[[EpiWeek], Mapping[dt.date, int]],
+               now: dt.datetime, *, start_day: int = 0,
                typical_delay: dt.timedelta = DEFAULT_TYPICAL_DELAY,
                closed_after_days: int = DEFAULT_CLOSED_AFTER_DAYS,
                report_ids: Mapping[EpiWeek, Sequence[str]] | None = None,
@@ -224,6 +227,8 @@ def signal_for(cfg: DetectorConfig, scope: Scope, disease: str, week: EpiWeek, o
     """The signal of one alarm (``observed`` above ``ub`` in ``week``); shared by :func:`evaluate` and
     the national batch (:mod:`detectors.national`), so both give the same dedup key and fields."""
     ws, we = week_start(week, start_day), week_end(week, start_day)
+    if callable(daily):  # the stage reads one week's days only when that week alarmed
+        daily = daily(week)
     days = [CaseRecord(f"day:{d}", d, c, now) for d, c in sorted(daily.items()) if ws <= d <= we and c > 0]
     late = raised_late(now, we, closed_after_days)
     fired = None

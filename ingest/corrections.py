@@ -1,7 +1,7 @@
 """Revising a stored report: the one function that changes a report row after intake.
 
 A report row changes in five ways, all through :func:`revise_report` (so that whatever keeps
-derived counts — the detectors' queries today, an incremental count cube tomorrow — has one place
+derived counts — the weekly cube (:mod:`ingest.cube`) and the detectors' queries — has one place
 to hook into, and one value, :class:`Revision`, that says what changed):
 
 ============  ==============================  ====================================================
@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ingest.contracts import Report
+from ingest.cube import apply_report_delta
 from ingest.epiweek import epiweek
 from ingest.errors import DomainError
 from ingest.reevaluation import mark_for_reevaluation
@@ -119,6 +120,7 @@ def revise_report(conn: Connection, report_id: str, change: str, *, now: dt.date
     revision = Revision(change, before, after, ())
     cells: list[tuple[str, str, str]] = []
     if revision.counts_changed:
+        apply_report_delta(conn, before, after, start_day=epiweek_start_day)  # the weekly cube follows
         for r in (before, after):
             cell = _cell(r, epiweek_start_day)
             if r.counted and cell not in cells:

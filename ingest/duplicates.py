@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -74,9 +75,54 @@ def _same_place(report: Report) -> sa.ColumnElement[bool]:
     return sa.or_(reports.c.orgunit_id == report.orgunit_id, reports.c.orgunit_id == report.health_area_id)
 
 
-def find_cross_channel(conn: Connection, report: Report, window: dt.timedelta) -> list[str]:
+def _same_place_py(a: Report, b: Report) -> bool:
+    """:func:`_same_place` of ``a`` for a report ``b`` in hand."""
+    if a.orgunit_id == a.health_area_id:
+        return b.health_area_id == a.health_area_id
+    return b.orgunit_id in (a.orgunit_id, a.health_area_id)
+
+
+def same_content(a: Report, b: Report, window: dt.timedelta) -> bool:
+    """:func:`find_same_content`'s rule for two reports in hand (``b`` stored before ``a``)."""
+    return (b.state in ("active", "held") and _same_place_py(a, b) and b.disease == a.disease
+            and b.onset_date == a.onset_date and b.cases == a.cases
+            and b.idempotency_key != a.idempotency_key and b.report_id != a.report_id
+            and abs(b.received_at - a.received_at) <= window)
+
+
+def cross_channel(a: Report, b: Report, window: dt.timedelta) -> bool:
+    """:func:`find_cross_channel`'s rule for two reports in hand (``b`` stored before ``a``)."""
+    other = CROSS_CHANNEL.get(a.channel.value)
+    if other is None or b.channel.value != other or b.state != "active" or b.report_id == a.report_id:
+        return False
+    same_chw = (b.reporter == a.reporter or (b.reporter is None and _same_place_py(a, b))) if a.reporter \
+        else _same_place_py(a, b)
+    days = dt.timedelta(days=window.days)
+    return same_chw and b.disease == a.disease and b.cases == a.cases and abs(b.onset_date - a.onset_date) <= days
+
+
+def stored_same_cells(conn: Connection, batch: Iterable[Report]) -> dict[tuple[str, str, dt.date], list[Report]]:
+    """The stored reports of the batch's (health area, disease, onset) cells, one query per 300
+    cells: every same-content candidate of a batch report is in its cell (same place implies the
+    same health area)."""
+    from ingest.repository import report_from_row
+
+    cells = list(dict.fromkeys((r.health_area_id, r.disease, r.onset_date) for r in batch))
+    out: dict[tuple[str, str, dt.date], list[Report]] = {c: [] for c in cells}
+    for i in range(0, len(cells), 300):
+        q = sa.select(reports).where(sa.tuple_(reports.c.health_area_id, reports.c.disease,
+                                               reports.c.onset_date).in_(cells[i:i + 300]))
+        for row in conn.execute(q):
+            r = report_from_row(row)
+            out[(r.health_area_id, r.disease, r.onset_date)].append(r)
+    return out
+
+
+def find_cross_channel(conn: Connection, report: Report, window: dt.timedelta,
+                       pending: Iterable[Report] = ()) -> list[str]:
     """Ids of counted reports of the *other* channel (SMS for a DHIS2 report and back) by the same
-    CHW with the same disease and cases and an onset within ``window`` of ``report``'s."""
+    CHW with the same disease and cases and an onset within ``window`` of ``report``'s;
+    ``pending``: reports stored before it in this batch but not yet written (after the table's)."""
     other = CROSS_CHANNEL.get(report.channel.value)
     if other is None:
         return []
@@ -90,11 +136,16 @@ def find_cross_channel(conn: Connection, report: Report, window: dt.timedelta) -
         reports.c.onset_date >= report.onset_date - days, reports.c.onset_date <= report.onset_date + days,
         reports.c.report_id != report.report_id,
     ).order_by(reports.c.received_at)
-    return list(conn.execute(q).scalars())
+    return list(conn.execute(q).scalars()) + [p.report_id for p in pending if cross_channel(report, p, window)]
 
 
-def find_same_content(conn: Connection, report: Report, window: dt.timedelta) -> list[str]:
-    """Ids of stored reports with the same content as ``report`` received within ``window``."""
+def find_same_content(conn: Connection, report: Report, window: dt.timedelta,
+                      pending: Iterable[Report] = (), stored: Iterable[Report] | None = None) -> list[str]:
+    """Ids of stored reports with the same content as ``report`` received within ``window``;
+    ``pending``: reports stored before it in this batch but not yet written (after the table's);
+    ``stored``: the table's candidates already read (:func:`stored_same_cells`) instead of a query."""
+    if stored is not None:
+        return [p.report_id for group in (stored, pending) for p in group if same_content(report, p, window)]
     q = sa.select(reports.c.report_id, reports.c.received_at).where(
         reports.c.state.in_(("active", "held")),
         _same_place(report),
@@ -108,14 +159,19 @@ def find_same_content(conn: Connection, report: Report, window: dt.timedelta) ->
     for rid, received in conn.execute(q):
         if abs(_utc(received) - report.received_at) <= window:
             out.append(rid)
-    return out
+    return out + [p.report_id for p in pending if same_content(report, p, window)]
 
 
 def record_possible_duplicates(conn: Connection, report: Report, window: dt.timedelta,
-                               now: dt.datetime) -> list[str]:
+                               now: dt.datetime, pending: Iterable[Report] = (),
+                               stored: Iterable[Report] | None = None,
+                               cross: Iterable[str] | None = None) -> list[str]:
     """Flag ``report`` against every same-content report in the window, and every cross-channel
-    match (:func:`find_cross_channel`); returns their ids."""
-    others = list(dict.fromkeys(find_same_content(conn, report, window) + find_cross_channel(conn, report, window)))
+    match (``cross`` when the caller found them already, else :func:`find_cross_channel`); returns
+    their ids. ``pending``, ``stored``: as :func:`find_same_content`."""
+    if cross is None:
+        cross = find_cross_channel(conn, report, window, pending)
+    others = list(dict.fromkeys(find_same_content(conn, report, window, pending, stored) + list(cross)))
     pd = possible_duplicates
     for other in others:
         # idempotent, in either direction: a stream worker storing both reports in one batch sees

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -37,15 +38,28 @@ class IntakeRecorder:
         self.lateness = lateness
         self.duplicate_window = duplicate_window
 
-    def on_stored(self, conn: Connection, report: Report, now: dt.datetime) -> IntakeNotes:
+    def cross_channel_of(self, conn: Connection, report: Report, pending: Sequence[Report] = ()) -> list[str]:
+        """The reports a new ``report`` is a cross-channel possible duplicate of (it will be held
+        when it counts); ``pending``: reports of this batch not yet in the table."""
+        if self.duplicate_window <= dt.timedelta(0):
+            return []
+        return find_cross_channel(conn, report, self.duplicate_window, pending)
+
+    def on_stored(self, conn: Connection, report: Report, now: dt.datetime,
+                  pending: Sequence[Report] = (), stored: Sequence[Report] | None = None,
+                  cross: Sequence[str] | None = None) -> IntakeNotes:
+        """``pending``: reports stored before ``report`` in this batch, not yet in the table;
+        ``stored``: the table's reports of its (health area, disease, onset) cell, read already;
+        ``cross``: :meth:`cross_channel_of` when the caller asked it already. A report to be held
+        must be in the table (its row is revised)."""
         verdict = assess_lateness(report.onset_date, report.received_at, self.lateness)
         if verdict.late:
             mark_for_reevaluation(conn, report.health_area_id, report.disease, str(verdict.week),
                                   now=now, reason=verdict.reason)
         dups, held = [], False
         if self.duplicate_window > dt.timedelta(0):
-            cross = find_cross_channel(conn, report, self.duplicate_window)
-            dups = record_possible_duplicates(conn, report, self.duplicate_window, now)
+            cross = self.cross_channel_of(conn, report, pending) if cross is None else list(cross)
+            dups = record_possible_duplicates(conn, report, self.duplicate_window, now, pending, stored, cross)
             if cross and report.counted:
                 revise_report(conn, report.report_id, "held", now=now, by="system",
                               reason=f"possible duplicate of {cross[0]} (other channel)",

@@ -37,22 +37,23 @@ def _item(row) -> ReevaluationItem:
     return ReevaluationItem(**d)
 
 
+_q = reevaluation_queue
+_BUMP = _q.update().where(_q.c.area_id == sa.bindparam("b_area"), _q.c.disease == sa.bindparam("b_disease"),
+                          _q.c.epiweek == sa.bindparam("b_week")).values(report_count=_q.c.report_count + 1)
+
+
 def mark_for_reevaluation(conn: Connection, area_id: str, disease: str, epiweek: str, *,
                           now: dt.datetime, reason: str) -> None:
     """Queue one cell (idempotent: a second mark only increments ``report_count``)."""
-    where = ((reevaluation_queue.c.area_id == area_id) & (reevaluation_queue.c.disease == disease)
-             & (reevaluation_queue.c.epiweek == epiweek))
-    updated = conn.execute(reevaluation_queue.update().where(where).values(
-        report_count=reevaluation_queue.c.report_count + 1)).rowcount
-    if updated:
+    key = {"b_area": area_id, "b_disease": disease, "b_week": epiweek}
+    if conn.execute(_BUMP, key).rowcount:
         return
     try:
         with conn.begin_nested():
-            conn.execute(reevaluation_queue.insert().values(
-                area_id=area_id, disease=disease, epiweek=epiweek, marked_at=now, reason=reason[:200]))
+            conn.execute(_q.insert(), {"area_id": area_id, "disease": disease, "epiweek": epiweek,
+                                       "marked_at": now, "reason": reason[:200]})
     except sa.exc.IntegrityError:  # a concurrent writer queued it first
-        conn.execute(reevaluation_queue.update().where(where).values(
-            report_count=reevaluation_queue.c.report_count + 1))
+        conn.execute(_BUMP, key)
 
 
 def pending(conn: Connection, limit: int = 1000) -> list[ReevaluationItem]:
@@ -68,7 +69,8 @@ def pop_due(conn: Connection, now: dt.datetime | None = None, *, settle: dt.time
     ``settle`` lets a burst of late reports (a tablet syncing a week of data) land before the
     detectors re-run the week once.
     """
-    q = sa.select(reevaluation_queue).order_by(reevaluation_queue.c.marked_at).limit(limit)
+    t = reevaluation_queue  # ties broken by the key: a batch popping n·k cells pops what n pops of k would
+    q = sa.select(t).order_by(t.c.marked_at, t.c.area_id, t.c.disease, t.c.epiweek).limit(limit)
     if now is not None:
         q = q.where(reevaluation_queue.c.marked_at <= now - settle)
     items = [_item(r) for r in conn.execute(q)]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ingest.contracts import Channel, RejectedItem, Report
+from ingest.cube import apply_reports
 from ingest.errors import ErrorDetail
 from ingest.redaction import redact_text
 from ingest.tables import COUNTED, rejected_items, reports
@@ -27,16 +28,26 @@ def report_from_row(row: Any) -> Report:
     return Report.model_validate(data)
 
 
+def _row(report: Report) -> dict[str, Any]:
+    values = report.model_dump(mode="python")
+    values["channel"] = report.channel.value
+    values["sex"] = report.sex.value
+    values["age_group"] = report.age_group.value
+    return values
+
+
 class ReportRepository:
+    """``start_day``: the epi week start of the weekly cube (:mod:`ingest.cube`) every insert updates."""
+
+    def __init__(self, start_day: int = 0):
+        self.start_day = start_day
+
     def insert(self, conn: Connection, report: Report) -> tuple[Report, bool]:
         """Append ``report`` unless its idempotency key is known: returns (stored report, is_new)."""
         existing = self.by_idempotency_key(conn, report.idempotency_key)
         if existing is not None:
             return existing, False
-        values = report.model_dump(mode="python")
-        values["channel"] = report.channel.value
-        values["sex"] = report.sex.value
-        values["age_group"] = report.age_group.value
+        values = _row(report)
         try:
             with conn.begin_nested():
                 conn.execute(reports.insert().values(**values))
@@ -46,7 +57,29 @@ class ReportRepository:
             if stored is None:
                 raise
             return stored, False
+        apply_reports(conn, [report], start_day=self.start_day)
         return report, True
+
+    def insert_many(self, conn: Connection, batch: Iterable[Report]) -> int:
+        """Append new reports (keys checked by :meth:`known_keys` in this transaction) with one
+        executemany, and their cube cells with one more; an IntegrityError means a concurrent
+        writer stored one of the keys first (the caller retries the batch one by one)."""
+        batch, rows = list(batch), []
+        for report in batch:
+            rows.append(_row(report))
+        if rows:
+            conn.execute(reports.insert(), rows)
+            apply_reports(conn, batch, start_day=self.start_day)
+        return len(rows)
+
+    def known_keys(self, conn: Connection, keys: Iterable[str]) -> dict[str, Report]:
+        """The stored reports of those idempotency keys (one query per 500 keys)."""
+        keys, out = list(dict.fromkeys(keys)), {}
+        for i in range(0, len(keys), 500):
+            q = sa.select(reports).where(reports.c.idempotency_key.in_(keys[i:i + 500]))
+            for row in conn.execute(q):
+                out[row.idempotency_key] = report_from_row(row)
+        return out
 
     def by_idempotency_key(self, conn: Connection, key: str) -> Report | None:
         row = conn.execute(sa.select(reports).where(reports.c.idempotency_key == key)).first()

@@ -139,3 +139,19 @@ zero_reports = sa.Table(
     sa.Column("reporter", sa.String(64)),
     sa.Index("ix_zero_reports_district_week", "district_id", "epiweek"),
 )
+
+weekly_cube = sa.Table(
+    # Cases and reports per (org unit, disease, epi week of onset), kept by ingest.cube in the
+    # transaction that stores a report; the statistical detectors read their series from it.
+    "weekly_cube",
+    metadata,
+    sa.Column("orgunit_id", sa.String(64), primary_key=True),
+    sa.Column("disease", sa.String(64), primary_key=True),
+    sa.Column("start_day", sa.SmallInteger, primary_key=True),  # epi week start (0 = Monday, ISO)
+    sa.Column("week_start", sa.Date, primary_key=True),
+    sa.Column("level", sa.String(16), nullable=False),  # site | health_area | district
+    sa.Column("cases", sa.Integer, nullable=False),
+    sa.Column("reports", sa.Integer, nullable=False),
+    sa.Column("first_onset", sa.Date, nullable=False),  # earliest onset among the cell's reports
+    sa.Index("ix_weekly_cube_orgunit_week", "orgunit_id", "start_day", "week_start"),
+)

@@ -6,9 +6,11 @@ passes values from one to the next inside one database transaction per report.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +23,7 @@ from detectors.stage import DetectionStage
 from ingest.clock import Clock, SystemClock
 from ingest.contracts import Channel, Report
 from ingest.diseases import DiseaseCatalogue
+from ingest.duplicates import stored_same_cells
 from ingest.errors import ErrorDetail, ValidationFailed
 from ingest.intake import IntakeNotes, IntakeRecorder
 from ingest.lateness import LatenessPolicy
@@ -32,6 +35,10 @@ from ingest.validation import Limits, validate_report
 from sebac.metrics import observe_report_processed, precreate_all
 
 log = logging.getLogger("sebac.pipeline")
+
+
+def cell_key(report: Report) -> tuple[str, str, dt.date]:
+    return report.health_area_id, report.disease, report.onset_date
 
 
 @dataclass
@@ -66,7 +73,7 @@ class Pipeline:
         self.alert_clock = alert_clock or self.clock
         self.limits = limits
         self.start_day = epiweek_start_day
-        self.reports = ReportRepository()
+        self.reports = ReportRepository(epiweek_start_day)
         self.rejected = RejectedRepository()
         self.alerts = AlertRepository()
         # the composition passes the stage built from settings; the shipped rules/detectors otherwise
@@ -113,6 +120,78 @@ class Pipeline:
                  stored.orgunit_id, stored.onset_date)
         return SubmitResult("accepted", report=stored, alerts=raised, notes=notes)
 
+    def submit_many(self, items: Sequence[tuple[Any, str | None]], channel: Channel = Channel.http
+                    ) -> list[SubmitResult]:
+        """``(payload, idempotency_key)`` items in one transaction: each gets exactly what
+        :meth:`submit` would give it had the items come one by one at this instant (rows and cube
+        written once at the end, see :mod:`detectors.session`). Bad items are kept as rejected."""
+        now = self.clock.now()
+        results: list[SubmitResult | None] = []
+        valid: list[tuple[int, Report]] = []
+        for payload, key in items:
+            try:
+                valid.append((len(results), validate_report(payload, channel=channel, pyramid=self.pyramid,
+                                                             diseases=self.diseases, now=now, limits=self.limits,
+                                                             idempotency_key=key)))
+                results.append(None)
+            except ValidationFailed as exc:
+                results.append(self.reject(channel, payload, exc.errors, key))
+        try:
+            for (i, _), res in zip(valid, self.accept_many([r for _, r in valid], now)):
+                results[i] = res
+        except sa.exc.IntegrityError:  # a concurrent writer stored one of the keys first: one by one
+            for i, report in valid:
+                results[i] = self.accept(report)
+        return results  # type: ignore[return-value]
+
+    def accept_many(self, batch: Sequence[Report], now: dt.datetime | None = None) -> list[SubmitResult]:
+        """Validated reports in one transaction, in order, each as :meth:`accept` alone (module
+        :mod:`detectors.session`); raises IntegrityError when a key was stored concurrently."""
+        now = now or self.clock.now()
+        out: list[SubmitResult] = []
+        new: list[Report] = []
+        with self.db.begin() as conn, self.alerting.held(conn):
+            known = self.reports.known_keys(conn, (r.idempotency_key for r in batch))
+            fresh = len({r.idempotency_key for r in batch} - set(known))  # the reports that will be detected
+            session = self.detection.session(conn, now, expected=fresh)
+            same_cell: dict[tuple[str, str, dt.date], list[Report]] = {}
+            stored_cells = stored_same_cells(conn, batch) if self.intake.duplicate_window > dt.timedelta(0) else {}
+            for report in batch:
+                stored = known.get(report.idempotency_key)
+                if stored is not None:
+                    out.append(SubmitResult("duplicate", report=stored))
+                    continue
+                known[report.idempotency_key] = report
+                cell = same_cell.setdefault(cell_key(report), [])
+                cross = self.intake.cross_channel_of(conn, report, new)
+                if cross and report.counted:
+                    # to be held: write the rows so far and take the one-by-one path for this report
+                    self.reports.insert_many(conn, new)
+                    new = []
+                    session.written()
+                    self.reports.insert(conn, report)
+                    notes = self.intake.on_stored(conn, report, now, pending=cell,
+                                                  stored=stored_cells.get(cell_key(report), []), cross=cross)
+                    held = self.reports.get(conn, report.report_id) or report
+                    cell.append(held)
+                    out.append(SubmitResult("accepted", report=held, notes=notes))
+                    continue
+                notes = self.intake.on_stored(conn, report, now, pending=cell,
+                                              stored=stored_cells.get(cell_key(report), []), cross=cross)
+                cell.append(report)
+                new.append(report)
+                session.add(report)
+                raised = [self.apply_signal(conn, s, fresh=True) for s in session.on_report(report)]
+                out.append(SubmitResult("accepted", report=report, alerts=raised, notes=notes))
+            self.reports.insert_many(conn, new)
+        for res in out:
+            if res.status == "duplicate":
+                observe_report_duplicate(res.report, self.pyramid)
+            else:
+                observe_report_received(res.report, self.pyramid)
+                observe_report_processed(res.report.received_at, self.clock.now())
+        return out
+
     # -- revisions: corrections, retractions, duplicate decisions ----------------------------
     def revise(self, report_id: str, change: str, *, content: Report | None = None,
                source_updated_at: str | None = None, by: str | None = None, reason: str = "") -> RevisionResult:
@@ -151,5 +230,5 @@ class Pipeline:
     def detect(self, conn: sa.Connection, report: Report) -> list[Signal]:
         return self.detection.on_report(conn, report, self.clock.now())
 
-    def apply_signal(self, conn: sa.Connection, signal: Signal) -> Alert:
-        return self.alerting.on_signal(conn, signal, self.alert_clock.now())
+    def apply_signal(self, conn: sa.Connection, signal: Signal, fresh: bool = False) -> Alert:
+        return self.alerting.on_signal(conn, signal, self.alert_clock.now(), fresh=fresh)

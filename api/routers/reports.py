@@ -76,7 +76,10 @@ def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONRespo
             return JSONResponse(error_body(detail.key, translate(detail.key, lang, **detail.params),
                                            translated([detail], lang)) | {"rejected_id": res.rejected_id},
                                 status_code=413)
-        results = [result_item(pipeline.submit(item, Channel.http), lang, i) for i, item in enumerate(payload)]
+        many = getattr(pipeline, "submit_many", None)  # one transaction, each item as if submitted alone
+        done = many([(item, None) for item in payload], Channel.http) if many is not None else \
+            [pipeline.submit(item, Channel.http) for item in payload]
+        results = [result_item(res, lang, i) for i, res in enumerate(done)]
         summary = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "rejected")}
         return JSONResponse({"results": results, "summary": summary | {"total": len(results)}}, status_code=200)
     res = pipeline.submit(payload, Channel.http)

@@ -52,7 +52,9 @@ R package ``surveillance``, ``farringtonFlexible`` (R/farringtonFlexible.R).
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -192,9 +194,47 @@ def detect_batch(items: Sequence[tuple[Series, int, int]], params: Mapping[str, 
     return out
 
 
+# Fits by content: the model of a monitored point depends only on its baseline (the problem block:
+# reference counts, times, validity, factor levels) and the parameters, never on the count being
+# judged, so a block seen before — the same point re-evaluated as reports come in for the current
+# week, whose baseline lies years back — reuses its fit, and only the threshold is computed again.
+# Keyed by a digest of everything the fit reads: a late report or a corrected count changes the
+# key, so nothing is ever invalidated. Bounded (least recently used out).
+_FITS: OrderedDict[bytes, tuple[np.ndarray, ...]] = OrderedDict()
+_FITS_MAX = 4096
+_FITS_LOCK = threading.Lock()
+
+
+def _fit_key(ps: ProblemBlock, p: FlexibleParams, g0: int, b: int) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    for a in (ps.y, ps.t, ps.valid, ps.levels):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype.str}".encode())
+        h.update(a.tobytes())
+    h.update(repr((ps.n_groups, p, g0, b)).encode())
+    return h.digest()
+
+
 def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g0: int,
                        b: int) -> dict[str, np.ndarray]:
-    """Fit every problem of ``ps`` and compute U, score, p-value (per problem, not yet limit54)."""
+    """Fit every problem of ``ps`` (or reuse the fit of the same block) and compute U, score, p-value
+    (per problem, not yet limit54)."""
+    key = _fit_key(ps, p, g0, b)
+    with _FITS_LOCK:
+        fit = _FITS.get(key)
+        if fit is not None:
+            _FITS.move_to_end(key)
+    if fit is None:
+        fit = _fit(ps, p, g0, b)
+        with _FITS_LOCK:
+            _FITS[key] = fit
+            while len(_FITS) > _FITS_MAX:
+                _FITS.popitem(last=False)
+    return _threshold(fit, y_now, p)
+
+
+def _fit(ps: ProblemBlock, p: FlexibleParams, g0: int, b: int) -> tuple[np.ndarray, ...]:
+    """The model of every problem: (eta, var_u, phi, disp, failed, do_trend), read-only."""
     B = ps.n_problems
     grp = np.full(B, g0, dtype=np.int64)
     zero = np.zeros(B)  # t is centred at the predicted point
@@ -234,7 +274,16 @@ def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g
         failed[ids] = ~rb.initial_converged | (rb.fit.group_weight[np.arange(ids.shape[0]), gb] <= 0)
     eta[failed] = np.nan
     phi[failed] = np.nan  # R: no model, every output NA
+    out = (eta, var_u, phi, disp, failed, do_trend)
+    for a in out:
+        a.flags.writeable = False
+    return out
 
+
+def _threshold(fit: tuple[np.ndarray, ...], y_now: np.ndarray, p: FlexibleParams) -> dict[str, np.ndarray]:
+    """U, score and p-value of the counts ``y_now`` under the fitted models (see :func:`_fit`)."""
+    eta, var_u, phi, disp, failed, do_trend = fit
+    B = eta.shape[0]
     alpha = float(p.alpha)
     z = special.ndtri(1.0 - alpha)
     y = y_now
@@ -269,5 +318,5 @@ def _fit_and_threshold(ps: ProblemBlock, y_now: np.ndarray, p: FlexibleParams, g
                 prob[po] = r_ppois_upper(y[po], mu0q[po])
             pred_fit, expected = eta, np.exp(eta)
         score = np.where(np.isnan(upper), np.nan, (y - pred_fit) / (upper - pred_fit))
-    return {"upper": upper, "score": score, "prob": prob, "mu0": expected, "phi": phi,
+    return {"upper": upper, "score": score, "prob": prob, "mu0": expected, "phi": phi.copy(),
             "trend": np.where(failed, np.nan, do_trend.astype(float))}

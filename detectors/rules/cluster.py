@@ -84,7 +84,7 @@ class ClusterRule(RuleBase):
                 if rid not in members and self._linked(cur, r):
                     members.add(rid)
                     frontier.append(r)
-        return [pool[rid] for rid in members]
+        return [r for rid, r in pool.items() if rid in members]  # records' order, not the set's (deterministic)
 
     def _size(self, recs: list[CaseRecord]) -> int:
         return len(recs) if self.count_by == "reports" else sum(r.cases for r in recs)

@@ -54,6 +54,10 @@ class StreamingPipeline(Pipeline):
         log.debug("published report %s (%s at %s)", report.report_id[:8], report.disease, report.health_area_id)
         return SubmitResult("accepted", report=report)
 
+    def accept_many(self, batch, now=None) -> list[SubmitResult]:
+        """Published one by one (the workers store and detect; see :meth:`accept`)."""
+        return [self.accept(r) for r in batch]
+
     def reject(self, channel: Channel, raw: Any, errors: list[ErrorDetail],
                idempotency_key: str | None = None) -> SubmitResult:
         if isinstance(raw, bytes):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from alerts.contracts import AlertEvent
 from alerts.tables import alert_events
 from ingest.contracts import Report
+from ingest.cube import apply_reports
 from ingest.repository import report_from_row
 from ingest.tables import rejected_items, reports
 from sebac.streaming.codec import RejectedRecord
@@ -46,6 +47,9 @@ def report_row(report: Report) -> dict[str, Any]:
 
 
 class StreamRepository:
+    def __init__(self, start_day: int = 0):
+        self.start_day = start_day  # epi week start of the weekly cube (ingest.cube) the inserts update
+
     def insert_reports(self, conn: Connection, batch: Sequence[Report]) -> tuple[list[Report], list[Report]]:
         """Store a batch exactly once per idempotency key: returns (new reports, stored duplicates)."""
         unique: dict[str, Report] = {}
@@ -59,6 +63,7 @@ class StreamRepository:
                     .returning(reports.c.idempotency_key))
             inserted.update(conn.execute(stmt).scalars())
         new = [r for k, r in unique.items() if k in inserted]
+        apply_reports(conn, new, start_day=self.start_day)
         seen = [k for k in unique if k not in inserted]
         stored = []
         for i in range(0, len(seen), _ROWS_PER_STATEMENT):

@@ -129,7 +129,7 @@ class WorkerStages:
                  reader: RangeReader | None = None):
         self.pipeline = pipeline
         self.db: sa.Engine = pipeline.db
-        self.repo = repository or StreamRepository()
+        self.repo = repository or StreamRepository(pipeline.start_day)
         #: reads skipped records back by offset; None: skips are not checked (unit tests, benchmarks)
         self.reader = reader
         self._local: dict[tuple[str, int], int] = {}  # partition → every offset below it handled here

@@ -42,6 +42,7 @@ class Scenario:
     queue_batch: int = 10
     repeats: int = 0             # the first reports of the batch again at its end (stream duplicates)
     expect: frozenset[str] = frozenset()  # detectors (rule kinds, algorithms) that must fire in the batch
+    area_malaria: bool = False   # malaria history in the health areas only: the district sums them
 
 
 SCENARIOS = [
@@ -61,6 +62,11 @@ SCENARIOS = [
     Scenario("batch repeats reports, clusters and trends", 6, (DJENNE,),
              ("unexplained_death", "bloody_diarrhoea", "meningitis", "cholera"), 30, days_back=10, repeats=8,
              expect=frozenset({"cluster", "immediate", "rate"})),
+    # onsets up to ~14 months back: evaluations reaching before the history window the stage reads
+    # for recent weeks (it then reads the whole history), and a district series summed from its areas
+    Scenario("old onsets, district history from its health areas", 7, (DJENNE, KITA),
+             ("malaria", "ili", "acute_diarrhoea"), 60, days_back=420, history=True, area_malaria=True,
+             expect=frozenset({"ff_noufaily", "earsC_C2"})),
 ]
 
 
@@ -79,13 +85,16 @@ def _report(pyramid, rng: random.Random, key: str, site: str, disease: str, case
                   onset_date=onset, report_date=NOW.date(), received_at=NOW - dt.timedelta(minutes=rng.randint(0, 600)))
 
 
-def _store_history(db, pyramid, districts, seed: int) -> None:
+def _store_history(db, pyramid, districts, seed: int, area_malaria: bool = False) -> None:
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(5 * 52 + 30):
         y, w, _ = (NOW.date() - dt.timedelta(weeks=3 + i)).isocalendar()  # up to 2026-W44
         for d in districts:
-            rows.append(HistoryRow(d, "malaria", y, w, int(rng.poisson(20))))
+            if area_malaria:
+                rows += [HistoryRow(a, "malaria", y, w, int(rng.poisson(4))) for a in _areas(pyramid, d)]
+            else:
+                rows.append(HistoryRow(d, "malaria", y, w, int(rng.poisson(20))))
             rows += [HistoryRow(a, "ili", y, w, int(rng.poisson(2))) for a in _areas(pyramid, d)]
     with db.begin() as conn:
         store_history(conn, rows, now=NOW - dt.timedelta(days=30), source="test")
@@ -96,7 +105,7 @@ def build(db, pyramid, sc: Scenario) -> list[Report]:
     rng = random.Random(sc.seed)
     repo = ReportRepository()
     if sc.history:
-        _store_history(db, pyramid, sc.districts, sc.seed)
+        _store_history(db, pyramid, sc.districts, sc.seed, sc.area_malaria)
     sites = [s for d in sc.districts for s in _sites(pyramid, d)]
     big = {"malaria": (4, 40), "ili": (2, 12)}
     with db.begin() as conn:
