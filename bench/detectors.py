@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.r_timing import quoted_us, r_timings, r_version  # noqa: E402
 from detectors.algorithms import registry  # noqa: E402
+from detectors.algorithms.base import Series  # noqa: E402
 
 FAST = ["earsC_C1", "earsC_C2", "earsC_C3", "cusum", "cusum_glm_rossi", "bayes", "rki",
         "glrpois"]
@@ -86,6 +87,21 @@ def timed(alg: str, y: np.ndarray, monitored: int, repeat: int = 1):
         fn(y, n - monitored + 1, n, freq=52, start_epoch=1)
         best = min(best, (time.perf_counter() - w0, time.process_time() - c0), key=lambda x: x[1])
     return best
+
+
+def single_point_ms(y: np.ndarray, algorithms=("earsC_C1", "cusum", "ff_default")) -> dict[str, float]:
+    """Median CPU milliseconds of one ``detect`` call for the last point of one series (what a
+    per-series loop pays each time, against the batch functions' microseconds)."""
+    n = y.shape[1]
+    out = {}
+    for alg in algorithms:
+        fn, times = registry.detector(alg), []
+        for row in y:
+            c0 = time.process_time()
+            fn(Series(observed=row, freq=52), n, n, {})
+            times.append(time.process_time() - c0)
+        out[alg] = float(np.median(times)) * 1000
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{ref / ours:,.0f}×" if ref and ours > 0 and ref == ref else "–"
         print(f"| {alg} | {S:,} | {sw:,} | {cpu:.3f} | {wall:.3f} | {ours:.2f} | "
               f"{f'{ref:,.0f}' if ref and ref == ref else '–'}{failed} | {ratio} |")
+    single = single_point_ms(synthetic(50, n_weeks, seed=3))
+    print("\nOne call of the single-series `detect` for one point (the last week) of one series, median of 50 "
+          "series, CPU ms: " + ", ".join(f"{alg} {ms:.2f}" for alg, ms in single.items()))
     sys.stdout.flush()
 
     S = args.mali_series
