@@ -22,7 +22,7 @@ from detectors.algorithms import registry
 SCRIPT = Path(__file__).with_name("r_surveillance.R")
 # quoted, not measured: ../shared/oracle/README.md (R 4.2.2, surveillance 1.20.3, 50 series x 522 weeks)
 QUOTED_R_US = {"farringtonFlexible": 14_000.0, "algo.farrington": 7_000.0, "algo.glrnb": 700.0,
-               "earsC": 75.0, "algo.cusum": 75.0, "algo.bayes": 75.0, "algo.rki": 75.0}
+               "earsC": 75.0, "algo.cusum": 75.0, "algo.bayes": 75.0, "algo.rki": 75.0}  # 50–100 µs quoted: the midpoint
 
 
 def r_version() -> str | None:
