@@ -15,6 +15,12 @@ Table 1 (speed): ``--series`` series x (5 years + 52 weeks), the last 52 weeks m
 figure = wall time / (series x monitored weeks). Table 2 ("all of Mali"): 1,500 areas x 20
 diseases = 30,000 series, 52 weeks monitored on 5 years of history; slow algorithms run on
 ``--mali-cap`` series and are extrapolated linearly (marked). Prints Markdown.
+
+R in the same run: when Rscript and the ``surveillance`` package are installed (Debian
+``r-cran-surveillance``), the first ``--r-series`` series of table 1 go through R's function for each
+algorithm (``bench/r_surveillance.R``, one call per series as the oracle does) and table 1 gets R's
+CPU µs per series-week and the ratio. Without R the column holds the constants quoted in
+``../shared/oracle/README.md`` and says "quoted".
 """
 from __future__ import annotations
 
@@ -31,7 +37,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.r_timing import quoted_us, r_timings, r_version  # noqa: E402
 from detectors.algorithms import registry  # noqa: E402
+from detectors.algorithms.base import Series  # noqa: E402
 
 FAST = ["earsC_C1", "earsC_C2", "earsC_C3", "cusum", "cusum_glm_rossi", "bayes", "rki",
         "glrpois"]
@@ -81,6 +89,21 @@ def timed(alg: str, y: np.ndarray, monitored: int, repeat: int = 1):
     return best
 
 
+def single_point_ms(y: np.ndarray, algorithms=("earsC_C1", "cusum", "ff_default")) -> dict[str, float]:
+    """Median CPU milliseconds of one ``detect`` call for the last point of one series (what a
+    per-series loop pays each time, against the batch functions' microseconds)."""
+    n = y.shape[1]
+    out = {}
+    for alg in algorithms:
+        fn, times = registry.detector(alg), []
+        for row in y:
+            c0 = time.process_time()
+            fn(Series(observed=row, freq=52), n, n, {})
+            times.append(time.process_time() - c0)
+        out[alg] = float(np.median(times)) * 1000
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--series", type=int, default=2000)
@@ -91,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--history", type=int, default=260)
     ap.add_argument("--monitored", type=int, default=52)
     ap.add_argument("--algorithms", nargs="*", default=FAST + SLOW)
+    ap.add_argument("--r-series", type=int, default=20,
+                    help="series of table 1 also timed in R when Rscript is there (0: never run R)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
@@ -105,19 +130,41 @@ def main(argv: list[str] | None = None) -> int:
 
     print("CPU time is this process's (all threads); on a shared machine it is the stable figure, "
           "wall time grows with the load.\n")
-    print("| algorithm | series | series-weeks | CPU s | wall s | µs per series-week (CPU) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    rows, r_jobs = [], {}
     for alg in args.algorithms:
         S = args.slow_series if alg in SLOW else args.series
         y = synthetic(S, n_weeks)
         res = timed(alg, y, args.monitored, repeat=1 if alg in SLOW else 3)
+        rows.append((alg, S, res))
+        r_jobs[alg] = (y[:args.r_series], n_weeks - args.monitored + 1, n_weeks, {})
+    r = r_timings(r_jobs) if args.r_series > 0 else None
+    if r is None:
+        print("R: **quoted, not measured** (Rscript or the surveillance package is absent, or --r-series 0): "
+              "the R column holds the constants of ../shared/oracle/README.md.\n")
+    else:
+        print(f"R: **measured in this run**, {r_version()}, on the first {args.r_series} series of each row "
+              "(`bench/r_surveillance.R`, one call per series, CPU time; the Farrington family from its first "
+              "admissible week, b years + w weeks in).\n")
+    kind = "quoted" if r is None else "measured"
+    print(f"| algorithm | series | series-weeks | CPU s | wall s | µs per series-week (CPU) "
+          f"| R µs per series-week (CPU, {kind}) | faster than R |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for alg, S, res in rows:
         if res is None:
-            print(f"| {alg} | – | – | – | – | not available |")
+            print(f"| {alg} | – | – | – | – | not available | – | – |")
             continue
         wall, cpu = res
         sw = S * args.monitored
-        print(f"| {alg} | {S:,} | {sw:,} | {cpu:.3f} | {wall:.3f} | {cpu / sw * 1e6:.2f} |")
-        sys.stdout.flush()
+        ours = cpu / sw * 1e6
+        ref = quoted_us(alg) if r is None else r[alg]["us"]
+        failed = f" ({r[alg]['failed']} series failed in R)" if r is not None and r[alg]["failed"] else ""
+        ratio = f"{ref / ours:,.0f}×" if ref and ours > 0 and ref == ref else "–"
+        print(f"| {alg} | {S:,} | {sw:,} | {cpu:.3f} | {wall:.3f} | {ours:.2f} | "
+              f"{f'{ref:,.0f}' if ref and ref == ref else '–'}{failed} | {ratio} |")
+    single = single_point_ms(synthetic(50, n_weeks, seed=3))
+    print("\nOne call of the single-series `detect` for one point (the last week) of one series, median of 50 "
+          "series, CPU ms: " + ", ".join(f"{alg} {ms:.2f}" for alg, ms in single.items()))
+    sys.stdout.flush()
 
     S = args.mali_series
     print(f"\n### All of Mali: {S:,} series (1,500 areas × 20 diseases), {args.monitored} weeks "

@@ -2,9 +2,11 @@
 
 Prints microseconds per series-week for ``algo.farrington`` and the four ``farringtonFlexible``
 configurations of the oracle, on R-like synthetic weekly data (default 50 series x 522 weeks, the
-last 52 monitored: the setting in which R needs ~14 ms per series-week for farringtonFlexible and
-~7 ms for algo.farrington), for the weekly run (many series, only the last week) and, with
-``--oracle DIR``, on the oracle's series. All through ``detect_batch`` (one call per setting).
+last 52 monitored: R's benchmark layout) beside R's ``surveillance`` timed on the first
+``--r-series`` of the same series in the same run when Rscript is installed (else the quoted ~14 ms
+per series-week for farringtonFlexible and ~7 ms for algo.farrington, said so); for the weekly run
+(many series, only the last week); and, with ``--oracle DIR``, on the oracle's series. All through
+``detect_batch`` (one call per setting).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: import from the repository, not from bench/
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from bench.r_timing import quoted_us, r_timings, r_version  # noqa: E402
 from detectors.algorithms import farrington, farrington_flexible  # noqa: E402
 from detectors.algorithms.base import Series  # noqa: E402
 
@@ -87,17 +90,23 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=522)
     ap.add_argument("--monitored", type=int, default=52)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--r-series", type=int, default=10,
+                    help="series also timed in R (Rscript + surveillance) in the same run; 0: never run R")
     ap.add_argument("--oracle", default=None, help="oracle directory (series.csv, runs.csv)")
     ap.add_argument("--last-week-series", type=int, default=1000,
                     help="also time the weekly run: this many series, only the last week")
     a = ap.parse_args()
     items = [(s, a.weeks - a.monitored + 1, a.weeks) for s in synthetic_series(a.series, a.weeks)]
     print(f"synthetic: {a.series} series x {a.weeks} weeks, last {a.monitored} monitored")
-    r_ms = {"farrington": 7.0}
-    for name, (cpu, wall) in run(items, a.repeat).items():
-        ref = r_ms.get(name, 14.0) * 1000
-        print(f"  {name:18s} {cpu:8.1f} us CPU ({wall:8.1f} us wall) per series-week"
-              f"  ({ref / cpu:6.0f}x less than R)")
+    ours = run(items, a.repeat)
+    y = np.array([s.observed for s, _, _ in items[:a.r_series]])
+    r = r_timings({name: (y, a.weeks - a.monitored + 1, a.weeks, {}) for name in CONFIGS}) if a.r_series else None
+    print(f"R: measured in this run ({r_version()}, first {a.r_series} series, one call each, CPU)" if r else
+          "R: QUOTED, not measured (no Rscript/surveillance, or --r-series 0): ../shared/oracle/README.md")
+    for name, (cpu, wall) in ours.items():
+        ref = quoted_us(name) if r is None else r[name]["us"]
+        print(f"  {name:18s} {cpu:8.1f} us CPU ({wall:8.1f} us wall) per series-week;"
+              f"  R {ref:8.0f} us ({'quoted' if r is None else 'measured'}): {ref / cpu:6.0f}x less than R")
     if a.last_week_series:
         items = [(s, a.weeks, a.weeks) for s in synthetic_series(a.last_week_series, a.weeks, 2)]
         print(f"weekly run: {a.last_week_series} series x {a.weeks} weeks, only the last week")
