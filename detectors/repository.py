@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -58,11 +58,15 @@ class DetectorRepository:
              .group_by(reports.c.onset_date))
         return {_date(d): int(n or 0) for d, n in conn.execute(q)}
 
-    def first_onset(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
+    def first_onset(self, conn: Connection, level: str, orgunit_id: str,
+                    without: Sequence[str] = ()) -> dt.date | None:
         """Earliest onset reported in the org unit for any disease: surveillance there starts then
-        (later weeks without reports are true zeros; earlier weeks are unknown, not zero)."""
-        v = conn.execute(sa.select(sa.func.min(reports.c.onset_date))
-                         .where(COUNTED, _COLUMN[level] == orgunit_id)).scalar()
+        (later weeks without reports are true zeros; earlier weeks are unknown, not zero).
+        ``without``: report ids left out (reports of a batch stored after the one evaluated)."""
+        q = sa.select(sa.func.min(reports.c.onset_date)).where(COUNTED, _COLUMN[level] == orgunit_id)
+        if without:
+            q = q.where(reports.c.report_id.not_in(list(without)))
+        v = conn.execute(q).scalar()
         return _date(v) if v is not None else None
 
     def history(self, conn: Connection, orgunit_id: str, disease: str) -> dict[EpiWeek, int]:
