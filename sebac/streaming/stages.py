@@ -299,8 +299,15 @@ class WorkerStages:
             for report in done.new:
                 if intake is not None and intake.on_stored(conn, report, now).held:
                     held.add(report.report_id)
-            # all stored: one batch evaluation shares reads and runs
-            evaluated = [r for r in done.new + done.duplicates if r.counted and r.report_id not in held]
+            # all stored: one batch evaluation shares reads and runs, each report on the data stored up
+            # to it, in the order of the messages (as the embedded engine evaluates them one by one);
+            # a client's resend is not evaluated (nor is it by the embedded engine), a redelivery is
+            # (the crash may have come before its signals were sent: stable ids make it harmless)
+            redelivered = {r.report_id for r, _ in done.counted} - done.first_time
+            order = {key: i for i, key in enumerate(first)}
+            evaluated = sorted((r for r in done.new + done.duplicates if r.counted and r.report_id not in held
+                                and (r.report_id in done.first_time or r.report_id in redelivered)),
+                               key=lambda r: order[r.idempotency_key])
             for report, signals in zip(evaluated, p.detection.on_reports(conn, evaluated, now)):
                 for signal in signals:
                     signal = with_stable_signal_id(signal, f"report:{report.report_id}")

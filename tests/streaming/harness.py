@@ -121,14 +121,25 @@ def wait_for(check, timeout: float, workers=(), what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}; last: {last}\n{logs}")
 
 
-def areas_on_partitions(n: int) -> list[tuple[str, str]]:
-    """(site, health area) pairs spread over every partition."""
+def areas_on_partitions(n: int, whole_districts: bool = False) -> list[tuple[str, str]]:
+    """(site, health area) pairs spread over every partition.
+
+    ``whole_districts``: only areas whose district has all its chosen areas on one partition. A
+    worker sees the reports of one partition in the order they were sent, but the reports of a
+    district spread over partitions in an order that depends on how fast each partition goes, and
+    the rules comparing weeks (``ratio``, ``trend``) at district level depend on that order."""
     pyramid = load_pyramid(demo_pyramid_path())
     by_partition: dict[int, list] = collections.defaultdict(list)
+    district_on: dict[str, int] = {}
     for site in pyramid.at_level("site"):
         area = pyramid.ancestor_at(site.id, "health_area").id
-        if area not in {a for _, a in by_partition[partition_for(area, PARTITIONS)]}:
-            by_partition[partition_for(area, PARTITIONS)].append((site.id, area))
+        p = partition_for(area, PARTITIONS)
+        if whole_districts:
+            district = pyramid.ancestor_at(area, "district").id
+            if district_on.setdefault(district, p) != p:
+                continue
+        if area not in {a for _, a in by_partition[p]}:
+            by_partition[p].append((site.id, area))
     assert len(by_partition) == PARTITIONS
     out = []
     while len(out) < n:
