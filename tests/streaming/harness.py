@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from ingest.pyramid import demo_pyramid_path, load_pyramid
 from sebac.settings import Settings
-from sebac.streaming.app import EXIT_GROUP_LOST
+from sebac.streaming.consumer import EXIT_GROUP_LOST
 from sebac.streaming.topics import partition_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,9 +318,12 @@ def settled(url: str, reports: list[dict], alerts: dict, bootstrap: str, topic: 
             in_topic(bootstrap, topic, lost) if 0 < len(lost) < 5 else len(lost))
 
 
-def submit_all(pipeline, reports: list[dict], timeout: float = 60) -> None:
+def submit_all(pipeline, reports: list[dict], timeout: float = 60, progress_every: int = 0) -> None:
     """Submit like a client does: a report the broker did not take (it is restarting) is sent again."""
-    for r in reports:
+    t0 = time.monotonic()
+    for i, r in enumerate(reports, 1):
+        if progress_every and i % progress_every == 0:
+            print(f"published {i} messages in {time.monotonic() - t0:.0f} s", flush=True)
         deadline = time.monotonic() + timeout
         while True:
             try:

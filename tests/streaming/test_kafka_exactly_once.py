@@ -43,6 +43,9 @@ from tests.streaming.harness import (
 
 REPORTS = int(os.environ.get("SEBAC_EXACTLY_ONCE_REPORTS", "2000"))
 DUPLICATES, LATE = 0.10, 0.20
+#: health areas the reports are spread over: more for a larger replay (at most 32 keep every
+#: district on one partition), so that an area's weeks stay about as full as in the default size
+AREAS = 16 if REPORTS <= 5000 else 32
 
 
 def replay(reports: list[dict], seed: int) -> list[dict]:
@@ -85,14 +88,18 @@ def database(url: str) -> dict:
 
 
 def test_a_replay_with_duplicates_and_late_reports_equals_the_embedded_engine(kafka_broker, pg_db, tmp_path):
-    sites = areas_on_partitions(16, whole_districts=True)
+    sites = areas_on_partitions(AREAS, whole_districts=True)
     reports = make_reports(REPORTS, sites, seed=31)
     stream = replay(reports, seed=31)
     assert len(stream) == int(REPORTS * (1 + DUPLICATES))
 
     t0 = time.monotonic()
     embedded = embedded_pipeline(Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'e.db'}"))
-    statuses = collections.Counter(embedded.submit(r).status for r in stream)
+    statuses: collections.Counter = collections.Counter()
+    for i, r in enumerate(stream, 1):
+        statuses[embedded.submit(r).status] += 1
+        if i % 10_000 == 0:
+            print(f"embedded engine: {i} messages in {time.monotonic() - t0:.0f} s", flush=True)
     assert statuses == {"accepted": REPORTS, "duplicate": int(REPORTS * DUPLICATES)}
     want = database(f"sqlite:///{tmp_path / 'e.db'}")
     assert any(k[2] == "malaria" for k in want["alerts"]), "the input raises threshold alerts too"
@@ -104,7 +111,7 @@ def test_a_replay_with_duplicates_and_late_reports_equals_the_embedded_engine(ka
     workers = [Worker(settings, f"once-w{i}").start() for i in range(2)]
     try:
         t0 = time.monotonic()
-        submit_all(build_streaming_pipeline(settings), stream)
+        submit_all(build_streaming_pipeline(settings), stream, progress_every=10_000)
         print(f"published: {len(stream)} messages in {time.monotonic() - t0:.0f} s")
 
         def same():
