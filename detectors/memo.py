@@ -13,6 +13,15 @@ the re-evaluation queue, which only :func:`ingest.reevaluation.pop_due` reads, o
   evaluations that do not depend on which report triggered them (see the stage for the keys), so
   reports of the same org unit and period share one rule or detector run.
 
+Each report is evaluated on the data stored *up to it*, as the per-report loop of the embedded
+engine sees it, not on the whole batch: :meth:`MemoRepository.stored_after` names the reports of
+the batch stored after the trigger, and every read leaves them out (case rows without them, daily
+cases and the weekly cube's cases minus theirs, the first onset without them). Rules that compare
+periods (``ratio``, ``trend``)
+are not monotone in the data — a report of the comparison week can make a condition that held
+false again, and an alert once raised stays — so evaluated on the whole batch they would give other
+alerts than the same reports evaluated one by one, depending on where the batches fall.
+
 A memo lives for one call and is never stored on the stage (no state between calls: the next batch
 sees the reports committed since). Shared signals are handed out as copies with a fresh
 ``signal_id`` (a random uuid, as for an evaluation of their own) and, for statistical detectors, the
@@ -31,6 +40,7 @@ from detectors.contracts import Signal
 from detectors.epiweek import EpiWeek
 from detectors.repository import DetectorRepository
 from detectors.rules.base import MAX_REPORT_IDS, CaseRecord
+from ingest.cube import week_start_of
 
 
 class MemoRepository(DetectorRepository):
@@ -43,6 +53,18 @@ class MemoRepository(DetectorRepository):
         self.reads = 0  # reads that went to the database (for tests and benchmarks)
         # values computed from history reads only (never from reports): the stage's, for one call
         self.derived: dict[tuple[Any, ...], Any] = {}
+        #: reports of the batch stored after the current trigger (by id): left out of every read
+        self.later: dict[str, Any] = {}
+
+    def stored_after(self, reports: Iterable[Any]) -> None:
+        """Reads leave ``reports`` out from now on (the batch's reports after the trigger)."""
+        self.later = {r.report_id: r for r in reports}
+
+    def hidden(self, level: str | None, orgunit_id: str | None, disease: str | None = None) -> int:
+        """How many left-out reports fall in one org unit (and disease): with the batch's later
+        reports shrinking as the trigger advances, the same count means the same left-out set."""
+        return sum(1 for r in self.later.values() if (disease is None or r.disease == disease)
+                   and (level is None or _unit(r, level) == orgunit_id))
 
     def _cached(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
         if key not in self._memo:
@@ -52,29 +74,66 @@ class MemoRepository(DetectorRepository):
 
     def case_rows(self, conn: Connection, disease: str, since: dt.date, until: dt.date, *,
                   level: str | None = None, orgunit_id: str | None = None) -> list[dict[str, Any]]:
+        rows = self.all_case_rows(conn, disease, since, until, level=level, orgunit_id=orgunit_id)
+        return [r for r in rows if r["report_id"] not in self.later] if self.later else rows
+
+    def all_case_rows(self, conn: Connection, disease: str, since: dt.date, until: dt.date, *,
+                      level: str | None = None, orgunit_id: str | None = None) -> list[dict[str, Any]]:
+        """:meth:`case_rows` on the whole batch (the later reports included)."""
         return self._cached(("case_rows", disease, since, until, level, orgunit_id),
                             lambda: DetectorRepository.case_rows(self, conn, disease, since, until, level=level,
                                                                  orgunit_id=orgunit_id))
 
     def daily_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
                     since: dt.date, until: dt.date) -> dict[dt.date, int]:
-        return self._cached(("daily_cases", level, orgunit_id, disease, since, until),
-                            lambda: DetectorRepository.daily_cases(self, conn, level, orgunit_id, disease,
-                                                                   since, until))
+        daily = self._cached(("daily_cases", level, orgunit_id, disease, since, until),
+                             lambda: DetectorRepository.daily_cases(self, conn, level, orgunit_id, disease,
+                                                                    since, until))
+        later = [r for r in self.later.values() if r.disease == disease and _unit(r, level) == orgunit_id
+                 and since <= r.onset_date <= until]
+        if not later:
+            return daily
+        daily = dict(daily)
+        for r in later:
+            daily[r.onset_date] -= r.cases
+        return daily
 
     def first_onset(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
-        return self._cached(("first_onset", level, orgunit_id),
-                            lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id))
+        first = self._cached(("first_onset", level, orgunit_id),
+                             lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id))
+        hidden = tuple(sorted(r.report_id for r in self.later.values()
+                              if _unit(r, level) == orgunit_id and r.onset_date == first))
+        if not hidden:
+            return first
+        # the earliest onset may be a later report's: ask again without them (rare: a new earliest onset)
+        return self._cached(("first_onset", level, orgunit_id, hidden),
+                            lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id, hidden))
 
     def weekly_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
                      since: dt.date, until: dt.date) -> dict[dt.date, int]:
-        return self._cached(("weekly_cases", level, orgunit_id, disease, since, until),
-                            lambda: DetectorRepository.weekly_cases(self, conn, level, orgunit_id, disease,
-                                                                    since, until))
+        weekly = self._cached(("weekly_cases", level, orgunit_id, disease, since, until),
+                              lambda: DetectorRepository.weekly_cases(self, conn, level, orgunit_id, disease,
+                                                                      since, until))
+        later = [(week_start_of(r.onset_date, self.start_day), r) for r in self.later.values()
+                 if r.disease == disease and _unit(r, level) == orgunit_id]
+        later = [(w, r) for w, r in later if since <= w <= until]
+        if not later:
+            return weekly
+        weekly = dict(weekly)
+        for w, r in later:
+            weekly[w] -= r.cases
+        return weekly
 
     def observed_since(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
-        return self._cached(("observed_since", level, orgunit_id),
-                            lambda: DetectorRepository.observed_since(self, conn, level, orgunit_id))
+        first = self._cached(("observed_since", level, orgunit_id),
+                             lambda: DetectorRepository.observed_since(self, conn, level, orgunit_id))
+        hidden = tuple(sorted(r.report_id for r in self.later.values()
+                              if _unit(r, level) == orgunit_id and r.onset_date == first))
+        if not hidden:
+            return first
+        # the earliest onset may be a later report's: the reports without them say (rare)
+        return self._cached(("first_onset", level, orgunit_id, hidden),
+                            lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id, hidden))
 
     def history(self, conn: Connection, orgunit_id: str, disease: str) -> dict[EpiWeek, int]:
         return self._cached(("history", orgunit_id, disease),
@@ -95,6 +154,10 @@ class MemoRepository(DetectorRepository):
         ids = tuple(orgunit_ids)  # the inherited sum reads each area through the memoised history
         return self._cached(("history_sum", ids, disease),
                             lambda: DetectorRepository.history_sum(self, conn, ids, disease))
+
+
+def _unit(report: Any, level: str) -> str:
+    return report.health_area_id if level == "health_area" else report.district_id
 
 
 @dataclass

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -71,11 +71,15 @@ class DetectorRepository:
         params = {"b_disease": disease, "b_since": since, "b_until": until, "b_unit": orgunit_id}
         return {_date(d): int(n or 0) for d, n in conn.execute(_DAILY[level], params)}
 
-    def first_onset(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
+    def first_onset(self, conn: Connection, level: str, orgunit_id: str,
+                    without: Sequence[str] = ()) -> dt.date | None:
         """Earliest onset reported in the org unit for any disease: surveillance there starts then
-        (later weeks without reports are true zeros; earlier weeks are unknown, not zero)."""
-        v = conn.execute(sa.select(sa.func.min(reports.c.onset_date))
-                         .where(COUNTED, _COLUMN[level] == orgunit_id)).scalar()
+        (later weeks without reports are true zeros; earlier weeks are unknown, not zero).
+        ``without``: report ids left out (reports of a batch stored after the one evaluated)."""
+        q = sa.select(sa.func.min(reports.c.onset_date)).where(COUNTED, _COLUMN[level] == orgunit_id)
+        if without:
+            q = q.where(reports.c.report_id.not_in(list(without)))
+        v = conn.execute(q).scalar()
         return _date(v) if v is not None else None
 
     def weekly_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,

@@ -22,13 +22,18 @@ already ran when it arrived). It is idempotent by dedup key; :meth:`on_report` a
 cells, so an embedded engine without a timer still empties the queue.
 
 Batches: :meth:`on_reports` evaluates reports that are all stored already (one transaction) and
-returns, for each, exactly what :meth:`on_report` returns for it on that database state (signal ids
-aside: random uuids either way). It shares the work across the batch (:mod:`detectors.memo`):
+returns, for each, exactly what :meth:`on_report` returns for it right after it was stored: on the
+data stored up to it, the batch's later reports left out (signal ids aside: random uuids either
+way) — what the embedded engine, which stores and evaluates one report at a time, gives for the
+same reports in the same order. (On the whole batch instead, the rules comparing periods would give
+alerts that depend on where the batches fall: :mod:`detectors.memo`.) It shares the work across the
+batch (:mod:`detectors.memo`):
 
-* each distinct SQL read is made once (memoised by its arguments for the call);
+* each distinct SQL read is made once (memoised by its arguments for the call), and the later
+  reports are taken out of its answer in memory;
 * period rules (``count``, ``rate``, ``ratio``, ``trend``: they read the trigger only through its
-  onset date) are run once per (rule, level, scope, onset date); statistical detectors once per
-  (config, org unit, district, evaluated weeks), the trigger's report id then put on the signal of
+  onset date) are run once per (rule, level, scope, onset date, records); statistical detectors once per
+  (config, org unit, district, evaluated weeks, data), the trigger's report id then put on the signal of
   its onset week, as the per-report run does; immediate and cluster rules stay per report (they
   read the trigger's cases, id and place), over memoised rows;
 * the queue is popped once, ``queue_batch × len(reports)`` due cells oldest first, and the cells
@@ -109,17 +114,21 @@ class DetectionStage:
         """Signals for each of ``reports`` (all stored already, same transaction), in order: what
         :meth:`on_report` gives for each on this database state, with the work shared (module doc)."""
         memo = self._memo()
-        out = []
+        due = pop_due(conn, now, settle=self.queue_settle, limit=self.queue_batch * len(reports)) \
+            if self.queue_batch and reports else []
+        later: dict[str, Report] = {}  # reports stored after the current one (a repeat was stored before)
         for report in reports:
+            later.setdefault(report.report_id, report)
+        out = []
+        for i, report in enumerate(reports):
+            later.pop(report.report_id, None)
+            memo.reads.stored_after(later.values())  # evaluated on the data stored up to this report
             trigger = self._record(report)
             signals = self.evaluate_rules(conn, report.disease, trigger, now, memo=memo)
             signals += self.evaluate_detectors(conn, report.disease, report.health_area_id, report.district_id,
                                                report.onset_date, now, report_ids=(report.report_id,), memo=memo)
-            out.append(signals)
-        if self.queue_batch and reports:
-            due = pop_due(conn, now, settle=self.queue_settle, limit=self.queue_batch * len(reports))
-            for i in range(0, len(due), self.queue_batch):
-                out[i // self.queue_batch] += self._reevaluate_items(conn, due[i:i + self.queue_batch], now, memo)
+            cells = due[i * self.queue_batch:(i + 1) * self.queue_batch]
+            out.append(signals + self._reevaluate_items(conn, cells, now, memo))
         return out
 
     def session(self, conn: Connection, now: dt.datetime, expected: int = 1) -> DetectionSession:
@@ -198,16 +207,19 @@ class DetectionStage:
                     scope = self._scope(level, trigger)
                     if scope is None:
                         continue
-                    key = (rule.id, level, scope, trigger.onset_date) if rule.kind in _SHARED_RULE_KINDS else None
-                    if key is not None and key in memo.rules:
-                        signals += fresh(memo.rules[key])
-                        continue
                     if rule.kind == "immediate":
                         records = (trigger,)
                     else:
                         since, until = rule.window(trigger.onset_date, self.start_day)
                         records = self._records(conn, memo, disease, since, until, level, scope.orgunit_id)
                     since = memo.reads.observed_since(conn, level, scope.orgunit_id) if rule.kind == "trend" else None
+                    # the same records (the later reports of the batch left out shrink as the trigger
+                    # advances: the same number means the same records) and the same first onset
+                    key = ((rule.id, level, scope, trigger.onset_date, len(records), since)
+                           if rule.kind in _SHARED_RULE_KINDS else None)
+                    if key is not None and key in memo.rules:
+                        signals += fresh(memo.rules[key])
+                        continue
                     found = rule.evaluate(self._input(disease, scope, trigger, records, now, since))
                     if key is not None:
                         memo.rules[key] = found
@@ -224,7 +236,7 @@ class DetectionStage:
         """The case records of one case-rows read (in the read's row order), built once per call."""
         key = (disease, since, until, level, orgunit_id)
         if key not in memo.records:
-            rows = memo.reads.case_rows(conn, disease, since, until, level=level, orgunit_id=orgunit_id)
+            rows = memo.reads.all_case_rows(conn, disease, since, until, level=level, orgunit_id=orgunit_id)
             built = memo.record_of  # one record per report and call, whatever the reads it is in
             out = []
             for r in rows:
@@ -233,6 +245,9 @@ class DetectionStage:
                     rec = built[r["report_id"]] = self._row_record(r)
                 out.append(rec)
             memo.records[key] = tuple(out)
+        later = memo.reads.later
+        if later:  # the batch's reports stored after the trigger
+            return tuple(r for r in memo.records[key] if r.report_id not in later)
         return memo.records[key]
 
     # -- statistical detectors ---------------------------------------------------------------------
@@ -251,7 +266,10 @@ class DetectionStage:
                 last = min(current, self._shift(onset_week, cfg.reevaluate_weeks))
             n_eval = self._weeks(onset_week, last)
             # the trigger only adds its report id to the onset week's signal: run once per cell, without ids
-            key = (cfg.id, orgunit, district_id, onset_week, last, n_eval)
+            # … on the same data: the batch's later reports left out of the unit (its disease, and any
+            # disease for its first onset) shrink as the trigger advances, so equal counts are equal sets
+            key = (cfg.id, orgunit, district_id, onset_week, last, n_eval,
+                   memo.reads.hidden(cfg.level, orgunit, disease), memo.reads.hidden(cfg.level, orgunit))
             if key not in memo.detectors:
                 t0 = time.perf_counter()
                 memo.detectors[key] = self._run(conn, memo.reads, cfg, disease, orgunit, district_id, last,

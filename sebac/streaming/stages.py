@@ -11,7 +11,7 @@ batch and makes every effect idempotent so that at-least-once delivery gives an 
   redelivered signal re-emits the outputs recorded with it and changes nothing;
 * poison messages (undecodable, unknown org unit, a rule that raises) become rejected records with
   a stable reason key; database errors are not poison: they propagate and the worker retries the
-  batch (:mod:`sebac.streaming.app`);
+  batch (:mod:`sebac.streaming.agents`);
 * no record is skipped: :meth:`WorkerStages.run` puts back what the consumer skipped before the
   work, and :meth:`WorkerStages.note_handled` advances the consumed marks once the outputs are
   acknowledged (:mod:`sebac.streaming.gaps`).
@@ -24,7 +24,6 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
 
 import sqlalchemy as sa
@@ -32,13 +31,22 @@ from pydantic import ValidationError
 
 from alerts.contracts import AlertEvent
 from detectors.contracts import Signal
-from ingest.contracts import Channel, Report
+from ingest.contracts import Report
 from ingest.metrics import observe_report_duplicate, observe_report_received
 from sebac.metrics import observe_report_processed, precreate_worker
 from sebac.pipeline import Pipeline
-from sebac.streaming.codec import RejectedRecord, WeekCount, raw_text, stable_id, with_stable_signal_id
+from sebac.streaming.codec import RejectedRecord, WeekCount, raw_text, with_stable_signal_id
 from sebac.streaming.gaps import RangeReader, holes, offsets_of, ranges_of, read_skipped, skipped_below
 from sebac.streaming.metrics import READ_BACK
+from sebac.streaming.records import (  # noqa: F401 - WeekCell: the stages' callers import it from here
+    Message,
+    Output,
+    ReportsDone,
+    WeekCell,
+    poison,
+)
+from sebac.streaming.records import offset_of as _offset
+from sebac.streaming.records import rejected_output as _rejected_output
 from sebac.streaming.repository import StreamRepository
 
 log = logging.getLogger("sebac.streaming.worker")
@@ -47,78 +55,6 @@ T = TypeVar("T")
 
 #: alert event types that ask for someone to be told (the notifications topic)
 NOTIFY_ON = ("created", "escalated")
-
-
-@dataclass(frozen=True)
-class Message:
-    """A consumed record: raw value and where it came from (``topic:partition:offset``)."""
-
-    value: bytes | None
-    source: str
-
-
-@dataclass
-class Output:
-    """A record to emit: logical topic name (``signals``, ``alert-events``...), key and JSON value."""
-
-    topic: str
-    key: str | None
-    value: bytes
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"topic": self.topic, "key": self.key, "value": self.value.decode()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Output":
-        return cls(d["topic"], d["key"], d["value"].encode())
-
-
-@dataclass
-class ReportsDone:
-    new: list[Report] = field(default_factory=list)
-    duplicates: list[Report] = field(default_factory=list)
-    outputs: list[Output] = field(default_factory=list)
-    #: reports to add to the weekly counts, with the offset of the message that first stored them:
-    #: new reports, and redeliveries of that same message (not client resends under another offset)
-    counted: list[tuple[Report, int]] = field(default_factory=list)
-    #: ids of the reports stored by this batch: never counted before, whatever their offset
-    first_time: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class WeekCell:
-    """One (health area, disease, epi week) of the worker's weekly-counts table, due for closing."""
-
-    health_area_id: str
-    disease: str
-    epiweek: str
-    cases: int
-    reports: int
-    reclosed: bool = False
-
-
-def _channel_of(raw: bytes | None) -> str:
-    """The channel named in a poison message when readable, else ``http`` (``Channel`` has no
-    "stream" value; the message's ``topic:partition:offset`` is kept in the error params)."""
-    try:
-        return Channel(json.loads(raw or b"").get("channel")).value
-    except (ValueError, AttributeError, TypeError):
-        return Channel.http.value
-
-
-def poison(msg: Message, key: str, now: dt.datetime, **params: Any) -> RejectedRecord:
-    return RejectedRecord(rejected_id=stable_id("poison", msg.source), channel=_channel_of(msg.value),
-                          received_at=now, raw=raw_text(msg.value),
-                          errors=[{"key": key, "field": None, "params": params | {"source": msg.source}}],
-                          source=msg.source)
-
-
-def _offset(source: str) -> int:
-    return int(source.rsplit(":", 1)[-1])
-
-
-def _rejected_output(record: RejectedRecord) -> Output:
-    return Output("rejected", record.rejected_id, record.model_dump_json().encode())
 
 
 STREAM_WORKER = "stream"  # the metrics' worker label; Prometheus's instance label tells workers apart
@@ -299,8 +235,15 @@ class WorkerStages:
             for report in done.new:
                 if intake is not None and intake.on_stored(conn, report, now).held:
                     held.add(report.report_id)
-            # all stored: one batch evaluation shares reads and runs
-            evaluated = [r for r in done.new + done.duplicates if r.counted and r.report_id not in held]
+            # all stored: one batch evaluation shares reads and runs, each report on the data stored up
+            # to it, in the order of the messages (as the embedded engine evaluates them one by one);
+            # a client's resend is not evaluated (nor is it by the embedded engine), a redelivery is
+            # (the crash may have come before its signals were sent: stable ids make it harmless)
+            redelivered = {r.report_id for r, _ in done.counted} - done.first_time
+            order = {key: i for i, key in enumerate(first)}
+            evaluated = sorted((r for r in done.new + done.duplicates if r.counted and r.report_id not in held
+                                and (r.report_id in done.first_time or r.report_id in redelivered)),
+                               key=lambda r: order[r.idempotency_key])
             for report, signals in zip(evaluated, p.detection.on_reports(conn, evaluated, now)):
                 for signal in signals:
                     signal = with_stable_signal_id(signal, f"report:{report.report_id}")

@@ -1,10 +1,11 @@
 """DetectionStage.on_reports: the signals of a stored batch, equal report by report to on_report's.
 
 Each scenario stores a baseline (reports of past weeks, optionally 5 years of weekly history, due
-re-evaluation cells), then a batch of reports drawn from a seeded generator, and runs the stage on
-the same database state twice: once as ``on_reports(conn, batch, now)`` and once as the
-per-report loop ``[on_report(conn, r, now) for r in batch]``, each in a transaction rolled back
-afterwards. Signal ids are random uuids in both paths: everything else is compared field by field.
+re-evaluation cells), then draws a batch of reports from a seeded generator, and runs the stage in
+a transaction rolled back afterwards, once as a worker does — store the whole batch, then
+``on_reports(conn, batch, now)`` — and once as the embedded engine does — store a report, then
+``on_report(conn, r, now)``, report after report. Signal ids are random uuids in both paths:
+everything else is compared field by field.
 """
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def _store_history(db, pyramid, districts, seed: int, area_malaria: bool = False
 
 
 def build(db, pyramid, sc: Scenario) -> list[Report]:
-    """Store the scenario's baseline and batch; return the batch (stored, in stream order)."""
+    """Store the scenario's baseline; return the batch (not stored, in stream order)."""
     rng = random.Random(sc.seed)
     repo = ReportRepository()
     if sc.history:
@@ -119,7 +120,6 @@ def build(db, pyramid, sc: Scenario) -> list[Report]:
             lo, hi = big.get(disease, (1, 3))
             r = _report(pyramid, rng, f"{sc.name}:batch:{i}", rng.choice(sites), disease, rng.randint(lo, hi),
                         NOW.date() - dt.timedelta(days=rng.randint(0, sc.days_back)))
-            repo.insert(conn, r)
             batch.append(r)
         areas = [a for d in sc.districts for a in _areas(pyramid, d)]
         weeks = [(NOW.date() - dt.timedelta(weeks=k)).isocalendar()[:2] for k in range(1, 5)]
@@ -145,25 +145,63 @@ def run_rolled_back(db, fn):
             tx.rollback()
 
 
+def batched(stage, batch):
+    """A worker: the whole batch stored, then evaluated in one call (each path stores the batch on
+    its own copy of the database: SQLite's savepoints release into the connection, not the rollback)."""
+    return lambda conn: _stored(conn, batch) and stage.on_reports(conn, batch, NOW)
+
+
+def one_by_one(evaluate, batch):
+    """The embedded engine: each report stored, then evaluated."""
+    return lambda conn: [_stored(conn, [r]) and evaluate(conn, r) for r in batch]
+
+
+def _stored(conn, reports) -> bool:
+    for r in reports:
+        ReportRepository().insert(conn, r)
+    return True
+
+
+def run_on_copy(db, tmp_path, fn, on_statement=None):
+    """``run_rolled_back`` on a copy of the database (the paths that store the batch)."""
+    import sqlite3
+
+    from sebac.db import make_engine
+
+    copy = tmp_path / f"copy-{uuid.uuid4().hex[:8]}.db"
+    src, dst = sqlite3.connect(db.url.database), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    engine = make_engine(f"sqlite:///{copy}")
+    if on_statement is not None:
+        sa.event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        return run_rolled_back(engine, fn)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("sc", SCENARIOS, ids=lambda sc: sc.name)
-def test_on_reports_equals_the_per_report_loop_report_by_report(db, pyramid, diseases, sc):
+def test_on_reports_equals_the_per_report_loop_report_by_report(db, pyramid, diseases, sc, tmp_path):
     stage = DetectionStage(pyramid, diseases, queue_batch=sc.queue_batch)
     batch = build(db, pyramid, sc)
     with db.connect() as conn:
         queued = len(pending(conn, limit=10_000))
     assert queued == sc.queue_cells
 
-    batched, left_batched = run_rolled_back(db, lambda conn: stage.on_reports(conn, batch, NOW))
-    looped, left_looped = run_rolled_back(db, lambda conn: [stage.on_report(conn, r, NOW) for r in batch])
+    at_once, left_batched = run_on_copy(db, tmp_path, batched(stage, batch))
+    looped, left_looped = run_on_copy(db, tmp_path, one_by_one(lambda conn, r: stage.on_report(conn, r, NOW), batch))
     # the pre-batch per-report path, no shared code with on_reports beyond the rules and detectors
-    oracle, left_oracle = run_rolled_back(db, lambda conn: [reference.on_report(stage, conn, r, NOW) for r in batch])
+    oracle, left_oracle = run_on_copy(db, tmp_path, one_by_one(lambda conn, r: reference.on_report(stage, conn, r, NOW),
+                                                         batch))
 
-    assert len(batched) == len(batch)
-    assert comparable(batched) == comparable(looped) == comparable(oracle)
+    assert len(at_once) == len(batch)
+    assert comparable(at_once) == comparable(looped) == comparable(oracle)
     assert left_batched == left_looped == left_oracle == max(0, sc.queue_cells - sc.queue_batch * len(batch))
-    fired = {s.detector for signals in batched for s in signals}
+    fired = {s.detector for signals in at_once for s in signals}
     assert sc.expect <= fired, f"scenario too weak: {sorted(fired)}"
-    ids = [s.signal_id for signals in batched for s in signals]
+    ids = [s.signal_id for signals in at_once for s in signals]
     assert len(ids) == len(set(ids))  # shared evaluations hand out copies with ids of their own
 
 
@@ -173,7 +211,7 @@ def test_on_reports_equals_the_per_report_loop_report_by_report(db, pyramid, dis
     (5, 0, 2, [0, 0]),           # queue_batch 0: on_report does not drain, neither does the batch
 ])
 def test_queue_cells_are_handed_out_in_report_order(db, pyramid, diseases, queue_cells, queue_batch, reports,
-                                                    expected_per_report):
+                                                    expected_per_report, tmp_path):
     # Mougna has ILI history: each re-evaluated cell raises one EARS C2 signal for its week
     sc = Scenario("queue", 7, (DJENNE,), ("cholera",), reports)
     batch = build(db, pyramid, sc)
@@ -188,10 +226,10 @@ def test_queue_cells_are_handed_out_in_report_order(db, pyramid, diseases, queue
                                   reason="test")
     stage = DetectionStage(pyramid, diseases, queue_batch=queue_batch)
     # per cell, which (week, signals) the cell gives: evaluate them one by one on the same state
-    batched, _ = run_rolled_back(db, lambda conn: stage.on_reports(conn, batch, NOW))
-    oracle, _ = run_rolled_back(db, lambda conn: [reference.on_report(stage, conn, r, NOW) for r in batch])
-    assert comparable(batched) == comparable(oracle)
-    drained = [[s for s in signals if s.rule_id != "immediate"] for signals in batched]
+    at_once, _ = run_on_copy(db, tmp_path, batched(stage, batch))
+    oracle, _ = run_on_copy(db, tmp_path, one_by_one(lambda conn, r: reference.on_report(stage, conn, r, NOW), batch))
+    assert comparable(at_once) == comparable(oracle)
+    drained = [[s for s in signals if s.rule_id != "immediate"] for signals in at_once]
     cells, _ = run_rolled_back(db, lambda conn: [reference.cell(stage, conn, area, "ili", f"{y}-W{w:02d}", NOW)
                                                  for y, w in weeks])
     counts = [len(c) for c in cells]
@@ -200,26 +238,25 @@ def test_queue_cells_are_handed_out_in_report_order(db, pyramid, diseases, queue
     assert [len(d) for d in drained] == expected_signals
 
 
-def test_batch_issues_far_fewer_sql_statements_than_the_loop(db, pyramid, diseases):
+def test_batch_issues_far_fewer_sql_statements_than_the_loop(db, pyramid, diseases, tmp_path):
     sc = Scenario("sql count", 8, (DJENNE, SAN, KITA), ("malaria", "ili", "meningitis", "cholera", "measles"),
                   200, days_back=13, history=True, queue_cells=30)
     batch = build(db, pyramid, sc)
     stage = DetectionStage(pyramid, diseases)
     statements: list[str] = []
 
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
+    def detection_only(conn, cursor, statement, *args):  # the stores are the same in both paths
+        if not statement.lstrip().upper().startswith(("INSERT", "SAVEPOINT", "RELEASE")) \
+                and "idempotency_key = " not in statement:
+            statements.append(statement)
 
-    sa.event.listen(db, "before_cursor_execute", count)
-    try:
-        batched, _ = run_rolled_back(db, lambda conn: stage.on_reports(conn, batch, NOW))
-        n_batch = len(statements)
-        statements.clear()
-        looped, _ = run_rolled_back(db, lambda conn: [stage.on_report(conn, r, NOW) for r in batch])
-        n_loop = len(statements)
-    finally:
-        sa.event.remove(db, "before_cursor_execute", count)
-    assert comparable(batched) == comparable(looped)
+    at_once, _ = run_on_copy(db, tmp_path, batched(stage, batch), detection_only)
+    n_batch = len(statements)
+    statements.clear()
+    looped, _ = run_on_copy(db, tmp_path, one_by_one(lambda conn, r: stage.on_report(conn, r, NOW), batch),
+                            detection_only)
+    n_loop = len(statements)
+    assert comparable(at_once) == comparable(looped)
     # the loop: ~9 reads per report plus a queue poll each; the batch: one read per distinct query
     # the loop: each report's own reads plus a queue poll; the batch: one read per distinct query, one poll
     assert n_loop >= 3 * len(batch)

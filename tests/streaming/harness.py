@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from ingest.pyramid import demo_pyramid_path, load_pyramid
 from sebac.settings import Settings
-from sebac.streaming.app import EXIT_GROUP_LOST
+from sebac.streaming.consumer import EXIT_GROUP_LOST
 from sebac.streaming.topics import partition_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,14 +121,25 @@ def wait_for(check, timeout: float, workers=(), what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}; last: {last}\n{logs}")
 
 
-def areas_on_partitions(n: int) -> list[tuple[str, str]]:
-    """(site, health area) pairs spread over every partition."""
+def areas_on_partitions(n: int, whole_districts: bool = False) -> list[tuple[str, str]]:
+    """(site, health area) pairs spread over every partition.
+
+    ``whole_districts``: only areas whose district has all its chosen areas on one partition. A
+    worker sees the reports of one partition in the order they were sent, but the reports of a
+    district spread over partitions in an order that depends on how fast each partition goes, and
+    the rules comparing weeks (``ratio``, ``trend``) at district level depend on that order."""
     pyramid = load_pyramid(demo_pyramid_path())
     by_partition: dict[int, list] = collections.defaultdict(list)
+    district_on: dict[str, int] = {}
     for site in pyramid.at_level("site"):
         area = pyramid.ancestor_at(site.id, "health_area").id
-        if area not in {a for _, a in by_partition[partition_for(area, PARTITIONS)]}:
-            by_partition[partition_for(area, PARTITIONS)].append((site.id, area))
+        p = partition_for(area, PARTITIONS)
+        if whole_districts:
+            district = pyramid.ancestor_at(area, "district").id
+            if district_on.setdefault(district, p) != p:
+                continue
+        if area not in {a for _, a in by_partition[p]}:
+            by_partition[p].append((site.id, area))
     assert len(by_partition) == PARTITIONS
     out = []
     while len(out) < n:
@@ -307,9 +318,12 @@ def settled(url: str, reports: list[dict], alerts: dict, bootstrap: str, topic: 
             in_topic(bootstrap, topic, lost) if 0 < len(lost) < 5 else len(lost))
 
 
-def submit_all(pipeline, reports: list[dict], timeout: float = 60) -> None:
+def submit_all(pipeline, reports: list[dict], timeout: float = 60, progress_every: int = 0) -> None:
     """Submit like a client does: a report the broker did not take (it is restarting) is sent again."""
-    for r in reports:
+    t0 = time.monotonic()
+    for i, r in enumerate(reports, 1):
+        if progress_every and i % progress_every == 0:
+            print(f"published {i} messages in {time.monotonic() - t0:.0f} s", flush=True)
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sebac.streaming.app import add_reports
+from sebac.streaming.weeks import add_reports
 from sebac.streaming.gaps import holes, offsets_of
 from sebac.streaming.repository import StreamRepository
 from sebac.streaming.stages import Message, WorkerStages

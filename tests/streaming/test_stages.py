@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sebac.settings import Settings
-from sebac.streaming.app import add_reports, due_cells, forget_old_weeks, mark_closed
+from sebac.streaming.weeks import add_reports, due_cells, forget_old_weeks, mark_closed
 from sebac.streaming.codec import report_id_for
 from sebac.streaming.engine import publishing
 from sebac.streaming.publisher import BrokerUnavailable, InMemoryPublisher
@@ -213,59 +213,3 @@ def test_topics_have_stable_names():
     assert Topics.with_prefix("sebac").all() == ["sebac.reports", "sebac.rejected", "sebac.signals",
                                                  "sebac.alert-events", "sebac.notifications",
                                                  "sebac.weekly-counts"]
-
-
-def test_consumer_backlog_sums_highwater_minus_position_on_owned_partitions():
-    import asyncio
-    from collections import namedtuple
-
-    from sebac.streaming.app import consumer_backlog
-
-    TP = namedtuple("TP", "topic partition")
-
-    class FakeConsumer:
-        marks = {TP("r", 0): (10, 4), TP("r", 1): (7, 7), TP("r", 2): (None, 0), TP("other", 0): (99, 0)}
-
-        def assignment(self):
-            return set(self.marks)
-
-        def highwater(self, tp):
-            return self.marks[tp][0]
-
-        async def position(self, tp):
-            return self.marks[tp][1]
-
-    assert asyncio.run(consumer_backlog(FakeConsumer(), "r")) == 6
-    assert asyncio.run(consumer_backlog(FakeConsumer(), "missing")) == 0
-
-
-class _Task:
-    def __init__(self, done: bool, exc: BaseException | None = None, cancelled: bool = False):
-        self._done, self._exc, self._cancelled = done, exc, cancelled
-
-    def done(self):
-        return self._done
-
-    def cancelled(self):
-        return self._cancelled
-
-    def exception(self):
-        return self._exc
-
-
-def _consumer(task):
-    from types import SimpleNamespace as NS
-
-    return NS(_thread=NS(_consumer=NS(_coordinator=NS(_coordination_task=task))))
-
-
-@pytest.mark.parametrize("consumer, failed", [
-    (object(), False),                                               # not started yet
-    (_consumer(_Task(done=False)), False),                           # coordinating
-    (_consumer(_Task(done=True, cancelled=True)), False),            # stopped by a shutdown
-    (_consumer(_Task(done=True, exc=ValueError("b''"))), True),      # died: the worker must exit
-])
-def test_a_dead_group_coordination_is_noticed(consumer, failed):
-    from sebac.streaming.app import coordination_failure
-
-    assert (coordination_failure(consumer) is not None) is failed
