@@ -21,7 +21,7 @@ test-kafka: $(STAMP) system-deps
 	@echo "Apache Kafka $$(java -cp 'deploy/kafka/libs/*' kafka.Kafka --version 2>/dev/null | tail -1)"
 	$(BIN)/python -m pytest tests/streaming
 
-# the issue's full size (CI runs 2,000): ~1 h on a 2-core machine, see docs/streaming.md
+# the issue's full size (CI runs 2,000): hours on a 2-core machine (the embedded side), see docs/streaming.md
 test-exactly-once-100k: $(STAMP) system-deps
 	SEBAC_EXACTLY_ONCE_REPORTS=100000 $(BIN)/python -m pytest -s tests/streaming/test_kafka_exactly_once.py
 
