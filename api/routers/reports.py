@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, ReportSubmitter
-from api.deps import PipelineDep
+from api.deps import ServicesDep
 from api.errors import error_body
 from api.params import Offset
 from api.schemas import AUTH, ErrorOut, errors
@@ -55,7 +55,7 @@ def result_item(res: Any, lang: str, index: int | None = None) -> dict[str, Any]
                         400: {"model": ErrorOut, "description": "malformed JSON or UTF-8 (kept as rejected)"},
                         422: {"model": ErrorOut, "description": "an invalid report (kept as rejected)"}}
              | errors(401, 403, 413))
-async def post_reports(request: Request, pipeline: PipelineDep, who: ReportSubmitter) -> JSONResponse:
+async def post_reports(request: Request, pipeline: ServicesDep, who: ReportSubmitter) -> JSONResponse:
     """Credentials (a device API key in ``X-API-Key``, or a login token) are checked when sent and
     required when ``SEBAC_ENVIRONMENT=production``; development and test accept anonymous CHW apps."""
     lang = request_lang(request)
@@ -90,7 +90,7 @@ def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONRespo
 
 @router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window",
             response_model=PossibleDuplicatesOut, responses=AUTH)
-def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: str | None = None,
+def get_possible_duplicates(pipeline: ServicesDep, user: CurrentUser, district: str | None = None,
                             status: str | None = Query(default="open", pattern="^(open|confirmed|distinct)$"),
                             limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
     if district:
@@ -112,7 +112,7 @@ def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: 
 
 @router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair",
              response_model=DuplicateDecisionOut, responses=AUTH | errors(404))
-def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: PipelineDep, user: CurrentUser,
+def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: ServicesDep, user: CurrentUser,
                               status: str = Query(pattern="^(confirmed|distinct)$")) -> dict[str, Any]:
     """``confirmed``: ``report_id`` is a duplicate and never counts; ``distinct``: a report held out of
     the counts (cross-channel pair) counts again. Both are revisions of the report (its history keeps
@@ -129,7 +129,7 @@ def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: Pipel
 
 
 @router.get("/reports/{report_id}/history", summary="The versions of a report a revision replaced")
-def report_versions(report_id: str, pipeline: PipelineDep, user: CurrentUser) -> dict[str, Any]:
+def report_versions(report_id: str, pipeline: ServicesDep, user: CurrentUser) -> dict[str, Any]:
     from ingest.corrections import report_history
 
     with pipeline.db.connect() as conn:
