@@ -41,8 +41,8 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def _utc(v: dt.datetime | None) -> dt.datetime | None:
-    return v if v is None or v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+def _utc(v: dt.datetime) -> dt.datetime:
+    return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)  # SQLite hands back naive UTC
 
 
 class TokenRepository:

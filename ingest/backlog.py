@@ -107,7 +107,7 @@ def read_backlog(text_lines: Iterable[str], fmt: str) -> Iterator[BacklogItem]:
 
 
 def replay(pipeline: Any, items: Iterable[BacklogItem], *, channel: Channel = Channel.csv, max_errors: int = 100,
-           on_item: Callable[[BacklogItem, str], None] | None = None) -> ReplaySummary:
+           on_item: Callable[[BacklogItem, str], object] | None = None) -> ReplaySummary:
     """Submit every item; bad lines are kept as rejected (with their line number)."""
     summary = ReplaySummary()
     for item in items:

@@ -68,7 +68,8 @@ async def read_body_text(request: Request, pipeline: Any, channel: Channel, lang
         return _refuse(pipeline, channel, f"<{declared} bytes not read>",
                        ErrorDetail("report.body.too_large", None, {"bytes": int(declared), "max": limit}), 413, lang,
                        once=False)  # not the body itself: two bodies of one size are not one payload
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:

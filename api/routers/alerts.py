@@ -35,7 +35,7 @@ def list_alerts(user: CurrentUser, pipeline: ServicesDep, status: list[str] | No
                 district: str | None = None, disease: str | None = None, level: str | None = None,
                 limit: int = Query(default=50, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
     _, jurisdiction = alert_scope(user, pipeline.pyramid)
-    filters = dict(status=status, district_ids=[district] if district else None, disease=disease,
+    filters: dict[str, Any] = dict(status=status, district_ids=[district] if district else None, disease=disease,
                    orgunit_ids=jurisdiction, level=level)
     with pipeline.db.connect() as conn:
         rows = pipeline.alerts.list(conn, limit=limit, offset=offset, **filters)

@@ -37,13 +37,13 @@ async def tracker_import(request: Request, pipeline: ServicesDep, channels: Chan
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         detail = ErrorDetail("dhis2.payload.invalid", "events", {"detail": "expected {\"events\": [...]}"})
         res = reject_once(pipeline, Channel.dhis2, body, [detail], content_key("dhis2", body))
-        report = import_report([])
+        report: dict[str, Any] = import_report([])
         report["status"] = report["bundleReport"]["status"] = "ERROR"
         report["validationReport"]["errorReports"].append({
             "uid": None, "trackerType": "EVENT", "errorCode": detail.key, "index": None,
             "message": translate(detail.key, "en", **detail.params), "rejected_id": res.rejected_id})
         return SafeJSONResponse(report, status_code=400)
-    report: dict[str, Any] = import_events(pipeline, channels.dhis2_mapping, body)
+    report = import_events(pipeline, channels.dhis2_mapping, body)
     # messages quote the values sent, which may hold a lone surrogate (JSON "\ud800"): escaped, not a 500
     return SafeJSONResponse(report, status_code=409 if report["status"] == "ERROR" else 200)
 

@@ -48,13 +48,14 @@ def result_item(res: Any, lang: str, index: int | None = None) -> dict[str, Any]
     return out
 
 
+POST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": ReportResult | BatchOut, "description": "a duplicate (same key), or a batch's per-item results"},
+    400: {"model": ErrorOut, "description": "malformed JSON or UTF-8 (kept as rejected)"},
+    422: {"model": ErrorOut, "description": "an invalid report (kept as rejected)"}, **errors(401, 403, 413)}
+
+
 @router.post("/reports", summary="Submit one report (object) or a batch (list)", response_model=ReportResult,
-             openapi_extra=body(("application/json", REPORT_BODY)), status_code=201,
-             responses={200: {"model": ReportResult | BatchOut,
-                              "description": "a duplicate (same key), or a batch's per-item results"},
-                        400: {"model": ErrorOut, "description": "malformed JSON or UTF-8 (kept as rejected)"},
-                        422: {"model": ErrorOut, "description": "an invalid report (kept as rejected)"}}
-             | errors(401, 403, 413))
+             openapi_extra=body(("application/json", REPORT_BODY)), status_code=201, responses=POST_RESPONSES)
 async def post_reports(request: Request, pipeline: ServicesDep, who: ReportSubmitter) -> JSONResponse:
     """Credentials (a device API key in ``X-API-Key``, or a login token) are checked when sent and
     required when ``SEBAC_ENVIRONMENT=production``; development and test accept anonymous CHW apps."""
