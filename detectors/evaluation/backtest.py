@@ -1,20 +1,6 @@
-r"""Backtesting the statistical detectors on simulated outbreaks (Noufaily et al. 2013 design).
-
-Baselines. Weekly counts ``y_t`` (``t = 1..n``) are negative binomial with mean
-
-.. math:: \mu_t = \exp\Bigl(\theta + \beta t + \sum_{j=1}^{m} \bigl(\gamma_1 \cos\tfrac{2\pi j t}{52}
-          + \gamma_2 \sin\tfrac{2\pi j t}{52}\bigr)\Bigr)
-
-and variance :math:`\phi\mu_t` (dispersion :math:`\phi \ge 1`; Poisson when :math:`\phi = 1`; NB size
-:math:`\mu_t/(\phi-1)`).
-
-Outbreaks. An outbreak starting in week ``s`` has ``Poisson(k · sd_s)`` cases, ``sd_s = √(φ μ_s)``
-the baseline standard deviation in that week; each case falls ``d − 1`` weeks after ``s`` with
-probability ``P(d−1 < X ≤ d)/P(X ≤ 20)``, ``X ~ LogNormal(0, 0.5)`` (the discretised log-normal of
-Noufaily et al. and R ``surveillance::sts_creation``): most cases in the first two weeks. Four
-outbreaks (``k`` uniform in 2..10) are put in the baseline years, as in the paper, to test robustness
-to past outbreaks; one outbreak of the chosen ``k`` starts in a random week of the evaluation period
-(the last ``eval_weeks`` weeks, 49 by default).
+"""Backtesting the statistical detectors on simulated outbreaks (Noufaily et al. 2013 design): the
+series come from :mod:`detectors.evaluation.outbreaks`, the tables and the plot from
+:mod:`detectors.evaluation.backtest_report`.
 
 Measures per detector, scenario and ``k`` (over ``replicates`` series):
 
@@ -37,118 +23,23 @@ public health surveillance. *J Stat Softw* 70(10) (``sts_creation``).
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import importlib
-import io
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy.stats import lognorm
 
 from detectors.algorithms import registry
 from detectors.algorithms.base import Series
+from detectors.evaluation.outbreaks import FREQ, SCENARIOS, Scenario, Simulation, simulate
 
-FREQ = 52
-DMAX = 20
-BASELINE_OUTBREAKS = 4
 DEFAULT_DETECTORS = ("earsC_C1", "earsC_C2", "earsC_C3", "cusum", "bayes", "rki", "glrpois", "farrington",
                      "ff_default", "ff_noufaily", "rule:malaria_ratio", "rule:pneumonia_u5_trend")
 RULE_PREFIX = "rule:"       # "rule:<id>": a weekly case-definition rule of the IDSR catalogue
 RULE_KINDS = ("count", "rate", "ratio", "trend")
 _EPOCH = dt.date(2001, 1, 1)  # a Monday: week t of a simulated series starts _EPOCH + 7(t-1) days
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One baseline model (a row of the design); ``phi`` is the dispersion (variance = φ μ)."""
-
-    name: str
-    theta: float
-    beta: float = 0.0
-    gamma1: float = 0.0
-    gamma2: float = 0.0
-    m: int = 0
-    phi: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.phi < 1:
-            raise ValueError("phi (dispersion) must be >= 1")
-        if self.m not in (0, 1, 2):
-            raise ValueError("m (harmonics) must be 0, 1 or 2")
-
-    def mean(self, n: int) -> np.ndarray:
-        t = np.arange(1, n + 1, dtype=float)
-        season = sum(self.gamma1 * np.cos(2 * np.pi * j * t / FREQ) + self.gamma2 * np.sin(2 * np.pi * j * t / FREQ)
-                     for j in range(1, self.m + 1)) if self.m else 0.0
-        return np.exp(self.theta + self.beta * t + season)
-
-
-# Baselines spanning the paper's range of frequencies, trend, seasonality and dispersion.
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
-    Scenario("rare", theta=0.0, phi=1.0),                                             # μ ≈ 1, Poisson
-    Scenario("low_seasonal", theta=0.5, gamma1=0.2, gamma2=-0.4, m=1, phi=1.5),     # μ ≈ 1–3
-    Scenario("medium_trend", theta=2.0, beta=0.002, gamma1=0.6, gamma2=0.6, m=1, phi=2.0),
-    Scenario("high_2harm", theta=3.5, gamma1=0.4, gamma2=0.3, m=2, phi=3.0),        # μ ≈ 20–60
-]}
-
-
-def spread_density(dmax: int = DMAX) -> np.ndarray:
-    """P(case falls in week offset d−1), d = 1..dmax: the discretised LogNormal(0, 0.5)."""
-    cdf = lognorm.cdf(np.arange(0, dmax + 1), s=0.5, scale=1.0)
-    return np.diff(cdf) / cdf[-1]
-
-
-def nb_counts(rng: np.random.Generator, mu: np.ndarray, phi: float) -> np.ndarray:
-    if phi <= 1.0:
-        return rng.poisson(mu)
-    size = mu / (phi - 1.0)
-    return rng.negative_binomial(size, size / (size + mu))
-
-
-@dataclass
-class Simulation:
-    """``observed`` (R, n); ``outbreak`` (R, n) weeks with cases of the evaluation outbreak;
-    ``start`` (R,) its first week (0-based); evaluation weeks are ``eval_start..n`` (1-based)."""
-
-    observed: np.ndarray
-    outbreak: np.ndarray
-    start: np.ndarray
-    eval_start: int
-
-
-def _inject(rng, y, mu, phi, s, k, dens):
-    n_cases = rng.poisson(k * math.sqrt(phi * mu[s]))
-    offsets = rng.choice(len(dens), size=n_cases, p=dens)
-    added = np.bincount(offsets, minlength=len(dens))
-    end = min(len(y), s + len(added))
-    y[s:end] += added[: end - s]
-    return s + np.nonzero(added[: end - s])[0]
-
-
-def simulate(scenario: Scenario, k: float, replicates: int, n: int, eval_weeks: int,
-             rng: np.random.Generator) -> Simulation:
-    mu = scenario.mean(n)
-    dens = spread_density()
-    eval_start = n - eval_weeks + 1
-    obs = np.zeros((replicates, n), dtype=np.int64)
-    outbreak = np.zeros((replicates, n), dtype=bool)
-    start = np.zeros(replicates, dtype=np.int64)
-    for r in range(replicates):
-        y = nb_counts(rng, mu, scenario.phi)
-        for _ in range(BASELINE_OUTBREAKS):   # past outbreaks, finished before the evaluation period
-            s = int(rng.integers(0, max(1, eval_start - 1 - DMAX)))
-            _inject(rng, y, mu, scenario.phi, s, rng.uniform(2, 10), dens)
-        s = int(rng.integers(eval_start - 1, n - 4))  # current outbreak, at least 5 weeks before the end
-        weeks = _inject(rng, y, mu, scenario.phi, s, k, dens)
-        outbreak[r, weeks] = True
-        start[r] = s
-        obs[r] = y
-    return Simulation(obs, outbreak, start, eval_start)
 
 
 def idsr_rule(rule_id: str) -> Any:
@@ -190,17 +81,11 @@ def run_detector(algorithm: str, sim: Simulation, params: Mapping[str, Any] | No
         if params:
             rule = rule.model_validate({**rule.model_dump(), **dict(params)})
         return rule_alarms(rule, sim.observed, sim.eval_start)
-    spec = registry.get(algorithm)
     n = sim.observed.shape[1]
     y = sim.observed.astype(float)
-    merged = {**spec.defaults, **dict(params or {})}
-    if spec.batch_function == "detect_batch":   # Farrington family: one batch of GLMs for all series
-        fn = getattr(importlib.import_module(spec.module), "detect_batch")
-        dets = fn([(Series(row, FREQ), sim.eval_start, n) for row in y], merged)
-        return np.vstack([np.asarray(d.alarm, dtype=bool) for d in dets])
-    batch = None if spec.farrington_family else registry.batch_detector(algorithm)
+    batch = registry.batch_detector(algorithm)   # every replicate in one call (the Farrington GLMs too)
     if batch is not None:
-        res = batch(y, sim.eval_start, n, dict(params or {}))
+        res = batch(y, sim.eval_start, n, dict(params or {}), freq=FREQ)
         return np.asarray(res.alarm, dtype=bool)
     detect = registry.detector(algorithm)
     return np.vstack([np.asarray(detect(Series(row, FREQ), sim.eval_start, n, dict(params or {})).alarm, dtype=bool)
@@ -326,90 +211,3 @@ def backtest(detectors: Sequence[str] = DEFAULT_DETECTORS, scenarios: Sequence[S
 def _note(report: Report, text: str) -> None:
     if text not in report.notes:
         report.notes.append(text)
-
-
-# -- output ------------------------------------------------------------------------------------------
-def summary(report: Report) -> list[dict[str, Any]]:
-    """One line per detector: means over scenarios and k."""
-    out = []
-    for det in dict.fromkeys(r.detector for r in report.rows):
-        rows = [r for r in report.rows if r.detector == det]
-        tl = [r.timeliness_weeks for r in rows if not math.isnan(r.timeliness_weeks)]
-        out.append({"detector": det, "sensitivity": float(np.mean([r.sensitivity for r in rows])),
-                    "false_positive_rate": float(np.mean([r.false_positive_rate for r in rows])),
-                    "timeliness_weeks": float(np.mean(tl)) if tl else math.nan,
-                    "seconds": float(sum(r.seconds for r in rows))})
-    return out
-
-
-def _fmt(v: float, digits: int = 3) -> str:
-    return "–" if isinstance(v, float) and math.isnan(v) else f"{v:.{digits}f}"
-
-
-def to_markdown(report: Report, detail: bool = False) -> str:
-    lines = ["| detector | sensitivity | false-positive rate | timeliness (weeks) | run time (s) |",
-             "|---|---:|---:|---:|---:|"]
-    for s in summary(report):
-        lines.append(f"| {s['detector']} | {_fmt(s['sensitivity'], 2)} | {_fmt(s['false_positive_rate'], 4)} | "
-                     f"{_fmt(s['timeliness_weeks'], 2)} | {_fmt(s['seconds'], 2)} |")
-    if detail:
-        lines += ["", "| detector | scenario | k | sensitivity | false-positive rate | timeliness (weeks) |",
-                  "|---|---|---:|---:|---:|---:|"]
-        for r in report.rows:
-            lines.append(f"| {r.detector} | {r.scenario} | {r.k:g} | {_fmt(r.sensitivity, 2)} | "
-                         f"{_fmt(r.false_positive_rate, 4)} | {_fmt(r.timeliness_weeks, 2)} |")
-    if report.notes:
-        lines += ["", *(f"- {n}" for n in report.notes)]
-    return "\n".join(lines) + "\n"
-
-
-def to_csv(report: Report) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["detector", "scenario", "k", "sensitivity", "false_positive_rate", "timeliness_weeks",
-                "replicates", "seconds"])
-    for r in report.rows:
-        w.writerow([r.detector, r.scenario, f"{r.k:g}", f"{r.sensitivity:.4f}", f"{r.false_positive_rate:.5f}",
-                    "" if math.isnan(r.timeliness_weeks) else f"{r.timeliness_weeks:.3f}", r.replicates,
-                    f"{r.seconds:.3f}"])
-    return buf.getvalue()
-
-
-def plot(report: Report, path: str | Path) -> Path:
-    """Sensitivity and timeliness against k, false-positive rate per detector (PNG, Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    dets = list(dict.fromkeys(r.detector for r in report.rows))
-    ks = sorted({r.k for r in report.rows})
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-    # up to 20 distinguishable colours, and line styles/markers cycling apart from them, so no two
-    # detectors share a look when more than ten are compared
-    colours = plt.get_cmap("tab20").colors
-    styles, markers = ("-", "--", ":"), ("o", "s", "^", "D")
-    for i, det in enumerate(dets):
-        rows = [r for r in report.rows if r.detector == det]
-        sens = [np.mean([r.sensitivity for r in rows if r.k == k]) for k in ks]
-        tl = [np.nanmean([r.timeliness_weeks for r in rows if r.k == k] or [np.nan]) for k in ks]
-        look = dict(color=colours[i % 20], linestyle=styles[i % 3], marker=markers[i % 4], label=det)
-        axes[0].plot(ks, sens, **look)
-        axes[2].plot(ks, tl, **look)
-    summ = summary(report)
-    axes[1].barh([s["detector"] for s in summ], [s["false_positive_rate"] for s in summ], color="tab:red")
-    axes[0].set(title="Sensitivity (probability of detection)", xlabel="outbreak size k (× baseline sd)",
-                ylabel="share of outbreaks detected", ylim=(0, 1.02))
-    axes[1].set(title="False-positive rate", xlabel="alarms per outbreak-free week")
-    axes[2].set(title="Timeliness", xlabel="outbreak size k (× baseline sd)", ylabel="weeks to first alarm")
-    axes[0].legend(fontsize=7, ncol=2)
-    c = report.config
-    fig.suptitle(f"SEBAC backtest: {c.get('replicates')} replicates × {len(c.get('scenarios', []))} scenarios, "
-                 f"{c.get('weeks')} weeks, last {c.get('eval_weeks')} evaluated (Noufaily et al. 2013 design)",
-                 fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -189,7 +189,7 @@ def run_detect(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m detectors.oracle_io",
+    parser = argparse.ArgumentParser(prog="python -m detectors.evaluation.oracle_io",
                                      description="Run a detector over an oracle-format series CSV.")
     parser.add_argument("--algorithm", required=True, choices=registry.algorithm_ids())
     parser.add_argument("--series", required=True)
