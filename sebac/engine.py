@@ -62,10 +62,10 @@ def build_streaming(settings: Settings, clock: Clock | None = None, alert_clock:
     """The scale-out API side: the embedded pipeline's validation and read paths, publishing accepted
     and rejected items to ``settings.broker`` (required) for ``sebac worker`` to store and alert
     (:func:`sebac.streaming.engine.publishing`)."""
-    from sebac.streaming.engine import publishing
-
     if not settings.broker:
         raise ValueError("SEBAC_BROKER is not set")
+    from sebac.streaming.engine import publishing
+
     return publishing(build_embedded(settings, clock, alert_clock, pyramid), settings, publisher)
 
 

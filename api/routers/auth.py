@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from alerts.metrics import observe_auth_denied
 from api import login_throttle
 from api.auth import CurrentUser, _bearer, describe, people, tokens
-from api.deps import ServicesDep
+from api.deps import ServicesDep, get_settings
 from api.errors import error_body
 from api.schemas import AUTH, LoginIn, StatusOut, TokenOut, UserOut, errors
 from api.schemas_ingest import body as raw_body
@@ -61,7 +61,7 @@ def _throttled(request: Request, decision: login_throttle.Decision) -> JSONRespo
 async def login(request: Request, pipeline: ServicesDep) -> Any:
     username, password = await _credentials(request)
     address = request.client.host if request.client else None
-    ttl = dt.timedelta(hours=request.app.state.settings.auth_token_hours)
+    ttl = dt.timedelta(hours=get_settings(request).auth_token_hours)
     # the database and the password hash (Argon2, ~0.5 s) stay off the event loop
     decision, user, issued = await run_in_threadpool(_judge, pipeline, username, password, address, ttl)
     if not decision.allowed:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from api.auth import CurrentUser
-from api.deps import ServicesDep
+from api.deps import ServicesDep, get_settings
 from api.schemas import AUTH, errors
 from api.schemas_ingest import QualityOut
 from api.routers._ingest_deps import require_within
@@ -36,7 +36,7 @@ def quality(request: Request, pipeline: ServicesDep, user: CurrentUser,
                                      description="epi week, e.g. 2026-W46; default: the last complete week"),
             district: str | None = None, region: str | None = None,
             sites: bool = Query(default=True, description="include the per-site rows")) -> dict[str, Any]:
-    settings = request.app.state.settings
+    settings = get_settings(request)
     now = pipeline.clock.now()
     start_day = pipeline.start_day
     wk = EpiWeek.parse(week) if week else epiweek(now.date() - dt.timedelta(days=7), start_day)

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, ReportSubmitter
-from api.deps import ServicesDep
+from api.deps import ServicesDep, get_settings
 from api.errors import error_body
 from api.params import Offset
 from api.schemas import AUTH, ErrorOut, errors
@@ -65,7 +65,7 @@ async def post_reports(request: Request, pipeline: ServicesDep, who: ReportSubmi
         return payload
     # storage, detection and (in scaled-out mode) the broker acknowledgement block: keep them off
     # the event loop so one slow submission does not stall every other request
-    max_items = getattr(request.app.state.settings, "max_batch_items", 500)
+    max_items = getattr(get_settings(request), "max_batch_items", 500)
     return await run_in_threadpool(_submit, pipeline, payload, lang, max_items)
 
 

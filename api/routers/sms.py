@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 
 from alerts.outbox import OutboxRepository
 from api.auth import AdminUser
-from api.deps import ServicesDep
+from api.deps import ServicesDep, get_settings
 from api.params import Offset
 from api.errors import error_body
 from api.schemas import AUTH, ErrorOut, errors
@@ -87,7 +87,7 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
                    parse: Callable[[Any], InboundSms], secret_of: Callable[[Any], str | None],
                    reply: Callable[[Any], dict[str, Any]]) -> JSONResponse:
     lang = channels.sms.default_lang
-    expected = getattr(request.app.state.settings, f"sms_{gateway}_secret", None)
+    expected = getattr(get_settings(request), f"sms_{gateway}_secret", None)
     if not expected:
         SMS_WEBHOOK_REQUESTS.labels(gateway, "disabled").inc()
         return JSONResponse(error_body("sms.gateway.disabled", translate("sms.gateway.disabled", lang)), 404)
@@ -117,7 +117,7 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
         return SafeJSONResponse(error_body(parse_error.key, translate_detail(parse_error, lang)), 400)
     outcome = simulate(channels.sms, sms) if simulated else channels.sms.handle(sms)
     SMS_WEBHOOK_REQUESTS.labels(gateway, outcome.status).inc()
-    if not simulated and outcome.reply and getattr(request.app.state.settings, "sms_replies", "") == "outbound":
+    if not simulated and outcome.reply and getattr(get_settings(request), "sms_replies", "") == "outbound":
         _queue_reply(pipeline, sms, outcome)  # sent by the outgoing adapter, retried by the outbox
         return SafeJSONResponse(reply(dataclasses.replace(outcome, reply=None)) | {"reply_queued": True})
     return SafeJSONResponse(reply(outcome))
@@ -192,5 +192,5 @@ def unregistered(pipeline: ServicesDep, _admin: AdminUser, limit: int = Query(de
              response_model=RegistryOut, responses=AUTH)
 def reload_chw_registry(request: Request, pipeline: ServicesDep, channels: ChannelsDep,
                         _admin: AdminUser) -> dict[str, Any]:
-    registry = reload_registry(channels, pipeline, request.app.state.settings)
+    registry = reload_registry(channels, pipeline, get_settings(request))
     return {"chws": len(registry)}

@@ -35,7 +35,7 @@ from api.auth import (
     reporter,
     user_of_token,
 )
-from api.deps import ServicesDep
+from api.deps import ServicesDep, get_services
 from api.routers._ingest_deps import (
     ChannelsDep,
     SafeJSONResponse,
@@ -100,7 +100,7 @@ def _api_token(pipeline: Any, raw: str) -> Principal:
 async def tracker_principal(request: Request) -> Principal:
     """Basic, ApiToken, or SEBAC's own credentials (:func:`api.auth.reporter`)."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    pipeline = request.app.state.pipeline
+    pipeline = get_services(request)
     if scheme.lower() == "basic":
         address = request.client.host if request.client else None
         return await run_in_threadpool(_basic, pipeline, value.strip(), address)  # Argon2 off the loop

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import AdminUser, CurrentUser
 from api.body_limits import UPLOAD_FACTOR
-from api.deps import ServicesDep
+from api.deps import ServicesDep, get_settings
 from api.schemas import AUTH, HistoryOut, errors
 from api.schemas_ingest import CSV, HistoryUploadOut, ReplayOut, body
 from api.errors import error_body
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["uploads"])
 
 
 def _limit(request: Request) -> int:
-    return request.app.state.settings.max_body_bytes * UPLOAD_FACTOR
+    return get_settings(request).max_body_bytes * UPLOAD_FACTOR
 
 
 @router.post("/uploads/reports", summary="Replay a backlog file of reports (CSV or NDJSON)", response_model=ReplayOut,
