@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-kafka test-exactly-once-100k docs system-deps bench clean
+.PHONY: run test test-unit test-kafka test-exactly-once-100k typecheck docs system-deps bench clean
 
 run: $(STAMP)
 	$(BIN)/sebac serve --demo
@@ -31,6 +31,10 @@ $(STAMP): pyproject.toml console/assets.lock
 	$(BIN)/pip install -e ".[test]"
 	$(BIN)/python deploy/dev/web_assets.py
 	touch $(STAMP)
+
+# mypy over the composition, the API and the alerts stage (configured in pyproject.toml's [tool.mypy]).
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
 
 # The documentation site, into site/ (its tools are installed for `make test` too: the docs tests import them): offline, and --strict (a broken link or anchor, or a docstring
 # the API reference cannot render, fails the build).

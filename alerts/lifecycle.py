@@ -111,7 +111,7 @@ def _ts(value: Any) -> dt.datetime | None:
 
 
 def _merged(alert: Alert, e: AlertEvent) -> dict[str, Any]:
-    u = {k: e.data[k] for k in ("cases", "severity", "risk") if k in e.data}
+    u: dict[str, Any] = {k: e.data[k] for k in ("cases", "severity", "risk") if k in e.data}
     if "emergence_date" in e.data:
         u["emergence_date"] = dt.date.fromisoformat(e.data["emergence_date"])
     return u | {"signal_count": alert.signal_count + 1}

@@ -179,16 +179,16 @@ def alert_gauges(conn: sa.Connection, now: dt.datetime, diseases: Iterable[str],
                         .where(sa.or_(c.status.in_(ACTIVE_STATUSES), c.updated_at >= now - RECENT))
                         .group_by(c.level, c.region_id, c.district_id, c.disease, c.risk))
     for level, region, district, disease, risk, n in rows:
-        key = (_level(level), region or UNKNOWN, district or UNKNOWN, disease, str(risk))
-        gauges.open[key] = gauges.open.get(key, 0) + int(n or 0)
+        cell = (_level(level), region or UNKNOWN, district or UNKNOWN, disease, str(risk))
+        gauges.open[cell] = gauges.open.get(cell, 0) + int(n or 0)
     cols = [c.disease, c.status, c.created_at, c.emergence_date]
     cols += [col for col in (c.get("notified_at"), c.get("response_at")) if col is not None]
     outbreaks = [c.created_at >= now - window, c.status != "discarded"]
     if c.get("discarded_at") is not None:  # discarded, then closed
         outbreaks.append(c.discarded_at.is_(None))
     for row in conn.execute(sa.select(*cols).where(*outbreaks)):
-        for milestone, status in seven_one_seven(row, now).items():
+        for step, status in seven_one_seven(row, now).items():
             if status is not None:
-                key = (milestone, status, row.disease)
-                gauges.milestones[key] = gauges.milestones.get(key, 0) + 1
+                reached = (step, status, row.disease)
+                gauges.milestones[reached] = gauges.milestones.get(reached, 0) + 1
     return gauges

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from alerts.channels import CHANNELS
 from alerts.contracts import Alert
 from alerts.outbox import OutboxRepository
-from alerts.tables import subscriptions, users
+from alerts.tables import inserted_id, subscriptions, users
 from alerts.templates import render
 from ingest.diseases import DiseaseCatalogue
 from ingest.errors import DomainError
@@ -61,7 +61,7 @@ class SubscriptionRepository:
         if sub.user_id is not None and conn.execute(sa.select(users.c.user_id).where(
                 users.c.user_id == sub.user_id)).first() is None:  # else a foreign-key error (a 500)
             raise DomainError("subscription.user.unknown", f"no user {sub.user_id}", status=422)
-        sid = conn.execute(subscriptions.insert().values(**sub.model_dump(), active=True)).inserted_primary_key[0]
+        sid = inserted_id(conn.execute(subscriptions.insert().values(**sub.model_dump(), active=True)))
         return Subscription(subscription_id=int(sid), **sub.model_dump())
 
     def for_unit(self, conn: Connection, orgunit_id: str, disease: str) -> list[Subscription]:

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 
 from alerts.channels import Channels, DeliveryError
 from alerts.metrics import observe_notification
-from alerts.tables import notification_log, notification_outbox
+from alerts.tables import inserted_id, notification_log, notification_outbox
 
 log = logging.getLogger("sebac.alerts.outbox")
 
@@ -66,8 +66,8 @@ class OutboxRepository:
     def enqueue(self, conn: Connection, rows: Iterable[dict[str, Any]], now: dt.datetime) -> int:
         n = 0
         for row in rows:
-            outbox_id = conn.execute(notification_outbox.insert().values(
-                **row, status="pending", attempts=0, next_attempt_at=now, created_at=now)).inserted_primary_key[0]
+            outbox_id = inserted_id(conn.execute(notification_outbox.insert().values(
+                **row, status="pending", attempts=0, next_attempt_at=now, created_at=now)))
             self.log(conn, outbox_id, row["alert_id"], now, "queued", row["reason"], row["channel"],
                      f"{row['channel']} to level {row['level']}")
             n += 1
@@ -82,10 +82,10 @@ class OutboxRepository:
             return False
         try:
             with conn.begin_nested():  # two retries racing: the unique key keeps one
-                outbox_id = conn.execute(notification_outbox.insert().values(
+                outbox_id = inserted_id(conn.execute(notification_outbox.insert().values(
                     alert_id=None, subscription_id=None, dedup_key=dedup_key, channel="sms", address=address,
                     lang=lang, reason="reply", level="sms", subject="", body=body, payload={"reason": "reply"},
-                    status="pending", attempts=0, next_attempt_at=now, created_at=now)).inserted_primary_key[0]
+                    status="pending", attempts=0, next_attempt_at=now, created_at=now)))
         except sa.exc.IntegrityError:
             return False
         self.log(conn, outbox_id, None, now, "queued", "reply", "sms", "reply to an inbound SMS")
@@ -112,6 +112,7 @@ class OutboxRepository:
         if res.rowcount != 1:
             return None
         row = conn.execute(sa.select(notification_outbox).where(o.outbox_id == outbox_id)).first()
+        assert row is not None  # the row this transaction has just updated
         return dict(row._mapping)
 
     def finish(self, conn: Connection, outbox_id: int, **values: Any) -> None:

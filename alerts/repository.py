@@ -1,6 +1,7 @@
 """All SQL of the alerts stage."""
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from typing import Any, Iterable
 
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from alerts.contracts import Alert, AlertEvent, AlertStatus
-from alerts.tables import alert_events, alert_signals, alerts
+from alerts.tables import alert_events, alert_signals, alerts, inserted_id
 from detectors.contracts import Signal
 
 _ACTIVE = [s.value for s in (AlertStatus.open, AlertStatus.acknowledged, AlertStatus.verified,
@@ -74,7 +75,7 @@ class AlertRepository:
     def insert(self, conn: Connection, alert: Alert) -> Alert:
         values = alert.model_dump(mode="python", exclude={"alert_id"})
         values["status"] = alert.status.value
-        alert_id = conn.execute(alerts.insert(), values).inserted_primary_key[0]
+        alert_id = inserted_id(conn.execute(alerts.insert(), values))
         return alert.model_copy(update={"alert_id": int(alert_id)})
 
     def update(self, conn: Connection, alert: Alert, expected_version: int) -> None:
@@ -190,7 +191,7 @@ class AlertRepository:
         return _alert(row) if row else None
 
     def due_for_escalation(self, conn: Connection, now: dt.datetime,
-                           repeat_before: dt.datetime | None = None) -> list[int]:
+                           repeat_before: dt.datetime | None = None) -> builtins.list[int]:
         """Open alerts whose deadline has passed, or (``repeat_before``) not notified since then."""
         cond = sa.and_(alerts.c.escalate_at.is_not(None), alerts.c.escalate_at <= _as_utc(now))
         if repeat_before is not None:

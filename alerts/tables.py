@@ -1,6 +1,8 @@
 """SQL tables of the alerts stage. Events are append-only; ``alerts`` caches the replayed state."""
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from ingest.tables import metadata
@@ -172,3 +174,11 @@ notification_log = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Index("ix_notification_log_alert", "alert_id"),
 )
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The integer primary key of the one row an ``INSERT … VALUES`` added."""
+    key = result.inserted_primary_key
+    if key is None:  # an INSERT of one row on a table with a primary key always has one
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])

@@ -37,7 +37,7 @@ from alerts.contracts import Alert
 from alerts.metrics import observe_auth_denied
 from alerts.permissions import Context, refusal
 from alerts.policy import EscalationPolicy
-from alerts.tables import users
+from alerts.tables import inserted_id, users
 from ingest.errors import DomainError
 from ingest.pyramid import Pyramid
 
@@ -191,7 +191,7 @@ class UserRepository:
             raise DomainError("user.phone.taken", "this phone number belongs to another user", status=409)
         values = data.model_dump(exclude={"password"}) | {"phone": phone, "created_at": now,
                                                          "password_hash": hash_password(data.password)}
-        user_id = conn.execute(users.insert().values(**values)).inserted_primary_key[0]
+        user_id = inserted_id(conn.execute(users.insert().values(**values)))
         return self.get(conn, int(user_id))  # type: ignore[return-value]
 
     def get(self, conn: Connection, user_id: int) -> User | None:

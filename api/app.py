@@ -1,4 +1,5 @@
-"""Build the FastAPI application around an already-composed pipeline (see ``sebac.engine``).
+"""Build the FastAPI application around already-composed services (:class:`api.services.Services`,
+built by ``sebac.engine``).
 
 Every module of :mod:`api.routers` that exposes ``router`` (an ``APIRouter``) is mounted, so a
 capability adds its endpoints by adding a module there. Every request body passes
@@ -21,6 +22,7 @@ from api.body_limits import BodyLimits
 from api.errors import install_error_handlers
 from api.schemas_ingest import COMPONENTS
 from api.security import SecurityHeaders
+from api.services import ApiSettings, Services
 from ingest.redaction import install_log_redaction
 
 
@@ -33,11 +35,11 @@ def routers() -> list[Any]:
     return found
 
 
-def create_app(pipeline: Any, settings: Any) -> FastAPI:
+def create_app(services: Services, settings: ApiSettings) -> FastAPI:
     app = FastAPI(title="SEBAC", version="0.1.0",
                   description="Community-based epidemiological surveillance alerting engine",
                   docs_url=None, redoc_url=None)  # /docs: api.routers.docs (no inline script)
-    app.state.pipeline = pipeline
+    app.state.pipeline = services  # read through api.deps.get_services
     app.state.settings = settings
     install_log_redaction(settings.secret_values() if hasattr(settings, "secret_values") else ())
     install_error_handlers(app)

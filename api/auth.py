@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from alerts.metrics import observe_auth_denied
 from alerts.tables import api_keys, auth_tokens
 from alerts.users import User, UserRepository
+from api.deps import get_services, get_settings
 from ingest.errors import DomainError
 
 TOKEN_PREFIX = "sbt_"
@@ -41,8 +42,8 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def _utc(v: dt.datetime | None) -> dt.datetime | None:
-    return v if v is None or v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+def _utc(v: dt.datetime) -> dt.datetime:
+    return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)  # SQLite hands back naive UTC
 
 
 class TokenRepository:
@@ -126,7 +127,7 @@ def current_user(request: Request) -> User:
     if raw is None or not raw.startswith(TOKEN_PREFIX):
         raise _deny("auth.token.missing", "log in first: POST /api/v1/auth/token, then send "
                                           "'Authorization: Bearer <token>'")
-    user = user_of_token(request.app.state.pipeline, raw)
+    user = user_of_token(get_services(request), raw)
     if user is None:
         raise _deny("auth.token.invalid", "the token is unknown, expired or revoked")
     request.state.user_lang = user.lang  # errors in the user's language when the request names none
@@ -155,7 +156,7 @@ def reporter(request: Request) -> Principal:
     """For report intake: a device/gateway API key, or any logged-in person."""
     raw = request.headers.get("x-api-key") or _bearer(request)
     if raw and raw.startswith(KEY_PREFIX):
-        with request.app.state.pipeline.db.connect() as conn:
+        with get_services(request).db.connect() as conn:
             key = keys.verify(conn, raw)
         if key is None:
             raise _deny("auth.apikey.invalid", "the API key is unknown or revoked")
@@ -176,7 +177,7 @@ def report_submitter(request: Request) -> Principal | None:
     token); in production they are required. In development and test an anonymous submitter is
     accepted (None), so the demo feeder and local CHW-app testing work without keys."""
     sent = request.headers.get("x-api-key") or request.headers.get("authorization")
-    if sent or getattr(request.app.state.settings, "environment", "production") == "production":
+    if sent or getattr(get_settings(request), "environment", "production") == "production":
         return reporter(request)
     return None
 

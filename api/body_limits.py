@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import numpy as np
 from starlette.responses import JSONResponse
+from starlette.types import Message, Receive, Send
 
 from api.errors import error_body
 from ingest.errors import ErrorDetail
@@ -95,8 +96,6 @@ def _declared_length(scope: dict[str, Any]) -> int | None:
     return None
 
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class BodyLimits:
@@ -150,7 +149,7 @@ class BodyLimits:
 def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
-    async def replay() -> dict[str, Any]:
+    async def replay() -> Message:
         nonlocal sent
         if sent:
             return await receive()  # after the body: wait for the disconnect as usual

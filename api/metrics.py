@@ -102,10 +102,10 @@ class DatabaseCollector:
         for (level, _, district, disease, risk), n in state.open.items():
             # labels come from alert rows: re-resolve them so an id outside the pyramid or the catalogue
             # stays bounded, then add up the rows that land on the same label set
-            key = (level, *region_district(pyramid, district), disease if disease in known else "other", risk)
-            merged[key] = merged.get(key, 0) + n
-        for labels, n in sorted(merged.items()):
-            open_alerts.add_metric(list(labels), n)
+            cell = (level, *region_district(pyramid, district), disease if disease in known else "other", risk)
+            merged[cell] = merged.get(cell, 0) + n
+        for label_set, n in sorted(merged.items()):
+            open_alerts.add_metric(list(label_set), n)
         by_status = GaugeMetricFamily("sebac_alerts", "Alerts by status", labels=["status"])
         for status, n in sorted(state.by_status.items()):
             by_status.add_metric([status], n)
@@ -114,10 +114,10 @@ class DatabaseCollector:
                                  labels=["milestone", "status", "disease"])
         milestones: dict[tuple[str, ...], int] = {}
         for (milestone, status, disease), n in state.milestones.items():
-            key = (milestone, status, disease if disease in known else "other")
-            milestones[key] = milestones.get(key, 0) + n
-        for labels, n in sorted(milestones.items()):
-            s717.add_metric(list(labels), n)
+            reached = (milestone, status, disease if disease in known else "other")
+            milestones[reached] = milestones.get(reached, 0) + n
+        for label_set, n in sorted(milestones.items()):
+            s717.add_metric(list(label_set), n)
         return [info, sites, silent, complete, prompt, dup, open_alerts, by_status, s717]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detectors.algorithms import registry  # noqa: E402
-from detectors.conformance import DEFAULT_ORACLE_DIR, compare_algorithm  # noqa: E402
+from detectors.evaluation.conformance import DEFAULT_ORACLE_DIR, compare_algorithm  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,7 +75,7 @@ def run(items: list[tuple[Series, int, int]], repeat: int = 1) -> dict[str, tupl
 
 def oracle_items(directory: str) -> list[tuple[Series, int, int]]:
     """The oracle's series and ranges of ff_default with b = 5 (one params set for the batch)."""
-    from detectors.oracle_io import read_runs, read_series
+    from detectors.evaluation.oracle_io import read_runs, read_series
 
     d = Path(directory)
     series_path = d / "series.csv" if (d / "series.csv").exists() else d / "series.csv.gz"

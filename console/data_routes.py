@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from alerts.users import alert_scope
+from api.deps import get_services, get_settings
 from api.routers._ingest_deps import get_channels
 from console import session
 from console.pdf import html_to_pdf
@@ -56,7 +57,7 @@ def _page(request: Request, name: str, build: Any, **ctx: Any) -> Response:
 
 @router.get("/rejected")
 def rejected_page(request: Request) -> Response:
-    pipeline, f = request.app.state.pipeline, _rejected_filters(request)
+    pipeline, f = get_services(request), _rejected_filters(request)
     registry = get_channels(request).registry
     result = _result(request.query_params.get("result", ""))
     return _page(request, "rejected.html", lambda user, lang: rejected_view(pipeline, registry, user, f, lang, result),
@@ -74,7 +75,7 @@ async def rejected_reprocess(request: Request) -> Response:
     if not session.csrf_ok(request, str(form.get("csrf", ""))):
         return _error(request, lang, user, DomainError("console.form.expired", "form expired", status=403))
     ids = [str(i) for i in form.getlist("id") if IDS.match(str(i))]
-    pipeline, channels = request.app.state.pipeline, get_channels(request)
+    pipeline, channels = get_services(request), get_channels(request)
     try:
         counts = await run_in_threadpool(reprocess_items, pipeline, channels, user, ids)
     except DomainError as exc:
@@ -86,7 +87,7 @@ async def rejected_reprocess(request: Request) -> Response:
 
 @router.get("/quality")
 def quality_page(request: Request) -> Response:
-    pipeline, settings = request.app.state.pipeline, request.app.state.settings
+    pipeline, settings = get_services(request), get_settings(request)
     week, unit = request.query_params.get("week", "")[:10], request.query_params.get("unit", "")[:64]
     return _page(request, "quality.html", lambda user, lang: quality_view(
         pipeline, settings, user, week, unit, pipeline.alert_clock.now(), lang))
@@ -102,7 +103,7 @@ async def duplicate_decision(request: Request, report_id: str, duplicate_of: str
     if not session.csrf_ok(request, str(form.get("csrf", ""))):
         return _error(request, lang, user, DomainError("console.form.expired", "form expired", status=403))
     try:
-        decide_duplicate(request.app.state.pipeline, user, report_id, duplicate_of, decision)
+        decide_duplicate(get_services(request), user, report_id, duplicate_of, decision)
     except DomainError as exc:
         return _error(request, lang, user, exc)
     back = {k: str(form.get(k, ""))[:64] for k in ("week", "unit") if form.get(k)}
@@ -116,7 +117,7 @@ def sitrep_chooser(request: Request) -> Response:
     if user is None:
         return _to_login(request)
     lang = _lang(request, user)
-    pipeline = request.app.state.pipeline
+    pipeline = get_services(request)
     now = pipeline.alert_clock.now()
     try:
         scope, _ = alert_scope(user, pipeline.pyramid)
@@ -139,7 +140,7 @@ async def sitrep_page(request: Request, district_id: str, iso_week: str) -> Resp
     if user is None:
         return _to_login(request)
     lang = _lang(request, user)
-    pipeline, settings = request.app.state.pipeline, request.app.state.settings
+    pipeline, settings = get_services(request), get_settings(request)
     try:
         data = await run_in_threadpool(sitrep_view, pipeline, settings, user, district_id[:64], iso_week[:10],
                                        pipeline.alert_clock.now(), lang)

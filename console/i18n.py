@@ -49,7 +49,7 @@ def catalogue(lang: str) -> Translations:
 def page_lang(user_lang: str | None, accept_language: str | None) -> str:
     known = languages()
     if user_lang in known:
-        return user_lang  # type: ignore[return-value]
+        return user_lang
     browser = accepted(accept_language)
     return browser if browser in known else DEFAULT_LANG
 

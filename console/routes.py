@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from alerts.lifecycle import ACTIONS
 from alerts.messages import message
 from api.auth import tokens, user_of_token
+from api.deps import get_services, get_settings
 from api.params import DB_INT_MAX
 from api.routers.auth import _judge
 from console import session
@@ -42,7 +43,7 @@ def env(lang: str) -> Environment:
 
 def _user(request: Request) -> Any:
     raw = session.session_token(request)
-    return user_of_token(request.app.state.pipeline, raw) if raw else None
+    return user_of_token(get_services(request), raw) if raw else None
 
 
 def render(request: Request, name: str, lang: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -90,8 +91,8 @@ async def login_submit(request: Request) -> Response:
     if not session.login_csrf_ok(request, str(form.get("csrf", ""))):
         return render(request, "login.html", lang, status=403, csrf=session.login_csrf(request), next=nxt,
                       error=catalogue(lang).gettext("The form expired; please try again."), username=username)
-    pipeline = request.app.state.pipeline
-    ttl = dt.timedelta(hours=request.app.state.settings.auth_token_hours)
+    pipeline = get_services(request)
+    ttl = dt.timedelta(hours=get_settings(request).auth_token_hours)
     address = request.client.host if request.client else None
     decision, user, issued = await run_in_threadpool(_judge, pipeline, username, password, address, ttl)
     if not decision.allowed:
@@ -112,7 +113,7 @@ async def logout(request: Request) -> Response:
     form = await request.form()
     raw = session.session_token(request)
     if raw and session.csrf_ok(request, str(form.get("csrf", ""))):
-        pipeline = request.app.state.pipeline
+        pipeline = get_services(request)
         with pipeline.db.begin() as conn:
             tokens.revoke(conn, raw, pipeline.alert_clock.now())
     resp = RedirectResponse("/login", status_code=303)
@@ -135,7 +136,8 @@ def inbox(request: Request) -> Response:
     lang = _lang(request, user)
     f = _filters(request)
     try:
-        data = inbox_view(request.app.state.pipeline, user, f, request.app.state.pipeline.alert_clock.now(), lang)
+        services = get_services(request)
+        data = inbox_view(services, user, f, services.alert_clock.now(), lang)
     except DomainError as exc:
         return _error(request, lang, user, exc)
     query = urlencode({k: v for k, v in f.model_dump().items() if v})
@@ -159,7 +161,7 @@ def _known_id(alert_id: int) -> None:
 
 
 def _alert(request: Request, lang: str, user: Any, alert_id: int, status: int = 200, error: str = "") -> Response:
-    pipeline = request.app.state.pipeline
+    pipeline = get_services(request)
     try:
         _known_id(alert_id)
         data = alert_view(pipeline, user, alert_id, pipeline.alert_clock.now(), lang)
@@ -178,7 +180,7 @@ async def alert_action(request: Request, alert_id: int, action: str) -> Response
     if not session.csrf_ok(request, str(form.get("csrf", ""))):
         return _alert(request, lang, user, alert_id, status=403,
                       error=catalogue(lang).gettext("The form expired; please try again."))
-    pipeline = request.app.state.pipeline
+    pipeline = get_services(request)
     reason = str(form.get("reason", "")).strip() or None
     assessment = None
     if action == "assess":

@@ -12,11 +12,16 @@ Package map (one noun per module):
 * ``statistical`` which algorithm runs for which disease and level (YAML ``data/detectors.yaml``),
   and its pure evaluation; ``yamlconfig`` the shared YAML reader
 * ``algorithms/`` one algorithm per module, each equal to R ``surveillance`` on the oracle
-  (``ears``, ``farrington``, ``farrington_flexible``, ``cusum``, ``glr``, ``bayes``, ``rki``; the
-  GLM fits in ``glm`` and ``negbin``); ``registry`` maps oracle ids to detectors and defaults
+  (``ears``, ``farrington``, ``farrington_flexible``, ``cusum``, ``glr``, ``bayes``, ``rki``); what
+  the two Farrington modules share in ``farrington_reference`` (reference weeks),
+  ``farrington_fit`` (the reweighted quasi-Poisson fit) and ``r_quantiles``; the GLM fits in
+  ``glm`` and ``negbin``; ``registry`` maps oracle ids to detectors and defaults, and hands every
+  algorithm out in one batch form (``batch_detector``: a matrix of series in, a
+  ``BatchDetection`` out)
 * ``national``    the national weekly batch (every series of a level at once); ``national_db`` its SQL
-* conformance and evaluation: ``conformance`` and ``oracle_io`` compare with the R oracle
-  (``../shared/oracle/``); ``backtest`` simulates outbreaks (Noufaily et al. 2013)
+* ``evaluation/`` outside the production path: ``oracle_io`` and ``conformance`` compare with the R
+  oracle (``tests/detectors/oracle/``); ``outbreaks`` simulates outbreaks (Noufaily et al. 2013),
+  ``backtest`` scores every detector on them and ``backtest_report`` writes the tables and plot
 
 Data flows one way: ingest → detectors → alerts. Nothing here imports ``alerts`` or ``api``.
 """

@@ -225,6 +225,7 @@ def evaluate_jobs(jobs: Sequence[Job], *, workers: int = 1, chunk_cost_us: float
         _FORKED = []
     grouped: dict[int, list[NationalResult]] = {}
     for (i, _), res in zip(pieces, out):
+        assert res is not None  # every piece ran, in this process or a forked one
         grouped.setdefault(i, []).append(res)   # pieces of a job are in row order
     return [_merge(grouped[i]) for i in range(len(jobs))]
 

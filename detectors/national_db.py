@@ -37,7 +37,7 @@ def load_matrices(conn: Connection, pyramid: Pyramid, level: str, diseases: Iter
     return load_levels(conn, pyramid, {level: diseases}, first, last, start_day).get(level, {})
 
 
-def _fetch(conn: Connection, q: Any) -> list[tuple]:
+def _fetch(conn: Connection, q: Any) -> Sequence[Any]:
     """All rows as plain DBAPI tuples (no Row objects: millions of history rows)."""
     res = conn.execute(q)
     try:
@@ -109,10 +109,10 @@ def load_levels(conn: Connection, pyramid: Pyramid, wanted: Mapping[str, Iterabl
          .group_by(reports.c.health_area_id, reports.c.district_id, reports.c.disease, reports.c.onset_date))
     got = _fetch(conn, q)
     if got:
-        ha, ds, dis, day, n = zip(*got)
+        ha, ds, dis, day, sums = zip(*got)
         j = (np.fromiter((_date(x).toordinal() for x in day), np.int64, len(day)) - origin.toordinal()) // 7
         k = _codes(dis, dix)
-        n = np.fromiter((int(x or 0) for x in n), np.float64, len(n))
+        n = np.fromiter((int(x or 0) for x in sums), np.float64, len(sums))
         for lv, ids in (("health_area", ha), ("district", ds)):
             if lv in rep:
                 i = _codes(ids, rows[lv])
@@ -164,13 +164,13 @@ def load_levels(conn: Connection, pyramid: Pyramid, wanted: Mapping[str, Iterabl
             if S else np.zeros((D, 0), np.int64)
         out[lv] = {}
         for d in sorted(set(wanted[lv])):
-            k = dix[d]
+            dk = dix[d]
             firsts = np.full(S, N, dtype=int)
-            start = np.minimum(seen[lv], hfirst[k])
-            for i in np.nonzero(start < big)[0]:
-                fw = week_start(epiweek(dt.date.fromordinal(int(start[i])), start_day), start_day)
-                firsts[i] = min(N, max(0, (fw - origin).days // 7))
-            out[lv][d] = CountMatrix(lv, d, tuple(units[lv]), weeks, np.maximum(rep[lv][k], hist[lv][k]), firsts)
+            start = np.minimum(seen[lv], hfirst[dk])
+            for u in np.nonzero(start < big)[0]:
+                fw = week_start(epiweek(dt.date.fromordinal(int(start[u])), start_day), start_day)
+                firsts[u] = min(N, max(0, (fw - origin).days // 7))
+            out[lv][d] = CountMatrix(lv, d, tuple(units[lv]), weeks, np.maximum(rep[lv][dk], hist[lv][dk]), firsts)
     return out
 
 

@@ -177,6 +177,7 @@ def normalise_history(raw: Any) -> dict[EpiWeek, int]:
         return fast
     items: Iterable[Any] = raw.items() if isinstance(raw, dict) else raw
     out: dict[EpiWeek, int] = {}
+    wk: Any  # an EpiWeek, a "2024-W07" string or a (year, week) pair, resolved by _week
     for item in items:
         if isinstance(item, tuple) and len(item) == 3 and not hasattr(item, "_mapping"):
             wk, n = (item[0], item[1]), item[2]          # ingest.history: (iso_year, iso_week, count)

@@ -198,8 +198,9 @@ class DetectionStage:
                 since, until = rule.window(trigger.onset_date, self.start_day)
                 records = tuple(r for r in self._records(conn, memo, disease, since, until)
                                 if r.report_id != trigger.report_id)
-                signals = rule.evaluate(self._input(disease, self._scope("district", trigger), trigger,
-                                                    records, now))
+                # every stored report names its district, so the district scope is never None here
+                signals = rule.evaluate(self._input(disease, self._scope("district", trigger),  # type: ignore[arg-type]
+                                                    trigger, records, now))
                 ran = True
             else:
                 signals = []

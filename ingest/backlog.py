@@ -137,7 +137,7 @@ def _chunk(pipeline: Any, chunk: list[BacklogItem], channel: Channel) -> Iterato
 
 
 def replay(pipeline: Any, items: Iterable[BacklogItem], *, channel: Channel = Channel.csv, max_errors: int = 100,
-           on_item: Callable[[BacklogItem, str], None] | None = None, batch: int = 1000) -> ReplaySummary:
+           on_item: Callable[[BacklogItem, str], object] | None = None, batch: int = 1000) -> ReplaySummary:
     """Submit every item; bad lines are kept as rejected (with their line number). ``batch``: items
     per transaction (the signals and alerts are those of submitting them one by one)."""
     summary = ReplaySummary()

@@ -44,7 +44,9 @@ def build_channels(pipeline: Any, *, chw_registry_path: str | Path | None = None
 
 def channels_from_settings(pipeline: Any, settings: Any) -> IngestChannels:
     """Duck-typed on the settings object (``sebac.settings.Settings``): absent fields take defaults."""
-    g = lambda name, default=None: getattr(settings, name, default)  # noqa: E731
+    def g(name: str, default: Any = None) -> Any:
+        return getattr(settings, name, default)
+
     return build_channels(
         pipeline,
         chw_registry_path=g("chw_registry_path"),

@@ -161,7 +161,7 @@ def load_receipts(conn: Connection, week: EpiWeek, now: dt.datetime, *, start_da
         r = get(uid)
         r.reports += int(n)
         first = _utc(first)
-        r.first_received = min(r.first_received, first) if r.first_received else first
+        r.first_received = min(r.first_received, first) if r.first_received and first else first
     # last receipt: only the recent past matters (silence is measured over the last days)
     horizon = min(now - dt.timedelta(days=max(silent_days, 1) * 10),
                   dt.datetime.combine(start, dt.time(), dt.UTC))
@@ -171,7 +171,7 @@ def load_receipts(conn: Connection, week: EpiWeek, now: dt.datetime, *, start_da
         for uid, last in conn.execute(q):
             r = get(uid)
             last = _utc(last)
-            r.last_received = max(r.last_received, last) if r.last_received else last
+            r.last_received = max(r.last_received, last) if r.last_received and last else last
     q = (sa.select(reports.c.orgunit_id, sa.func.count(sa.distinct(possible_duplicates.c.report_id)))
          .join(reports, reports.c.report_id == possible_duplicates.c.report_id)
          .where(reports.c.report_date >= start, reports.c.report_date <= end)

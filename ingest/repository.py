@@ -1,6 +1,7 @@
 """All SQL of the ingest stage: append reports exactly once, keep rejected items."""
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import re
@@ -97,7 +98,7 @@ class ReportRepository:
         return [report_from_row(r) for r in conn.execute(q)]
 
     def for_area(self, conn: Connection, health_area_id: str, disease: str,
-                 since: dt.date, until: dt.date) -> list[Report]:
+                 since: dt.date, until: dt.date) -> builtins.list[Report]:
         """The counted (``active``) reports of one health area and disease with onset in the range."""
         q = sa.select(reports).where(
             COUNTED,
@@ -184,7 +185,7 @@ class RejectedRepository:
         row = conn.execute(q).first()
         return self._item(row) if row else None
 
-    def update_errors(self, conn: Connection, rejected_id: str, errors: list[ErrorDetail]) -> None:
+    def update_errors(self, conn: Connection, rejected_id: str, errors: builtins.list[ErrorDetail]) -> None:
         """A re-processing attempt failed again: keep the item, with the new reasons."""
         conn.execute(rejected_items.update().where(rejected_items.c.rejected_id == rejected_id).values(
             errors=json.loads(json.dumps([e.as_dict() for e in errors], default=str))))

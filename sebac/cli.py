@@ -53,7 +53,8 @@ def main() -> None:
         code = app(standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
-    except typer.BadParameter.__mro__[1] as exc:  # UsageError (typer's own click): bad option, missing file
+    # UsageError of typer's own click (bad option, missing file), which typer does not export by name
+    except typer.BadParameter.__mro__[1] as exc:  # type: ignore[misc]
         typer.echo(f"error: {exc.format_message()}", err=True)
         code = 2
     except typer.Abort:

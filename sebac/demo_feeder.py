@@ -125,7 +125,7 @@ class DemoFeeder(threading.Thread):
 
     def deliver(self, r: DemoReport) -> str:
         if r.channel is Channel.sms and r.sms_text is not None and (phone := self.phone_of(r.payload["orgunit_id"])):
-            return self._sms(r, phone)
+            return self._sms(r, phone, r.sms_text)
         if r.channel is Channel.dhis2 and r.payload.get("disease") in TABLET_DISEASES:
             return self._dhis2(r)
         res = self.pipeline.submit(r.payload, Channel.http)
@@ -134,17 +134,17 @@ class DemoFeeder(threading.Thread):
             log.info("demo: app report rejected (%s)", ", ".join(e.key for e in res.errors))
         return res.status
 
-    def _sms(self, r: DemoReport, phone: str) -> str:
+    def _sms(self, r: DemoReport, phone: str, text: str) -> str:
         """As ``POST /api/v1/sms/generic`` does: the gateway's message → SMS intake → reply."""
         from ingest.sms.gateways import InboundSms
         from ingest.sms.metrics import SMS_WEBHOOK_REQUESTS
 
-        sms = InboundSms("generic", phone, r.sms_text, f"demo-{r.payload['client_id']}", r.received_at)
+        sms = InboundSms("generic", phone, text, f"demo-{r.payload['client_id']}", r.received_at)
         outcome = self.channels.sms.handle(sms)
         SMS_WEBHOOK_REQUESTS.labels("generic", outcome.status).inc()
         self._count_rejected(outcome.errors)
         (log.warning if outcome.status in ("rejected", "unregistered") else log.info)(
-            "demo: SMS from %s %r → %s; reply: %s", phone, r.sms_text, outcome.status, outcome.reply)
+            "demo: SMS from %s %r → %s; reply: %s", phone, text, outcome.status, outcome.reply)
         return outcome.status
 
     def _dhis2(self, r: DemoReport) -> str:

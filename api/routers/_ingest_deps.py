@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
+from api.deps import get_settings
 from api.errors import error_body
 from ingest.channels import IngestChannels, channels_from_settings
 from ingest.contracts import Channel
@@ -62,13 +63,14 @@ async def read_body_text(request: Request, pipeline: Any, channel: Channel, lang
 
     The size check reads at most ``limit + 1`` bytes, so an oversized body never sits in memory.
     """
-    limit = limit or request.app.state.settings.max_body_bytes
+    limit = limit or get_settings(request).max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         return _refuse(pipeline, channel, f"<{declared} bytes not read>",
                        ErrorDetail("report.body.too_large", None, {"bytes": int(declared), "max": limit}), 413, lang,
                        once=False)  # not the body itself: two bodies of one size are not one payload
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:

@@ -21,7 +21,7 @@ from alerts.outbox import OutboxRepository
 from alerts.timeliness import timeliness
 from alerts.users import alert_scope, authorize_read
 from api.auth import CurrentUser
-from api.deps import PipelineDep
+from api.deps import ServicesDep
 from api.params import AlertId, Offset
 from api.schemas import AUTH, AlertDetailOut, AlertsOut, errors
 from ingest.errors import DomainError
@@ -31,11 +31,11 @@ outbox = OutboxRepository()
 
 
 @router.get("/alerts", response_model=AlertsOut, responses=AUTH)
-def list_alerts(user: CurrentUser, pipeline: PipelineDep, status: list[str] | None = Query(default=None),
+def list_alerts(user: CurrentUser, pipeline: ServicesDep, status: list[str] | None = Query(default=None),
                 district: str | None = None, disease: str | None = None, level: str | None = None,
                 limit: int = Query(default=50, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
     _, jurisdiction = alert_scope(user, pipeline.pyramid)
-    filters = dict(status=status, district_ids=[district] if district else None, disease=disease,
+    filters: dict[str, Any] = dict(status=status, district_ids=[district] if district else None, disease=disease,
                    orgunit_ids=jurisdiction, level=level)
     with pipeline.db.connect() as conn:
         rows = pipeline.alerts.list(conn, limit=limit, offset=offset, **filters)
@@ -59,7 +59,7 @@ def _detail(pipeline: Any, conn: Any, alert: Any, user: Any) -> dict[str, Any]:
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut, responses=AUTH | errors(404))
-def get_alert(alert_id: AlertId, user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
+def get_alert(alert_id: AlertId, user: CurrentUser, pipeline: ServicesDep) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         alert = pipeline.alerts.get(conn, alert_id)
         if alert is None:
@@ -78,7 +78,7 @@ class ActionIn(BaseModel):
 
 
 @router.post("/alerts/{alert_id}/{action}", response_model=AlertDetailOut, responses=AUTH | errors(404, 409))
-def act_on_alert(alert_id: AlertId, action: str, user: CurrentUser, pipeline: PipelineDep,
+def act_on_alert(alert_id: AlertId, action: str, user: CurrentUser, pipeline: ServicesDep,
                  body: ActionIn | None = Body(default=None)) -> dict[str, Any]:
     if action not in ACTIONS:
         raise DomainError("alert.action.unknown", f"unknown action {action!r}; one of {', '.join(ACTIONS)}",

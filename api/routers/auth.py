@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from alerts.metrics import observe_auth_denied
 from api import login_throttle
 from api.auth import CurrentUser, _bearer, describe, people, tokens
-from api.deps import PipelineDep
+from api.deps import ServicesDep, get_settings
 from api.errors import error_body
 from api.schemas import AUTH, LoginIn, StatusOut, TokenOut, UserOut, errors
 from api.schemas_ingest import body as raw_body
@@ -58,10 +58,10 @@ def _throttled(request: Request, decision: login_throttle.Decision) -> JSONRespo
 @router.post("/token", summary="Log in: a bearer token for a username and password", response_model=TokenOut,
              responses=errors(401, 422, 429),
              openapi_extra=raw_body(("application/json", LoginIn), ("application/x-www-form-urlencoded", LoginIn)))
-async def login(request: Request, pipeline: PipelineDep) -> Any:
+async def login(request: Request, pipeline: ServicesDep) -> Any:
     username, password = await _credentials(request)
     address = request.client.host if request.client else None
-    ttl = dt.timedelta(hours=request.app.state.settings.auth_token_hours)
+    ttl = dt.timedelta(hours=get_settings(request).auth_token_hours)
     # the database and the password hash (Argon2, ~0.5 s) stay off the event loop
     decision, user, issued = await run_in_threadpool(_judge, pipeline, username, password, address, ttl)
     if not decision.allowed:
@@ -87,7 +87,7 @@ def _judge(pipeline: Any, username: str, password: str, address: str | None, ttl
 
 
 @router.post("/logout", summary="Revoke the token of this request", response_model=StatusOut, responses=AUTH)
-def logout(request: Request, user: CurrentUser, pipeline: PipelineDep) -> dict[str, str]:
+def logout(request: Request, user: CurrentUser, pipeline: ServicesDep) -> dict[str, str]:
     with pipeline.db.begin() as conn:
         tokens.revoke(conn, _bearer(request) or "", pipeline.alert_clock.now())
     return {"status": "logged_out"}

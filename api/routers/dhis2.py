@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import CurrentUser, Reporter
-from api.deps import PipelineDep
+from api.deps import ServicesDep
 from api.schemas import AUTH, errors
 from api.schemas_ingest import Dhis2ImportReport, Dhis2TrackerIn, MappingOut, body
 from api.routers._ingest_deps import ChannelsDep, SafeJSONResponse, read_json_body, request_lang
@@ -30,20 +30,20 @@ router = APIRouter(prefix="/api/v1/dhis2", tags=["dhis2"])
              responses=errors(401, 403, 413, 422) | {
                  400: {"model": Dhis2ImportReport, "description": "not {events: [...]}: kept as one rejected item"},
                  409: {"model": Dhis2ImportReport, "description": "every event refused (status ERROR)"}})
-async def tracker_import(request: Request, pipeline: PipelineDep, channels: ChannelsDep, _by: Reporter) -> JSONResponse:
+async def tracker_import(request: Request, pipeline: ServicesDep, channels: ChannelsDep, _by: Reporter) -> JSONResponse:
     body = await read_json_body(request, pipeline, Channel.dhis2, request_lang(request))
     if isinstance(body, JSONResponse):
         return body
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         detail = ErrorDetail("dhis2.payload.invalid", "events", {"detail": "expected {\"events\": [...]}"})
         res = reject_once(pipeline, Channel.dhis2, body, [detail], content_key("dhis2", body))
-        report = import_report([])
+        report: dict[str, Any] = import_report([])
         report["status"] = report["bundleReport"]["status"] = "ERROR"
         report["validationReport"]["errorReports"].append({
             "uid": None, "trackerType": "EVENT", "errorCode": detail.key, "index": None,
             "message": translate(detail.key, "en", **detail.params), "rejected_id": res.rejected_id})
         return SafeJSONResponse(report, status_code=400)
-    report: dict[str, Any] = import_events(pipeline, channels.dhis2_mapping, body)
+    report = import_events(pipeline, channels.dhis2_mapping, body)
     # messages quote the values sent, which may hold a lone surrogate (JSON "\ud800"): escaped, not a 500
     return SafeJSONResponse(report, status_code=409 if report["status"] == "ERROR" else 200)
 

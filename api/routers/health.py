@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from api.deps import PipelineDep
+from api.deps import ServicesDep
 from api.errors import error_body
 from api.schemas import ErrorOut, HealthOut
 from api.metrics import exposition
@@ -30,7 +30,7 @@ register("fr", {"health.database.unavailable": "La base de données ne répond p
 
 @router.get("/healthz", response_model=HealthOut,
             responses={503: {"model": ErrorOut, "description": "the database does not answer (key only)"}})
-def healthz(pipeline: PipelineDep) -> JSONResponse:
+def healthz(pipeline: ServicesDep) -> JSONResponse:
     try:
         with pipeline.db.connect() as conn:
             conn.execute(sa.text("SELECT 1"))

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import PipelineDep
+from api.deps import ServicesDep
 from api.params import Offset
 from api.schemas import DiseasesOut, OrgUnitsOut, errors
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 
 @router.get("/orgunits", response_model=OrgUnitsOut, responses=errors(422))
-def list_orgunits(pipeline: PipelineDep, level: str | None = None, parent: str | None = None,
+def list_orgunits(pipeline: ServicesDep, level: str | None = None, parent: str | None = None,
                   limit: int = Query(default=1000, ge=1, le=10000), offset: Offset = 0) -> dict[str, Any]:
     p = pipeline.pyramid
     units = list(p.units.values())
@@ -26,5 +26,5 @@ def list_orgunits(pipeline: PipelineDep, level: str | None = None, parent: str |
 
 
 @router.get("/diseases", response_model=DiseasesOut)
-def list_diseases(pipeline: PipelineDep) -> dict[str, Any]:
+def list_diseases(pipeline: ServicesDep) -> dict[str, Any]:
     return {"items": [d.model_dump(mode="json") for d in pipeline.diseases]}

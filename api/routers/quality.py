@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from api.auth import CurrentUser
-from api.deps import PipelineDep
+from api.deps import ServicesDep, get_settings
 from api.schemas import AUTH, errors
 from api.schemas_ingest import QualityOut
 from api.routers._ingest_deps import require_within
@@ -31,12 +31,12 @@ def _iso(v: dt.datetime | None) -> str | None:
 
 @router.get("/quality", response_model_exclude_unset=True, summary="Reporting completeness, promptness, duplicates and silent sites for a week",
             response_model=QualityOut, responses=AUTH | errors(404))
-def quality(request: Request, pipeline: PipelineDep, user: CurrentUser,
+def quality(request: Request, pipeline: ServicesDep, user: CurrentUser,
             week: str | None = Query(default=None, pattern=r"^\d{4}-W\d{2}$",
                                      description="epi week, e.g. 2026-W46; default: the last complete week"),
             district: str | None = None, region: str | None = None,
             sites: bool = Query(default=True, description="include the per-site rows")) -> dict[str, Any]:
-    settings = request.app.state.settings
+    settings = get_settings(request)
     now = pipeline.clock.now()
     start_day = pipeline.start_day
     wk = EpiWeek.parse(week) if week else epiweek(now.date() - dt.timedelta(days=7), start_day)

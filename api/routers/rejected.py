@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from api.auth import AdminUser
-from api.deps import PipelineDep
+from api.deps import ServicesDep
 from api.params import Offset
 from api.schemas import AUTH, errors
 from api.schemas_ingest import RejectedListOut, ReprocessBulkOut, ReprocessOut
@@ -43,7 +43,7 @@ def _result(r: ReprocessResult, lang: str) -> dict[str, Any]:
 
 @router.get("", summary="Items that could not become reports, newest first", response_model=RejectedListOut,
             responses=AUTH)
-def list_rejected(request: Request, pipeline: PipelineDep, _admin: AdminUser, channel: Channel | None = None,
+def list_rejected(request: Request, pipeline: ServicesDep, _admin: AdminUser, channel: Channel | None = None,
                   reason: str | None = Query(default=None, description="an error key, e.g. report.orgunit.unknown"),
                   status: str = Query(default="rejected", pattern="^(rejected|reprocessed|all)$"),
                   limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0
@@ -61,7 +61,7 @@ def list_rejected(request: Request, pipeline: PipelineDep, _admin: AdminUser, ch
 
 @router.post("/reprocess", summary="Re-process many rejected items (by ids, or by channel/reason filter)",
              response_model=ReprocessBulkOut, responses=AUTH)
-def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDep, _admin: AdminUser,
+def reprocess_bulk(request: Request, pipeline: ServicesDep, channels: ChannelsDep, _admin: AdminUser,
                    ids: list[str] | None = Query(default=None), channel: Channel | None = None,
                    reason: str | None = None, limit: int = Query(default=100, ge=1, le=MAX_BULK)
                    ) -> SafeJSONResponse:
@@ -83,6 +83,6 @@ def reprocess_bulk(request: Request, pipeline: PipelineDep, channels: ChannelsDe
 
 @router.post("/{rejected_id}/reprocess", summary="Re-process one rejected item", response_model=ReprocessOut,
              responses=AUTH | errors(404, 409))
-def reprocess_one(rejected_id: str, request: Request, pipeline: PipelineDep, channels: ChannelsDep,
+def reprocess_one(rejected_id: str, request: Request, pipeline: ServicesDep, channels: ChannelsDep,
                   _admin: AdminUser) -> SafeJSONResponse:
     return SafeJSONResponse(_result(reprocess(pipeline, channels, rejected_id), request_lang(request)))

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, ReportSubmitter
-from api.deps import PipelineDep
+from api.deps import ServicesDep, get_settings
 from api.errors import error_body
 from api.params import Offset
 from api.schemas import AUTH, ErrorOut, errors
@@ -48,14 +48,15 @@ def result_item(res: Any, lang: str, index: int | None = None) -> dict[str, Any]
     return out
 
 
+POST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": ReportResult | BatchOut, "description": "a duplicate (same key), or a batch's per-item results"},
+    400: {"model": ErrorOut, "description": "malformed JSON or UTF-8 (kept as rejected)"},
+    422: {"model": ErrorOut, "description": "an invalid report (kept as rejected)"}, **errors(401, 403, 413)}
+
+
 @router.post("/reports", summary="Submit one report (object) or a batch (list)", response_model=ReportResult,
-             openapi_extra=body(("application/json", REPORT_BODY)), status_code=201,
-             responses={200: {"model": ReportResult | BatchOut,
-                              "description": "a duplicate (same key), or a batch's per-item results"},
-                        400: {"model": ErrorOut, "description": "malformed JSON or UTF-8 (kept as rejected)"},
-                        422: {"model": ErrorOut, "description": "an invalid report (kept as rejected)"}}
-             | errors(401, 403, 413))
-async def post_reports(request: Request, pipeline: PipelineDep, who: ReportSubmitter) -> JSONResponse:
+             openapi_extra=body(("application/json", REPORT_BODY)), status_code=201, responses=POST_RESPONSES)
+async def post_reports(request: Request, pipeline: ServicesDep, who: ReportSubmitter) -> JSONResponse:
     """Credentials (a device API key in ``X-API-Key``, or a login token) are checked when sent and
     required when ``SEBAC_ENVIRONMENT=production``; development and test accept anonymous CHW apps."""
     lang = request_lang(request)
@@ -64,7 +65,7 @@ async def post_reports(request: Request, pipeline: PipelineDep, who: ReportSubmi
         return payload
     # storage, detection and (in scaled-out mode) the broker acknowledgement block: keep them off
     # the event loop so one slow submission does not stall every other request
-    max_items = getattr(request.app.state.settings, "max_batch_items", 500)
+    max_items = getattr(get_settings(request), "max_batch_items", 500)
     return await run_in_threadpool(_submit, pipeline, payload, lang, max_items)
 
 
@@ -93,7 +94,7 @@ def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONRespo
 
 @router.get("/reports/possible-duplicates", summary="Same content received under two keys within the window",
             response_model=PossibleDuplicatesOut, responses=AUTH)
-def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: str | None = None,
+def get_possible_duplicates(pipeline: ServicesDep, user: CurrentUser, district: str | None = None,
                             status: str | None = Query(default="open", pattern="^(open|confirmed|distinct)$"),
                             limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
     if district:
@@ -115,7 +116,7 @@ def get_possible_duplicates(pipeline: PipelineDep, user: CurrentUser, district: 
 
 @router.post("/reports/possible-duplicates/{report_id}/{duplicate_of}", summary="Confirm or dismiss a pair",
              response_model=DuplicateDecisionOut, responses=AUTH | errors(404))
-def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: PipelineDep, user: CurrentUser,
+def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: ServicesDep, user: CurrentUser,
                               status: str = Query(pattern="^(confirmed|distinct)$")) -> dict[str, Any]:
     """``confirmed``: ``report_id`` is a duplicate and never counts; ``distinct``: a report held out of
     the counts (cross-channel pair) counts again. Both are revisions of the report (its history keeps
@@ -132,7 +133,7 @@ def decide_possible_duplicate(report_id: str, duplicate_of: str, pipeline: Pipel
 
 
 @router.get("/reports/{report_id}/history", summary="The versions of a report a revision replaced")
-def report_versions(report_id: str, pipeline: PipelineDep, user: CurrentUser) -> dict[str, Any]:
+def report_versions(report_id: str, pipeline: ServicesDep, user: CurrentUser) -> dict[str, Any]:
     from ingest.corrections import report_history
 
     with pipeline.db.connect() as conn:

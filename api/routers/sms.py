@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 
 from alerts.outbox import OutboxRepository
 from api.auth import AdminUser
-from api.deps import PipelineDep
+from api.deps import ServicesDep, get_settings
 from api.params import Offset
 from api.errors import error_body
 from api.schemas import AUTH, ErrorOut, errors
@@ -87,7 +87,7 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
                    parse: Callable[[Any], InboundSms], secret_of: Callable[[Any], str | None],
                    reply: Callable[[Any], dict[str, Any]]) -> JSONResponse:
     lang = channels.sms.default_lang
-    expected = getattr(request.app.state.settings, f"sms_{gateway}_secret", None)
+    expected = getattr(get_settings(request), f"sms_{gateway}_secret", None)
     if not expected:
         SMS_WEBHOOK_REQUESTS.labels(gateway, "disabled").inc()
         return JSONResponse(error_body("sms.gateway.disabled", translate("sms.gateway.disabled", lang)), 404)
@@ -117,7 +117,7 @@ async def _webhook(request: Request, pipeline: Any, channels: Any, gateway: str,
         return SafeJSONResponse(error_body(parse_error.key, translate_detail(parse_error, lang)), 400)
     outcome = simulate(channels.sms, sms) if simulated else channels.sms.handle(sms)
     SMS_WEBHOOK_REQUESTS.labels(gateway, outcome.status).inc()
-    if not simulated and outcome.reply and getattr(request.app.state.settings, "sms_replies", "") == "outbound":
+    if not simulated and outcome.reply and getattr(get_settings(request), "sms_replies", "") == "outbound":
         _queue_reply(pipeline, sms, outcome)  # sent by the outgoing adapter, retried by the outbox
         return SafeJSONResponse(reply(dataclasses.replace(outcome, reply=None)) | {"reply_queued": True})
     return SafeJSONResponse(reply(outcome))
@@ -149,14 +149,14 @@ def _outcome_json(o: Any) -> dict[str, Any]:
 @router.post("/telerivet", summary="Telerivet webhook (incoming_message); replies {messages: [{content}]}",
              response_model=TelerivetOut, responses=WEBHOOK_ERRORS,
              openapi_extra=body(("application/x-www-form-urlencoded", TelerivetIn), ("application/json", TelerivetIn)))
-async def telerivet(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
+async def telerivet(request: Request, pipeline: ServicesDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "telerivet", parse_telerivet,
                           lambda doc: doc.get("secret"), lambda o: telerivet_reply(o.reply))
 
 
 @router.post("/rapidpro", summary="RapidPro/TextIt flow webhook; replies {reply, status}",
              response_model=SmsReplyOut, responses=WEBHOOK_ERRORS, openapi_extra=body(("application/json", RapidProIn)))
-async def rapidpro(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
+async def rapidpro(request: Request, pipeline: ServicesDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "rapidpro",
                           lambda doc: parse_rapidpro(doc, channels.sms.flow_fields),
                           lambda _doc: _header_secret(request), _outcome_json)
@@ -165,7 +165,7 @@ async def rapidpro(request: Request, pipeline: PipelineDep, channels: ChannelsDe
 @router.post("/generic", summary="Generic gateway (JSON or form: from, text, id, sent_at); replies {reply, status}",
              response_model=SmsReplyOut, responses=WEBHOOK_ERRORS,
              openapi_extra=body(("application/json", GenericSmsIn), ("application/x-www-form-urlencoded", GenericSmsIn)))
-async def generic(request: Request, pipeline: PipelineDep, channels: ChannelsDep) -> JSONResponse:
+async def generic(request: Request, pipeline: ServicesDep, channels: ChannelsDep) -> JSONResponse:
     return await _webhook(request, pipeline, channels, "generic", parse_generic,
                           lambda doc: (_header_secret(request, authorization=False) or doc.get("secret")
                                        or _header_secret(request)), _outcome_json)
@@ -173,7 +173,7 @@ async def generic(request: Request, pipeline: PipelineDep, channels: ChannelsDep
 
 @router.get("/unregistered", summary="SMS from phones not in the CHW registry (kept, re-processable)",
             response_model=UnregisteredOut, responses=AUTH)
-def unregistered(pipeline: PipelineDep, _admin: AdminUser, limit: int = Query(default=100, ge=1, le=1000),
+def unregistered(pipeline: ServicesDep, _admin: AdminUser, limit: int = Query(default=100, ge=1, le=1000),
                  offset: Offset = 0) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         items = pipeline.rejected.list(conn, channel=Channel.sms, reason="sms.reporter.unknown",
@@ -190,7 +190,7 @@ def unregistered(pipeline: PipelineDep, _admin: AdminUser, limit: int = Query(de
 
 @router.post("/registry/reload", summary="Re-read the CHW registry file (after registering CHWs)",
              response_model=RegistryOut, responses=AUTH)
-def reload_chw_registry(request: Request, pipeline: PipelineDep, channels: ChannelsDep,
+def reload_chw_registry(request: Request, pipeline: ServicesDep, channels: ChannelsDep,
                         _admin: AdminUser) -> dict[str, Any]:
-    registry = reload_registry(channels, pipeline, request.app.state.settings)
+    registry = reload_registry(channels, pipeline, get_settings(request))
     return {"chws": len(registry)}

@@ -35,7 +35,7 @@ from api.auth import (
     reporter,
     user_of_token,
 )
-from api.deps import PipelineDep
+from api.deps import ServicesDep, get_services
 from api.routers._ingest_deps import (
     ChannelsDep,
     SafeJSONResponse,
@@ -100,7 +100,7 @@ def _api_token(pipeline: Any, raw: str) -> Principal:
 async def tracker_principal(request: Request) -> Principal:
     """Basic, ApiToken, or SEBAC's own credentials (:func:`api.auth.reporter`)."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    pipeline = request.app.state.pipeline
+    pipeline = get_services(request)
     if scheme.lower() == "basic":
         address = request.client.host if request.client else None
         return await run_in_threadpool(_basic, pipeline, value.strip(), address)  # Argon2 off the loop
@@ -136,7 +136,7 @@ def _run_job(pipeline: Any, mapping: Any, body: dict[str, Any], params: TrackerP
 
 
 @router.post("", summary="DHIS2 tracker import (async by default): events as DHIS2's /api/tracker takes them")
-async def tracker(request: Request, background: BackgroundTasks, pipeline: PipelineDep, channels: ChannelsDep,
+async def tracker(request: Request, background: BackgroundTasks, pipeline: ServicesDep, channels: ChannelsDep,
                   who: TrackerPrincipal) -> JSONResponse:
     params = _params(request)
     body = await read_json_body(request, pipeline, Channel.dhis2, request_lang(request))
@@ -169,12 +169,12 @@ def _job(pipeline: Any, job_id: str) -> Any:
 
 
 @router.get("/jobs/{job_id}", name="tracker_job", summary="The log of a tracker import job (newest first)")
-def tracker_job(job_id: str, pipeline: PipelineDep, _who: TrackerPrincipal) -> list[dict[str, Any]]:
+def tracker_job(job_id: str, pipeline: ServicesDep, _who: TrackerPrincipal) -> list[dict[str, Any]]:
     return notifications(_job(pipeline, job_id))
 
 
 @router.get("/jobs/{job_id}/report", summary="The import report of a finished tracker import job")
-def tracker_job_report(job_id: str, pipeline: PipelineDep, _who: TrackerPrincipal) -> JSONResponse:
+def tracker_job_report(job_id: str, pipeline: ServicesDep, _who: TrackerPrincipal) -> JSONResponse:
     job = _job(pipeline, job_id)
     if not job.done:
         return JSONResponse(web_message(404, f"Import report for job {job_id} is not available yet",

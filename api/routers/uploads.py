@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import AdminUser, CurrentUser
 from api.body_limits import UPLOAD_FACTOR
-from api.deps import PipelineDep
+from api.deps import ServicesDep, get_settings
 from api.schemas import AUTH, HistoryOut, errors
 from api.schemas_ingest import CSV, HistoryUploadOut, ReplayOut, body
 from api.errors import error_body
@@ -29,13 +29,13 @@ router = APIRouter(prefix="/api/v1", tags=["uploads"])
 
 
 def _limit(request: Request) -> int:
-    return request.app.state.settings.max_body_bytes * UPLOAD_FACTOR
+    return get_settings(request).max_body_bytes * UPLOAD_FACTOR
 
 
 @router.post("/uploads/reports", summary="Replay a backlog file of reports (CSV or NDJSON)", response_model=ReplayOut,
              openapi_extra=body(("text/csv", CSV), ("application/x-ndjson", CSV)),
              responses=AUTH | errors(400, 413))
-async def upload_reports(request: Request, pipeline: PipelineDep, _admin: AdminUser,
+async def upload_reports(request: Request, pipeline: ServicesDep, _admin: AdminUser,
                          format: str | None = Query(default=None, pattern="^(csv|ndjson)$")) -> JSONResponse:
     lang = request_lang(request)
     text = await read_body_text(request, pipeline, Channel.csv, lang, _limit(request))
@@ -59,7 +59,7 @@ def _header_error(detail: str) -> ErrorDetail:
 @router.post("/uploads/history", summary="Load historical weekly counts (CSV) for detector baselines",
              response_model=HistoryUploadOut, openapi_extra=body(("text/csv", CSV)),
              responses=AUTH | errors(400, 413) | {422: {"model": HistoryUploadOut, "description": "no row stored"}})
-async def upload_history(request: Request, pipeline: PipelineDep, _admin: AdminUser) -> JSONResponse:
+async def upload_history(request: Request, pipeline: ServicesDep, _admin: AdminUser) -> JSONResponse:
     lang = request_lang(request)
     text = await read_body_text(request, pipeline, Channel.csv, lang, _limit(request))
     if isinstance(text, JSONResponse):
@@ -74,7 +74,7 @@ async def upload_history(request: Request, pipeline: PipelineDep, _admin: AdminU
 
 @router.get("/history", summary="Historical weekly counts of one area and disease", response_model=HistoryOut,
             responses=AUTH | errors(404))
-def get_history(pipeline: PipelineDep, user: CurrentUser, area: str, disease: str) -> dict[str, Any]:
+def get_history(pipeline: ServicesDep, user: CurrentUser, area: str, disease: str) -> dict[str, Any]:
     unit = pipeline.pyramid.resolve(area)
     if unit is None:
         raise DomainError("report.orgunit.unknown", f"unknown org unit {area}", status=404, orgunit_id=area)

@@ -17,7 +17,7 @@ from alerts.notify import SubscriptionIn, SubscriptionRepository
 from alerts.users import UserIn
 from api import login_throttle
 from api.auth import KEY_KINDS, AdminUser, CurrentUser, describe, keys, people
-from api.deps import PipelineDep
+from api.deps import ServicesDep
 from api.params import UserId
 from api.schemas import (AUTH, ApiKeyOut, RevokedKeyOut, SubscriptionOut, SubscriptionsOut, UnlockOut, UserOut,
                          UsersOut, errors)
@@ -29,20 +29,20 @@ log = logging.getLogger("sebac.auth")
 
 
 @router.get("/users", response_model=UsersOut, responses=AUTH)
-def list_users(admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
+def list_users(admin: AdminUser, pipeline: ServicesDep) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         return {"items": [describe(u) for u in people.list(conn)]}
 
 
 @router.post("/users", status_code=201, response_model=UserOut, responses=AUTH | errors(409))
-def create_user(body: UserIn, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
+def create_user(body: UserIn, admin: AdminUser, pipeline: ServicesDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
         return describe(people.create(conn, body, pipeline.pyramid, pipeline.alert_clock.now()))
 
 
 @router.post("/users/{user_id}/unlock", summary="End the login throttling of an account (failures in a row)",
              response_model=UnlockOut, responses=AUTH | errors(404))
-def unlock_user(user_id: UserId, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
+def unlock_user(user_id: UserId, admin: AdminUser, pipeline: ServicesDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
         user = people.get(conn, user_id)
         if user is None:
@@ -63,7 +63,7 @@ class ApiKeyIn(BaseModel):
 
 @router.post("/api-keys", status_code=201, summary="Create a device or gateway API key (shown once)",
              response_model=ApiKeyOut, responses=AUTH)
-def create_api_key(body: ApiKeyIn, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
+def create_api_key(body: ApiKeyIn, admin: AdminUser, pipeline: ServicesDep) -> dict[str, Any]:
     if body.orgunit_id is not None and body.orgunit_id not in pipeline.pyramid:
         raise DomainError("apikey.orgunit.unknown", f"unknown org unit {body.orgunit_id!r}", status=422)
     with pipeline.db.begin() as conn:
@@ -72,7 +72,7 @@ def create_api_key(body: ApiKeyIn, admin: AdminUser, pipeline: PipelineDep) -> d
 
 
 @router.delete("/api-keys/{key_id}", response_model=RevokedKeyOut, responses=AUTH | errors(404))
-def revoke_api_key(key_id: str, admin: AdminUser, pipeline: PipelineDep) -> dict[str, Any]:
+def revoke_api_key(key_id: str, admin: AdminUser, pipeline: ServicesDep) -> dict[str, Any]:
     with pipeline.db.begin() as conn:
         if not keys.revoke(conn, key_id, pipeline.alert_clock.now()):
             raise DomainError("apikey.notFound", f"no active API key {key_id!r}", status=404)
@@ -80,14 +80,14 @@ def revoke_api_key(key_id: str, admin: AdminUser, pipeline: PipelineDep) -> dict
 
 
 @router.get("/subscriptions", response_model=SubscriptionsOut, responses=AUTH)
-def list_subscriptions(user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
+def list_subscriptions(user: CurrentUser, pipeline: ServicesDep) -> dict[str, Any]:
     with pipeline.db.connect() as conn:
         rows = subscriptions.list(conn, None if user.role == "admin" else [user.orgunit_id])
     return {"items": [s.model_dump(mode="json") for s in rows]}
 
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionOut, responses=AUTH)
-def create_subscription(body: SubscriptionIn, user: CurrentUser, pipeline: PipelineDep) -> dict[str, Any]:
+def create_subscription(body: SubscriptionIn, user: CurrentUser, pipeline: ServicesDep) -> dict[str, Any]:
     if user.role != "admin":
         if body.orgunit_id != user.orgunit_id or user.role == "chw":
             raise DomainError("auth.jurisdiction.denied", "you may subscribe only to your own org unit", status=403)

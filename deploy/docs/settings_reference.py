@@ -2,8 +2,10 @@
 
 Every field of the settings model becomes one row: its environment variable (the model's prefix and
 the field name in capitals), its type with the bounds the model enforces, its default and its
-description. Rows are grouped by domain with ``DOMAINS``, a map from field names (or name prefixes)
-to a section of the page; a field the map does not name still appears, under *Other*.
+description. Rows are grouped by domain: the domain each field is tagged with in the model
+(``sebac.settings.setting``), in the order of ``DOMAINS``; a field without a tag goes where its name
+says (``DOMAINS`` also maps names and name prefixes), and a field nothing names still appears, under
+*Other*.
 
 Used two ways:
 
@@ -25,29 +27,47 @@ from pydantic_core import PydanticUndefined
 
 MARKER = "<!-- settings-reference -->"
 
-# (section title, field names or prefixes ending in "_"); the first match wins, declaration order is kept.
-DOMAINS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("General", ("environment", "host", "port", "log_level", "metrics_cache_seconds")),
-    ("Database", ("database_",)),
-    ("Health pyramid, diseases and epi weeks", ("pyramid_", "diseases_", "epiweek_")),
-    ("Notifications (outgoing SMS, email, outbox)", ("outbox_", "sms_gateway_", "smtp_")),
-    ("Intake: limits, lateness, duplicates, data quality", (
+# (domain, section title, field names or prefixes ending in "_"), in the order of the page. A field
+# tagged with a domain (``sebac.settings.setting``) goes to that domain's section; an untagged one to
+# the section of the longest name or prefix it matches, else to *Other*.
+DOMAINS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("server", "Server: environment, address, logging, request size", (
+        "environment", "host", "port", "log_level", "metrics_cache_seconds", "max_body_bytes")),
+    ("database", "Database", ("database_",)),
+    ("reference", "Health pyramid, diseases and epi weeks", ("pyramid_", "diseases_", "epiweek_")),
+    ("intake", "Intake: limits, lateness, duplicates, data quality", (
         "max_", "late_after_days", "duplicate_window_days", "promptness_deadline_days", "silent_after_days")),
-    ("SMS (incoming) and CHW registry", ("sms_", "chw_", "translations_")),
-    ("DHIS2", ("dhis2_",)),
-    ("Detectors", ("rules_", "detectors_", "typical_report_delay_", "reevaluation_")),
-    ("Alerts: escalation and accounts", ("escalation_", "auth_")),
-    ("Streaming (Kafka and faust workers)", ("broker", "stream_", "worker_")),
-    ("Console", ("console_",)),
+    ("sms", "SMS (incoming) and CHW registry", ("sms_", "chw_", "translations_")),
+    ("dhis2", "DHIS2", ("dhis2_",)),
+    ("detectors", "Detectors", ("rules_", "detectors_", "typical_report_delay_", "reevaluation_")),
+    ("alerts", "Alerts: escalation", ("escalation_",)),
+    ("notifications", "Notifications (outgoing SMS, email, outbox)", ("outbox_", "sms_gateway_", "smtp_")),
+    ("streaming", "Streaming (Kafka and faust workers)", ("broker", "stream_", "worker_")),
+    ("console", "Console and logins", ("console_", "auth_")),
 )
+TITLES = {key: title for key, title, _ in DOMAINS}
 OTHER = "Other"
 
 
 def domain_of(name: str) -> str:
-    for title, keys in DOMAINS:
-        if any(name.startswith(k) if k.endswith("_") else name == k for k in keys):
-            return title
-    return OTHER
+    """The section of an untagged field, from its name."""
+    best, length = OTHER, 0
+    for _, title, keys in DOMAINS:
+        for k in keys:
+            if (name.startswith(k) if k.endswith("_") else name == k) and len(k) > length:
+                best, length = title, len(k)
+    return best
+
+
+def section_of(name: str, info: FieldInfo) -> str:
+    """The section of a field: its tagged domain's, else the one its name says."""
+    extra = info.json_schema_extra
+    tag = extra.get("domain") if isinstance(extra, dict) else None
+    if tag is None:
+        return domain_of(name)
+    if tag not in TITLES:
+        raise ValueError(f"setting {name}: unknown domain {tag!r}; one of {', '.join(TITLES)}")
+    return TITLES[str(tag)]
 
 
 def env_name(settings_cls: type, name: str, info: FieldInfo) -> str:
@@ -114,7 +134,7 @@ def rows(settings_cls: type) -> list[dict[str, str]]:
             "type": f"{kind} ({bounds})" if bounds else kind,
             "default": default_text(info),
             "description": info.description or "",
-            "domain": domain_of(name),
+            "domain": section_of(name, info),
         })
     return out
 
@@ -124,7 +144,7 @@ def render(settings_cls: type | None = None) -> str:
     if settings_cls is None:
         from sebac.settings import Settings as settings_cls
     table = rows(settings_cls)
-    titles = [t for t, _ in DOMAINS] + [OTHER]
+    titles = [t for _, t, _ in DOMAINS] + [OTHER]
     present = [t for t in titles if any(r["domain"] == t for r in table)]
     source = f"{settings_cls.__module__}.{settings_cls.__qualname__}"
     lines = [f"{len(table)} settings, generated from `{source}` when the site is built.", ""]

@@ -44,16 +44,9 @@ import numpy as np
 from scipy import special
 
 from .base import Detection, Series
-from .farrington_common import (
-    EPS,
-    POWERS,
-    Concatenated,
-    ProblemBlock,
-    farrington_reference_rows,
-    fit_reweighted,
-    params_from_mapping,
-    trend_pvalue,
-)
+from .farrington_common import EPS, POWERS, params_from_mapping
+from .farrington_fit import Concatenated, ProblemBlock, fit_reweighted, trend_pvalue
+from .farrington_reference import farrington_reference_rows
 
 __all__ = ["FarringtonParams", "detect", "detect_batch"]
 

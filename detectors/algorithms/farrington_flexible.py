@@ -62,21 +62,10 @@ import numpy as np
 from scipy import special
 
 from .base import Detection, Series
-from .farrington_common import (
-    EPS,
-    POWERS,
-    Concatenated,
-    ProblemBlock,
-    fit_reweighted,
-    flexible_layout,
-    flexible_reference_positions,
-    params_from_mapping,
-    r_pnbinom_upper,
-    r_ppois_upper,
-    r_qnbinom,
-    r_qpois,
-    trend_pvalue,
-)
+from .farrington_common import EPS, POWERS, params_from_mapping
+from .farrington_fit import Concatenated, ProblemBlock, fit_reweighted, trend_pvalue
+from .farrington_reference import flexible_layout, flexible_reference_positions
+from .r_quantiles import r_pnbinom_upper, r_ppois_upper, r_qnbinom, r_qpois
 
 __all__ = ["FlexibleParams", "detect", "detect_batch"]
 

@@ -49,9 +49,10 @@ class AlgorithmSpec:
     defaults: Mapping[str, Any]
     start_rule: StartRule
     farrington_family: bool = False
-    batch_style: str = "matrix"   # "matrix": f(observed (S, n), start, end, params, *, freq,
-    #                               start_epoch) -> BatchDetection; "items": helper-farrington's
-    #                               f([(series, start, end), ...], params) -> list[Detection]
+    # how the module's batch function is called; batch_detector hands both out in the matrix form
+    # "matrix": f(observed (S, n), start, end, params, *, freq, start_epoch) -> BatchDetection
+    # "items" (the Farrington GLMs): f([(series, start, end), ...], params) -> list[Detection]
+    batch_style: str = "matrix"
 
 
 def _ears_start(n, freq, p, dated):
@@ -165,8 +166,8 @@ def batch_detector(algorithm_id: str) -> Callable[..., BatchDetection] | None:
     batch function. A declared batch function that cannot be imported raises
     :class:`AlgorithmUnavailable`: a broken install fails loudly, never silently per series.
 
-    Algorithms whose batch function takes ``[(series, start, end), ...]`` (helper-farrington's
-    ``detect_batch``) are adapted to this matrix form.
+    Algorithms whose batch function takes ``[(series, start, end), ...]`` (the Farrington modules'
+    ``detect_batch``) are adapted to this matrix form, so every caller uses this one.
     """
     spec = get(algorithm_id)
     if spec.batch_function is None:

@@ -70,7 +70,7 @@ class ClusterRule(RuleBase):
     def _linked(self, a: CaseRecord, b: CaseRecord) -> bool:
         if abs((a.onset_date - b.onset_date).days) > self.days - 1:
             return False
-        if None in (a.lat, a.lon, b.lat, b.lon):
+        if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
             return bool(a.health_area_id) and a.health_area_id == b.health_area_id
         return haversine_km(a.lat, a.lon, b.lat, b.lon) <= self.km
 

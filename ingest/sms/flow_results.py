@@ -177,10 +177,10 @@ def _onset(candidates: list[str], today: dt.date, window_days: int | None) -> dt
         except ValueError:
             raise SmsParseError("sms.date.invalid", date=text[:10]) from None
         return within_window(day, today, window_days, day.strftime("%d/%m/%Y"))
-    day = onset_token(fold(text).replace(" ", ""), today, window_days)
-    if day is None:
+    token = onset_token(fold(text).replace(" ", ""), today, window_days)
+    if token is None:
         raise SmsParseError("sms.date.invalid", date=text[:20])
-    return day
+    return token
 
 
 def parse_flow_results(results: Iterable[FlowResult], fields: FlowFields, diseases: DiseaseCatalogue,

@@ -100,7 +100,7 @@ class InboundSms:
 
     def envelope(self) -> dict[str, Any]:
         """What is kept in the rejected table, so the SMS can be re-processed later."""
-        doc = {"gateway": self.gateway, "phone": self.phone, "text": self.text, "message_id": self.message_id,
+        doc: dict[str, Any] = {"gateway": self.gateway, "phone": self.phone, "text": self.text, "message_id": self.message_id,
                "sent_at": self.sent_at.isoformat() if self.sent_at else None}
         if self.results is not None:
             doc["results"] = [list(r) for r in self.results]

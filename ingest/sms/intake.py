@@ -147,6 +147,9 @@ class SmsIntake:
         return self.confirmation(report, lang, late)
 
     def zero_week(self, reading: "SmsReading") -> str:
+        """The epi week of a reading that is a zero report."""
+        if reading.zero is None:
+            raise ValueError("not a zero report")
         return str(epiweek(reading.zero.report_date, getattr(self.pipeline, "start_day", 0)))
 
     def interpret(self, sms: InboundSms, now: dt.datetime) -> "SmsReading":

@@ -70,7 +70,8 @@ def _message_id(body: Mapping[str, Any], inp: Mapping[str, Any], contact: Mappin
         return str(body["id"])
     run = _object(body, "run")
     if run.get("uuid"):
-        path = body.get("path") if isinstance(body.get("path"), list) else []
+        steps = body.get("path")
+        path = steps if isinstance(steps, list) else []
         node = next((s.get("node_uuid") for s in reversed(path) if isinstance(s, Mapping) and s.get("node_uuid")),
                     None)
         return f"r{run['uuid']}:{node}" if node else f"r{run['uuid']}"

@@ -1,5 +1,5 @@
 """``sebac backtest``: sensitivity, false-positive rate and timeliness of the statistical detectors on
-simulated outbreaks (Noufaily et al. 2013 design, see :mod:`detectors.backtest`)."""
+simulated outbreaks (Noufaily et al. 2013 design, see :mod:`detectors.evaluation.backtest`)."""
 from __future__ import annotations
 
 import json
@@ -36,17 +36,19 @@ def register(app: typer.Typer) -> None:
         """Simulate outbreaks on negative-binomial baselines and score each detector."""
         import time
 
-        from detectors import backtest as bt
+        from detectors.evaluation import backtest as bt
+        from detectors.evaluation.backtest_report import plot as draw, to_csv, to_markdown
+        from detectors.evaluation.outbreaks import SCENARIOS
         from detectors.algorithms import registry
 
         if detectors == "all":
             algs = registry.algorithm_ids()
         else:
             algs = _split(detectors) or list(bt.DEFAULT_DETECTORS)
-        names = _split(scenarios) or list(bt.SCENARIOS)
-        unknown = [s for s in names if s not in bt.SCENARIOS]
+        names = _split(scenarios) or list(SCENARIOS)
+        unknown = [s for s in names if s not in SCENARIOS]
         if unknown:
-            typer.echo(f"error: unknown scenario(s) {unknown}; known: {', '.join(bt.SCENARIOS)}", err=True)
+            typer.echo(f"error: unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}", err=True)
             raise typer.Exit(2)
         try:
             ks = [float(x) for x in _split(k)]
@@ -56,16 +58,16 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         t0 = time.perf_counter()
         try:
-            report = bt.backtest(algs, [bt.SCENARIOS[s] for s in names], ks, replicates, years, eval_weeks, seed,
+            report = bt.backtest(algs, [SCENARIOS[s] for s in names], ks, replicates, years, eval_weeks, seed,
                                  per_alg, progress=None if quiet else (lambda m: typer.echo(m, err=True)))
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
         out.mkdir(parents=True, exist_ok=True)
-        table = bt.to_markdown(report, detail=detail)
-        (out / "backtest.md").write_text(bt.to_markdown(report, detail=True), encoding="utf-8")
-        (out / "backtest.csv").write_text(bt.to_csv(report), encoding="utf-8")
+        table = to_markdown(report, detail=detail)
+        (out / "backtest.md").write_text(to_markdown(report, detail=True), encoding="utf-8")
+        (out / "backtest.csv").write_text(to_csv(report), encoding="utf-8")
         if plot and report.rows:
-            bt.plot(report, out / "backtest.png")
+            draw(report, out / "backtest.png")
         typer.echo(table)
         typer.echo(f"{len(report.rows)} runs in {time.perf_counter() - t0:.1f} s; results in {out}/")

@@ -1,17 +1,23 @@
 """What every command shares: settings read strictly, the database line, one-line errors.
 
 * :func:`settings` reads the environment (``SEBAC_*``) and turns a bad value into one line.
-* :func:`open_pipeline` prints ``database: <url>`` (password hidden) on stderr before it opens the
-  database, so that the server and every command say which database they act on — one setting,
+* :func:`open_pipeline` (typed :class:`api.services.Services`) prints ``database: <url>`` (password
+  hidden) on stderr before it opens the database, so that the server and every command say which database they act on — one setting,
   ``SEBAC_DATABASE_URL``, one default, ``sqlite:///./data/sebac.db``.
 * :func:`fail` prints ``error: …`` on stderr and exits non-zero; ``sebac.cli.main`` does the same
   for usage errors and for the domain errors a command lets through.
 """
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from api.services import Services
+    from ingest.clock import Clock
+    from ingest.pyramid import Pyramid
+    from sebac.settings import Settings
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -38,7 +44,7 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def settings(**overrides: Any) -> Any:
+def settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
 
     from sebac.settings import Settings
@@ -56,13 +62,14 @@ def database_line(url: str) -> str:
     return f"database: {make_url(url).render_as_string(hide_password=True)}"
 
 
-def open_pipeline(s: Any = None, clock: Any = None, **kw: Any) -> Any:
-    """The embedded pipeline on the configured database, announced on stderr; errors in one line."""
-    from sebac.engine import build_pipeline
+def open_pipeline(s: Settings | None = None, clock: Clock | None = None, pyramid: Pyramid | None = None) -> Services:
+    """The services on the configured database (:func:`sebac.engine.build_services`: embedded, or
+    publishing to the broker when ``SEBAC_BROKER`` is set), announced on stderr; errors in one line."""
+    from sebac.engine import build_services
 
     s = s or settings()
     typer.echo(database_line(s.database_url), err=True)
     try:
-        return build_pipeline(s, clock, **kw)
+        return build_services(s, clock, pyramid=pyramid)
     except Exception as exc:  # noqa: BLE001 - a bad file or an unreachable database: say it, exit non-zero
         fail(one_line(exc), 1)

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a detector over SERIES.csv and write RESULTS.csv (columns of the R oracle's results.csv)."""
         from detectors.algorithms import registry
-        from detectors.oracle_io import run_detect
+        from detectors.evaluation.oracle_io import run_detect
 
         if algorithm not in registry.algorithm_ids():
             raise typer.BadParameter(f"unknown algorithm {algorithm!r}; choose one of "

@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
 
         settings = read_settings(**{k: v for k, v in (("host", host), ("port", port)) if v is not None})
         _logging(settings.log_level)
-        clock = alert_clock = None
+        clock: CatchUpClock | None = None
+        alert_clock: SystemClock | None = None
         secrets: dict[str, str] = {}
         now = dt.datetime.now(dt.timezone.utc)
         if demo:
@@ -66,6 +67,7 @@ def register(app: typer.Typer) -> None:
             load_demo_history(pipeline, now)  # 5 years of weekly baselines: statistical detectors out of warm-up
             users = create_demo_users(pipeline)
             # the week arrives by SMS (demo CHW phones), DHIS2 tracker events and the app, through the real intake
+            assert clock is not None  # the catch-up clock of the demo, set above
             feeder = DemoFeeder(pipeline, simulate_week(pipeline.pyramid, now), clock, stop,
                                 channels=fastapi_app.state.ingest_channels, users=users)
             fastapi_app.router.on_startup.append(feeder.start)

@@ -85,6 +85,36 @@ def test_domain_map(name, domain):
     assert reference.domain_of(name) == domain
 
 
+def test_every_setting_is_tagged_with_a_domain_the_page_has_a_section_for():
+    from sebac.settings import DOMAINS, domain_of
+
+    tags = {name: domain_of(info) for name, info in Settings.model_fields.items()}
+    assert sorted(n for n, tag in tags.items() if tag is None) == []
+    assert set(tags.values()) <= set(DOMAINS) == set(reference.TITLES)
+    assert list(DOMAINS) == [key for key, _, _ in reference.DOMAINS]   # one order for the model and the page
+
+
+@pytest.mark.parametrize(("env", "section"), [
+    ("SEBAC_SMS_OUTBOUND", "Notifications (outgoing SMS, email, outbox)"),   # outgoing, by its tag
+    ("SEBAC_SMS_TELERIVET_API_KEY", "Notifications (outgoing SMS, email, outbox)"),
+    ("SEBAC_SMS_TELERIVET_SECRET", "SMS (incoming) and CHW registry"),
+    ("SEBAC_AUTH_TOKEN_HOURS", "Console and logins"),
+    ("SEBAC_BROKER", "Streaming (Kafka and faust workers)"),
+])
+def test_sections_follow_the_tags(env, section):
+    text = reference.render(Settings)
+    heading = text.index(f"### {section}\n")
+    following = text.find("\n### ", heading + 1)
+    assert f"| `{env}` |" in text[heading:following if following > 0 else None]
+
+
+def test_a_domain_reads_as_a_group():
+    s = Settings(stream_partitions=4)
+    assert s.domain("database") == {"database_url": s.database_url}
+    assert s.domain("streaming")["stream_partitions"] == 4
+    assert "auth_token_hours" in Settings.fields_of("console")
+
+
 def test_the_hook_fills_only_the_marker():
     page = f"# Configuration\n\n{reference.MARKER}\n"
     filled = reference.on_page_markdown(page, None, None, None)

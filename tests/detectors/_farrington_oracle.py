@@ -10,8 +10,8 @@ from functools import lru_cache
 import numpy as np
 
 from detectors.algorithms.base import Detection, Series
-from detectors.conformance import find_oracle_file, oracle_series
-from detectors.oracle_io import open_text
+from detectors.evaluation.conformance import find_oracle_file, oracle_series
+from detectors.evaluation.oracle_io import open_text
 from tests.detectors._oracle import require_oracle
 
 COLUMNS = ("upperbound", "alarm", "expected", "stat", "pvalue", "phi", "trend")

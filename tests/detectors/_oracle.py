@@ -1,4 +1,4 @@
-"""Location of the R oracle data copied into the project (see oracle/ and detectors.conformance)."""
+"""Location of the R oracle data copied into the project (see oracle/ and detectors.evaluation.conformance)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from detectors.algorithms import registry
-from detectors.conformance import compare_algorithm
+from detectors.evaluation.conformance import compare_algorithm
 from tests.detectors._oracle import require_oracle
 
 MIN_SHARE = 0.995

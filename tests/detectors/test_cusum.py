@@ -9,8 +9,8 @@ import pytest
 from detectors.algorithms import cusum
 from detectors.algorithms.base import Series
 from detectors.algorithms.glm import fit_poisson_glm
-from detectors.conformance import oracle_results
-from detectors.oracle_io import read_runs, read_series
+from detectors.evaluation.conformance import oracle_results
+from detectors.evaluation.oracle_io import read_runs, read_series
 from tests.detectors._oracle import require_oracle
 
 BASE = [2.0, 3, 2, 3, 2, 3, 2, 3]          # mean 2.5

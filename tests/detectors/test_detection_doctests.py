@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["detectors.rules.base", "detectors.rules.cluster", "detectors.weekly",
-                                    "detectors.backtest"])
+                                    "detectors.evaluation.backtest"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0

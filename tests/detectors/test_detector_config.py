@@ -60,18 +60,18 @@ def test_missing_file(tmp_path, diseases):
      DetectorConfigError, "detectors.algorithm.unknown"),
 ])
 def test_engine_refuses_to_start_with_a_bad_file(tmp_path, db_url, field, content, error, key):
-    from sebac.engine import build_pipeline
+    from sebac.engine import build_embedded
     from sebac.settings import Settings
 
     path = tmp_path / "conf.yaml"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(error) as exc:
-        build_pipeline(Settings(database_url=db_url, environment="test", **{field: path}))
+        build_embedded(Settings(database_url=db_url, environment="test", **{field: path}))
     assert exc.value.key == key
 
 
 def test_engine_uses_configured_files(tmp_path, db_url):
-    from sebac.engine import build_pipeline
+    from sebac.engine import build_embedded
     from sebac.settings import Settings
 
     rules = tmp_path / "rules.yaml"
@@ -79,7 +79,7 @@ def test_engine_uses_configured_files(tmp_path, db_url):
                      "levels: [health_area], name_fr: Rougeole, name_en: Measles}\n", encoding="utf-8")
     dets = tmp_path / "detectors.yaml"
     dets.write_text("version: 1\ndetectors: []\n", encoding="utf-8")
-    pipeline = build_pipeline(Settings(database_url=db_url, environment="test", rules_path=rules,
+    pipeline = build_embedded(Settings(database_url=db_url, environment="test", rules_path=rules,
                                        detectors_path=dets))
     assert [r.id for r in pipeline.detection.rules] == ["measles_one"] and len(pipeline.detection.detectors) == 0
     res = pipeline.submit({"client_id": "x1", "orgunit_id": "ML-MOP-DJENNE-MOUGNA-S1", "disease": "measles",

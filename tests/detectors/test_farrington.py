@@ -6,7 +6,7 @@ import pytest
 
 from detectors.algorithms import farrington
 from detectors.algorithms.base import Series
-from detectors.algorithms.farrington_common import farrington_reference_rows
+from detectors.algorithms.farrington_reference import farrington_reference_rows
 from detectors.algorithms.glm import fit_poisson_glm
 from tests.detectors._farrington_oracle import (agreement, assert_batch_equals_single, load_runs,
                                                 load_series, run_batched)

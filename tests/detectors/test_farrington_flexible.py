@@ -6,12 +6,8 @@ import pytest
 
 from detectors.algorithms import farrington_flexible as ff
 from detectors.algorithms.base import Series
-from detectors.algorithms.farrington_common import (
-    flexible_layout,
-    flexible_reference_positions,
-    r_qnbinom,
-    r_qpois,
-)
+from detectors.algorithms.farrington_reference import flexible_layout, flexible_reference_positions
+from detectors.algorithms.r_quantiles import r_qnbinom, r_qpois
 from tests.detectors._farrington_oracle import (agreement, assert_batch_equals_single, load_runs,
                                                 load_series, run_batched)
 

@@ -12,8 +12,8 @@ from scipy.special import gammaln
 from detectors.algorithms import glr
 from detectors.algorithms.base import Series
 from detectors.algorithms.negbin import glm_nb
-from detectors.conformance import oracle_results
-from detectors.oracle_io import read_runs, read_series
+from detectors.evaluation.conformance import oracle_results
+from detectors.evaluation.oracle_io import read_runs, read_series
 from tests.detectors._oracle import require_oracle
 
 

@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 
-from detectors import oracle_io
+from detectors.evaluation import oracle_io
 from tests.detectors._oracle import require_oracle
 
 

@@ -9,7 +9,7 @@ from ingest.chw import demo_chws
 from sebac.demo import load_demo_history
 from sebac.demo_people import DEMO_PEOPLE, create_demo_users
 from sebac.demo_setup import DEMO_POLICY, NotADemoDatabase, banner, database_state, demo_overrides, reset_for_demo
-from sebac.engine import build_pipeline
+from sebac.engine import build_embedded
 from sebac.settings import Settings
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
@@ -18,13 +18,13 @@ NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
 def test_the_demo_wipes_only_an_empty_or_an_earlier_demo_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'sebac.db'}"
     assert reset_for_demo(url) == "empty"
-    p = build_pipeline(Settings(database_url=url))
+    p = build_embedded(Settings(database_url=url))
     assert database_state(url) == "empty"      # migrated, nothing in it
     load_demo_history(p, NOW)
     create_demo_users(p, seed=1)
     p.db.dispose()
     assert reset_for_demo(url) == "demo" and database_state(url) == "empty"
-    p = build_pipeline(Settings(database_url=url))
+    p = build_embedded(Settings(database_url=url))
     create_demo_users(p, seed=1)                # somebody's users, no demo history: not the demo's to wipe
     p.db.dispose()
     with pytest.raises(NotADemoDatabase) as e:

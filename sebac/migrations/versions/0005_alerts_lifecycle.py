@@ -3,7 +3,10 @@
 Revision ID: 0005_alerts
 Revises: 0001
 """
+from typing import Any
+
 from alembic import op
+
 import sqlalchemy as sa
 
 revision = "0005_alerts"
@@ -12,7 +15,7 @@ branch_labels = ("alerts",)
 depends_on = None
 
 _TS = sa.DateTime(timezone=True)
-_NEW_ALERT_COLUMNS = (
+_NEW_ALERT_COLUMNS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
     ("policy_rule", sa.String(64), dict(nullable=False, server_default="")),
     ("level_since", _TS, {}), ("escalate_at", _TS, {}), ("acknowledged_at", _TS, {}),
     ("acknowledged_by", sa.String(64), {}), ("verified_at", _TS, {}), ("discarded_at", _TS, {}),

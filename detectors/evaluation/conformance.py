@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from detectors.algorithms import registry
-from detectors.oracle_io import OracleSeries, open_text, read_runs, read_series
+from detectors.evaluation.oracle_io import OracleSeries, open_text, read_runs, read_series
 
 __all__ = ["SeriesAgreement", "compare_algorithm", "find_oracle_file", "oracle_results",
            "oracle_series", "DEFAULT_ORACLE_DIR", "REL_TOL", "ABS_FLOOR"]
 
-DEFAULT_ORACLE_DIR = Path(__file__).resolve().parents[1] / "tests" / "detectors" / "oracle"
+DEFAULT_ORACLE_DIR = Path(__file__).resolve().parents[2] / "tests" / "detectors" / "oracle"
 REL_TOL = 1e-6
 ABS_FLOOR = 1e-9
 

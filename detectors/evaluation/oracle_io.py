@@ -131,6 +131,9 @@ def _fmt(value: float) -> str:
 
 def result_rows(algorithm: str, s: OracleSeries, det: Detection) -> Iterator[list[str]]:
     """Rows of the results CSV for one detection."""
+    # Detection.__post_init__ fills the columns an algorithm does not report with NaN
+    assert det.expected is not None and det.stat is not None and det.pvalue is not None
+    assert det.phi is not None and det.trend is not None
     for i, t in enumerate(det.t):
         j = int(t) - 1
         trend = det.trend[i]
@@ -186,7 +189,7 @@ def run_detect(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m detectors.oracle_io",
+    parser = argparse.ArgumentParser(prog="python -m detectors.evaluation.oracle_io",
                                      description="Run a detector over an oracle-format series CSV.")
     parser.add_argument("--algorithm", required=True, choices=registry.algorithm_ids())
     parser.add_argument("--series", required=True)
