@@ -98,7 +98,12 @@ class MemoRepository(DetectorRepository):
             daily[r.onset_date] -= r.cases
         return daily
 
-    def first_onset(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
+    def first_onset(self, conn: Connection, level: str, orgunit_id: str,
+                    without: Sequence[str] = ()) -> dt.date | None:
+        if without:
+            ids = tuple(sorted(without))
+            return self._cached(("first_onset", level, orgunit_id, ids),
+                                lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id, ids))
         first = self._cached(("first_onset", level, orgunit_id),
                              lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id))
         hidden = tuple(sorted(r.report_id for r in self.later.values()

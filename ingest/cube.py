@@ -79,13 +79,14 @@ def _deltas(added: Iterable[Any], removed: Iterable[Any], start_day: int) -> dic
 
 
 def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    ins: Any  # the two dialects' INSERT … ON CONFLICT have the same interface, not one type
+    least: Any
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-        least = sa.func.least
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-        least = sa.func.min  # SQLite's two-argument min() is a scalar function
-    ins = insert(weekly_cube)
+        ins, least = postgresql.insert(weekly_cube), sa.func.least
+    else:  # SQLite's two-argument min() is a scalar function
+        ins, least = sqlite.insert(weekly_cube), sa.func.min
     stmt = ins.on_conflict_do_update(
         index_elements=["orgunit_id", "disease", "start_day", "week_start"],
         set_={"cases": weekly_cube.c.cases + ins.excluded.cases,

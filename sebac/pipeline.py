@@ -185,6 +185,7 @@ class Pipeline:
                 out.append(SubmitResult("accepted", report=report, alerts=raised, notes=notes))
             self.reports.insert_many(conn, new)
         for res in out:
+            assert res.report is not None  # accepted or duplicate: both name their report
             if res.status == "duplicate":
                 observe_report_duplicate(res.report, self.pyramid)
             else:

@@ -42,12 +42,13 @@ def register(ctx: WorkerContext) -> None:
         owned_areas = [area for area in list(ctx.cases.keys()) if partition_for(area, n) in owned]
         forget_old_weeks(ctx.cases, owned_areas, (now - grace - retention).date(), start_day)
 
-    @app.on_partitions_revoked.connect
+    # faust's signal stubs name a keyword-only ``signal`` argument that its dispatcher passes in **kwargs
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def save_marks_on_revoke(sender, revoked, **kwargs):
         """Before another worker takes a partition over, it finds the marks of what was handled here."""
         await ctx.save_marks()
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def save_marks_on_shutdown(sender, **kwargs):
         await ctx.save_marks()
 
