@@ -106,13 +106,14 @@ class MemoRepository(DetectorRepository):
                                 lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id, ids))
         first = self._cached(("first_onset", level, orgunit_id),
                              lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id))
+        return self._before_later(conn, level, orgunit_id, first)
+
+    def _before_later(self, conn: Connection, level: str, orgunit_id: str, first: dt.date | None) -> dt.date | None:
+        """``first`` (an earliest onset read with the whole batch), or — when it may be a later
+        report's — the earliest onset of the reports without them (rare: a new earliest onset)."""
         hidden = tuple(sorted(r.report_id for r in self.later.values()
                               if _unit(r, level) == orgunit_id and r.onset_date == first))
-        if not hidden:
-            return first
-        # the earliest onset may be a later report's: ask again without them (rare: a new earliest onset)
-        return self._cached(("first_onset", level, orgunit_id, hidden),
-                            lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id, hidden))
+        return self.first_onset(conn, level, orgunit_id, hidden) if hidden else first
 
     def weekly_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
                      since: dt.date, until: dt.date) -> dict[dt.date, int]:
@@ -132,13 +133,7 @@ class MemoRepository(DetectorRepository):
     def observed_since(self, conn: Connection, level: str, orgunit_id: str) -> dt.date | None:
         first = self._cached(("observed_since", level, orgunit_id),
                              lambda: DetectorRepository.observed_since(self, conn, level, orgunit_id))
-        hidden = tuple(sorted(r.report_id for r in self.later.values()
-                              if _unit(r, level) == orgunit_id and r.onset_date == first))
-        if not hidden:
-            return first
-        # the earliest onset may be a later report's: the reports without them say (rare)
-        return self._cached(("first_onset", level, orgunit_id, hidden),
-                            lambda: DetectorRepository.first_onset(self, conn, level, orgunit_id, hidden))
+        return self._before_later(conn, level, orgunit_id, first)
 
     def history(self, conn: Connection, orgunit_id: str, disease: str) -> dict[EpiWeek, int]:
         return self._cached(("history", orgunit_id, disease),

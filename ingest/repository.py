@@ -29,7 +29,8 @@ def report_from_row(row: Any) -> Report:
     return Report.model_validate(data)
 
 
-def _row(report: Report) -> dict[str, Any]:
+def report_row(report: Report) -> dict[str, Any]:
+    """The ``reports`` row of a report (enums as their values)."""
     values = report.model_dump(mode="python")
     values["channel"] = report.channel.value
     values["sex"] = report.sex.value
@@ -48,7 +49,7 @@ class ReportRepository:
         existing = self.by_idempotency_key(conn, report.idempotency_key)
         if existing is not None:
             return existing, False
-        values = _row(report)
+        values = report_row(report)
         try:
             with conn.begin_nested():
                 conn.execute(reports.insert().values(**values))
@@ -67,7 +68,7 @@ class ReportRepository:
         writer stored one of the keys first (the caller retries the batch one by one)."""
         batch, rows = list(batch), []
         for report in batch:
-            rows.append(_row(report))
+            rows.append(report_row(report))
         if rows:
             conn.execute(reports.insert(), rows)
             apply_reports(conn, batch, start_day=self.start_day)

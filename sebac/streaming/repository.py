@@ -19,7 +19,7 @@ from alerts.contracts import AlertEvent
 from alerts.tables import alert_events
 from ingest.contracts import Report
 from ingest.cube import apply_reports
-from ingest.repository import report_from_row
+from ingest.repository import report_from_row, report_row
 from ingest.tables import rejected_items, reports
 from sebac.streaming.codec import RejectedRecord
 from sebac.streaming.tables import stream_inbox, stream_offsets
@@ -36,14 +36,6 @@ def _insert(conn: Connection, table: sa.Table):
     else:  # pragma: no cover - settings only accept these two
         raise ValueError(f"unsupported database {conn.dialect.name}")
     return insert(table)
-
-
-def report_row(report: Report) -> dict[str, Any]:
-    values = report.model_dump(mode="python")
-    values["channel"] = report.channel.value
-    values["sex"] = report.sex.value
-    values["age_group"] = report.age_group.value
-    return values
 
 
 class StreamRepository:
