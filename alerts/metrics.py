@@ -128,7 +128,7 @@ def precreate(levels: Iterable[str], diseases: Iterable[str]) -> None:
 
 
 
-# -- authentication (helper-alerts) ----------------------------------------------------------------
+# -- authentication ------------------------------------------------------------------------------
 AUTH_DENIED_REASONS = ("auth.token.missing", "auth.token.invalid", "auth.apikey.invalid", "auth.role.forbidden",
                        "auth.jurisdiction.denied", "auth.login.failed", OTHER)
 AUTH_DENIED = Counter("sebac_auth_denied", "Requests refused by authentication or jurisdiction, by error key",

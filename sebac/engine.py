@@ -78,7 +78,7 @@ def build_services(settings: Settings, clock: Clock | None = None, alert_clock: 
     return build_embedded(settings, clock, alert_clock, pyramid)
 
 
-# the embedded construction under the name ``sebac.streaming.engine.embedded_pipeline`` imports
+# sebac.streaming.engine.embedded_pipeline imports the embedded construction under this name
 build_pipeline = build_embedded
 
 

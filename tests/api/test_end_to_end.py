@@ -30,7 +30,7 @@ def test_cholera_report_raises_alert_readable_over_http(live_app):
         r = http.post("/api/v1/reports", json=REPORT)
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "accepted" and len(r.json()["alert_ids"]) == 1
-        assert http.get("/api/v1/alerts").status_code == 401  # alerts need a login (helper-alerts)
+        assert http.get("/api/v1/alerts").status_code == 401  # alerts need a login
         epi = user_client(live_app, "epi.kadiolo", "district", "ML-SIK-KADIOLO")
         alerts = epi.get("/api/v1/alerts", params={"district": "ML-SIK-KADIOLO"}).json()["items"]
         assert len(alerts) == 1
