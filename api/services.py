@@ -8,6 +8,7 @@ settings go to ``app.state.settings`` (:class:`ApiSettings`). These are structur
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -87,6 +88,10 @@ class Services(Protocol):
     def intake(self) -> IntakeRecorder: ...
 
     def submit(self, payload: Any, channel: Channel = ..., idempotency_key: str | None = None) -> Submitted: ...
+
+    def submit_many(self, items: Sequence[tuple[Any, str | None]], channel: Channel = ...) -> Sequence[Submitted]:
+        """Items in one transaction, each answered as :meth:`submit` alone would answer it."""
+        ...
 
     def accept(self, report: Report) -> Submitted: ...
 

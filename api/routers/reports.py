@@ -18,6 +18,7 @@ from api.deps import ServicesDep, get_settings
 from api.errors import error_body
 from api.params import Offset
 from api.schemas import AUTH, ErrorOut, errors
+from api.services import Services
 from api.schemas_ingest import (REPORT_BODY, BatchOut, DuplicateDecisionOut, PossibleDuplicatesOut,
                                  ReportResult, body)
 from api.routers._ingest_deps import read_json_body, request_lang, require_within, translated
@@ -69,7 +70,7 @@ async def post_reports(request: Request, pipeline: ServicesDep, who: ReportSubmi
     return await run_in_threadpool(_submit, pipeline, payload, lang, max_items)
 
 
-def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONResponse:
+def _submit(pipeline: Services, payload: Any, lang: str, max_items: int) -> JSONResponse:
     if isinstance(payload, list):
         if len(payload) > max_items:
             detail = ErrorDetail("report.batch.too_large", None, {"items": len(payload), "max": max_items})
@@ -77,9 +78,7 @@ def _submit(pipeline: Any, payload: Any, lang: str, max_items: int) -> JSONRespo
             return JSONResponse(error_body(detail.key, translate(detail.key, lang, **detail.params),
                                            translated([detail], lang)) | {"rejected_id": res.rejected_id},
                                 status_code=413)
-        many = getattr(pipeline, "submit_many", None)  # one transaction, each item as if submitted alone
-        done = many([(item, None) for item in payload], Channel.http) if many is not None else \
-            [pipeline.submit(item, Channel.http) for item in payload]
+        done = pipeline.submit_many([(item, None) for item in payload], Channel.http)  # one transaction
         results = [result_item(res, lang, i) for i, res in enumerate(done)]
         summary = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "rejected")}
         return JSONResponse({"results": results, "summary": summary | {"total": len(results)}}, status_code=200)
