@@ -68,5 +68,5 @@ def create_app(settings: Settings, *, stages: WorkerStages | None = None, clock:
                                      beacon=app.tables.beacon, key_type=str,
                                      help="weekly case counts per health area and disease"))
     register_all(WorkerContext(app, settings, stages, clock, names, topics, cases))
-    app.sebac_stages = stages  # type: ignore[attr-defined]  (tests and the CLI reach the stages here)
+    setattr(app, "sebac_stages", stages)  # noqa: B010 - tests and the CLI reach the stages here
     return app

@@ -37,7 +37,8 @@ Gap = tuple[TP, int, int]  # (topic partition, first missing offset, end: exclud
 
 
 class HasSource(Protocol):
-    source: str
+    @property
+    def source(self) -> str: ...
 
 
 def parse_source(source: str) -> tuple[str, int, int]:

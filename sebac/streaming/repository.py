@@ -28,14 +28,15 @@ from sebac.streaming.tables import stream_inbox, stream_offsets
 _ROWS_PER_STATEMENT = 1000
 
 
-def _insert(conn: Connection, table: sa.Table):
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT … ON CONFLICT (the two have the same interface, not one type)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - settings only accept these two
-        raise ValueError(f"unsupported database {conn.dialect.name}")
-    return insert(table)
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported database {conn.dialect.name}")  # pragma: no cover - settings allow these two
 
 
 class StreamRepository:
@@ -57,7 +58,7 @@ class StreamRepository:
         new = [r for k, r in unique.items() if k in inserted]
         apply_reports(conn, new, start_day=self.start_day)
         seen = [k for k in unique if k not in inserted]
-        stored = []
+        stored: list[Report] = []
         for i in range(0, len(seen), _ROWS_PER_STATEMENT):
             q = sa.select(reports).where(reports.c.idempotency_key.in_(seen[i:i + _ROWS_PER_STATEMENT]))
             stored.extend(report_from_row(row) for row in conn.execute(q))
