@@ -120,9 +120,8 @@ class MemoRepository(DetectorRepository):
         weekly = self._cached(("weekly_cases", level, orgunit_id, disease, since, until),
                               lambda: DetectorRepository.weekly_cases(self, conn, level, orgunit_id, disease,
                                                                       since, until))
-        later = [(week_start_of(r.onset_date, self.start_day), r) for r in self.later.values()
-                 if r.disease == disease and _unit(r, level) == orgunit_id]
-        later = [(w, r) for w, r in later if since <= w <= until]
+        later = [(w, r) for r in self.later.values() if r.disease == disease and _unit(r, level) == orgunit_id
+                 for w in (week_start_of(r.onset_date, self.start_day),) if since <= w <= until]
         if not later:
             return weekly
         weekly = dict(weekly)

@@ -162,22 +162,22 @@ class Pipeline:
                     out.append(SubmitResult("duplicate", report=stored))
                     continue
                 known[report.idempotency_key] = report
-                cell = same_cell.setdefault(cell_key(report), [])
+                key = cell_key(report)
+                cell = same_cell.setdefault(key, [])
                 cross = self.intake.cross_channel_of(conn, report, new)
-                if cross and report.counted:
-                    # to be held: write the rows so far and take the one-by-one path for this report
+                hold = bool(cross) and report.counted
+                if hold:  # its row is revised: write the rows so far and store this one now
                     self.reports.insert_many(conn, new)
                     new = []
                     session.written()
                     self.reports.insert(conn, report)
-                    notes = self.intake.on_stored(conn, report, now, pending=cell,
-                                                  stored=stored_cells.get(cell_key(report), []), cross=cross)
+                notes = self.intake.on_stored(conn, report, now, pending=cell, stored=stored_cells.get(key, []),
+                                              cross=cross)
+                if hold:  # out of the counts until decided: no detection, as one by one
                     held = self.reports.get(conn, report.report_id) or report
                     cell.append(held)
                     out.append(SubmitResult("accepted", report=held, notes=notes))
                     continue
-                notes = self.intake.on_stored(conn, report, now, pending=cell,
-                                              stored=stored_cells.get(cell_key(report), []), cross=cross)
                 cell.append(report)
                 new.append(report)
                 session.add(report)
