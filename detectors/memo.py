@@ -84,6 +84,16 @@ class MemoRepository(DetectorRepository):
                             lambda: DetectorRepository.case_rows(self, conn, disease, since, until, level=level,
                                                                  orgunit_id=orgunit_id))
 
+    def first_case_rows(self, conn: Connection, disease: str, since: dt.date, until: dt.date, *, level: str,
+                        orgunit_id: str, limit: int) -> list[dict[str, Any]]:
+        """The first ``limit`` rows without the batch's later reports (read with as many more)."""
+        later = [r for r in self.later.values() if r.disease == disease and _unit(r, level) == orgunit_id
+                 and since <= r.onset_date <= until]
+        rows = self._cached(("first_case_rows", disease, since, until, level, orgunit_id, limit + len(later)),
+                            lambda: DetectorRepository.first_case_rows(self, conn, disease, since, until, level=level,
+                                                                       orgunit_id=orgunit_id, limit=limit + len(later)))
+        return [r for r in rows if r["report_id"] not in self.later][:limit] if later else rows
+
     def daily_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
                     since: dt.date, until: dt.date) -> dict[dt.date, int]:
         daily = self._cached(("daily_cases", level, orgunit_id, disease, since, until),

@@ -6,8 +6,8 @@ would have had alone — report ``i`` sees reports ``0..i`` and not ``i+1..`` �
 with one ``executemany`` at the end. :class:`DetectionSession` does that:
 
 * the batch's reports are *not* in the database while it runs (the caller inserts them after);
-* :class:`OverlayReads` answers every read of the stage (case rows, daily cases, the weekly cube,
-  observed-since) from the database once, memoised, with the reports already :meth:`added
+* :class:`OverlayReads` answers every read of the stage (case rows, a signal's first rows, daily
+  cases, the weekly cube, observed-since) from the database once, memoised, with the reports already :meth:`added
   <DetectionSession.add>` folded in — a read made before an add is patched by it, a read made
   after one folds it in when it is first made. The folded value is what the same SQL would return
   with those rows stored (rows of one org unit in index order: onset date, then insertion);
@@ -69,6 +69,12 @@ def fold(key: tuple[Any, ...], value: Any, r: Report, start_day: int) -> Any:
         if _unit(r, level) != orgunit:
             return value
         return sorted(value + [_row(r)], key=lambda row: row["onset_date"])  # index order (stable)
+    if kind == "first_case_rows":  # the first ``limit`` rows in a signal's order
+        _, disease, since, until, level, orgunit, limit = key
+        if r.disease != disease or _unit(r, level) != orgunit or not since <= r.onset_date <= until:
+            return value
+        rows = sorted(value + [_row(r)], key=lambda row: (row["onset_date"], row["received_at"], row["report_id"]))
+        return rows[:limit]
     if kind in ("daily_cases", "weekly_cases"):
         _, level, orgunit, disease, since, until = key
         day = r.onset_date if kind == "daily_cases" else week_start_of(r.onset_date, start_day)
@@ -96,6 +102,8 @@ class OverlayReads(MemoRepository):
         kind = key[0]
         if kind == "case_rows":
             return key[1], key[5] if key[4] is not None else None
+        if kind == "first_case_rows":
+            return key[1], key[5]
         if kind in ("daily_cases", "weekly_cases"):
             return key[3], key[2]
         if kind in ("first_onset", "observed_since"):
@@ -107,8 +115,8 @@ class OverlayReads(MemoRepository):
             self.reads += 1
             value = read()
             relevant = self.added if key[0] in ("first_onset", "observed_since") else \
-                [r for r in self.added if r.disease == (key[1] if key[0] == "case_rows" else key[3])] \
-                if key[0] in ("case_rows", "daily_cases", "weekly_cases") else []
+                [r for r in self.added if r.disease == (key[1] if "case_rows" in key[0] else key[3])] \
+                if key[0] in ("case_rows", "first_case_rows", "daily_cases", "weekly_cases") else []
             for r in relevant:
                 value = fold(key, value, r, self.start_day)
             self._memo[key] = value

@@ -32,7 +32,8 @@ batch (:mod:`detectors.memo`):
 * each distinct SQL read is made once (memoised by its arguments for the call), and the later
   reports are taken out of its answer in memory;
 * period rules (``count``, ``rate``, ``ratio``, ``trend``: they read the trigger only through its
-  onset date) are run once per (rule, level, scope, onset date, records); statistical detectors once per
+  onset date) are run once per (rule, level, scope, onset date, data) — those counting epi weeks on
+  the weekly cube, not on the window's reports (:mod:`detectors.stage_rules`); statistical detectors once per
   (config, org unit, district, evaluated weeks, data), the trigger's report id then put on the signal of
   its onset week, as the per-report run does; immediate and cluster rules stay per report (they
   read the trigger's cases, id and place), over memoised rows;
@@ -57,11 +58,23 @@ from sqlalchemy.engine import Connection
 from detectors import metrics
 from detectors.contracts import Signal
 from detectors.epiweek import EpiWeek, epiweek, week_end, week_start
-from detectors.memo import BatchMemo, MemoRepository, for_trigger, fresh
+from detectors.memo import BatchMemo, MemoRepository, for_trigger
 from detectors.repository import DetectorRepository
-from detectors.rules.base import DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY, CaseRecord, RuleInput, Scope
+from detectors.rules.base import (
+    DEFAULT_CLOSED_AFTER_DAYS,
+    DEFAULT_TYPICAL_DELAY,
+    CaseRecord,
+    Scope,
+)
 from detectors.rules.catalogue import RuleCatalogue, load_rules
-from detectors.statistical import DetectorConfig, DetectorSet, evaluate, fitted_params, load_detectors
+from detectors.stage_rules import RuleEvaluation
+from detectors.statistical import (
+    DetectorConfig,
+    DetectorSet,
+    evaluate,
+    fitted_params,
+    load_detectors,
+)
 from detectors.weekly import history_array, weekly_counts_by_week
 from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
@@ -73,9 +86,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("sebac.detectors")
 _DEFAULTS: dict[tuple[Any, ...], Any] = {}
-# rule kinds whose evaluation reads the trigger only through its onset date (and the scope built from
-# its health area and district): one run serves every report with that onset in that scope
-_SHARED_RULE_KINDS = frozenset({"count", "rate", "ratio", "trend"})
 
 
 def _default(kind: str, diseases: DiseaseCatalogue, levels: tuple[str, ...]):
@@ -87,7 +97,7 @@ def _default(kind: str, diseases: DiseaseCatalogue, levels: tuple[str, ...]):
     return _DEFAULTS[key]
 
 
-class DetectionStage:
+class DetectionStage(RuleEvaluation):
     def __init__(self, pyramid: Pyramid, diseases: DiseaseCatalogue, *, epiweek_start_day: int = 0,
                  rules: RuleCatalogue | None = None, detectors: DetectorSet | None = None,
                  typical_delay: dt.timedelta = DEFAULT_TYPICAL_DELAY,
@@ -185,72 +195,6 @@ class DetectionStage:
                                  typical_delay=self.typical_delay, closed_after_days=self.closed_after_days,
                                  cache=self.__dict__.setdefault("_national_history", {}))
 
-    # -- rules -------------------------------------------------------------------------------------
-    def evaluate_rules(self, conn: Connection, disease: str, trigger: CaseRecord, now: dt.datetime,
-                       *, period_rules_only: bool = False, memo: BatchMemo | None = None) -> list[Signal]:
-        memo = memo if memo is not None else self._memo()
-        out: list[Signal] = []
-        for rule in self.rules.for_disease(disease):
-            if period_rules_only and rule.kind in ("immediate", "cluster"):
-                continue
-            t0, ran = time.perf_counter(), False
-            if rule.kind == "cluster":
-                since, until = rule.window(trigger.onset_date, self.start_day)
-                records = tuple(r for r in self._records(conn, memo, disease, since, until)
-                                if r.report_id != trigger.report_id)
-                # every stored report names its district, so the district scope is never None here
-                signals = rule.evaluate(self._input(disease, self._scope("district", trigger),  # type: ignore[arg-type]
-                                                    trigger, records, now))
-                ran = True
-            else:
-                signals = []
-                for level in rule.levels:
-                    scope = self._scope(level, trigger)
-                    if scope is None:
-                        continue
-                    if rule.kind == "immediate":
-                        records = (trigger,)
-                    else:
-                        since, until = rule.window(trigger.onset_date, self.start_day)
-                        records = self._records(conn, memo, disease, since, until, level, scope.orgunit_id)
-                    since = memo.reads.observed_since(conn, level, scope.orgunit_id) if rule.kind == "trend" else None
-                    # the same records (the later reports of the batch left out shrink as the trigger
-                    # advances: the same number means the same records) and the same first onset
-                    key = ((rule.id, level, scope, trigger.onset_date, len(records), since)
-                           if rule.kind in _SHARED_RULE_KINDS else None)
-                    if key is not None and key in memo.rules:
-                        signals += fresh(memo.rules[key])
-                        continue
-                    found = rule.evaluate(self._input(disease, scope, trigger, records, now, since))
-                    if key is not None:
-                        memo.rules[key] = found
-                    signals += found
-                    ran = True
-            if ran:
-                metrics.observe_duration(rule.kind, time.perf_counter() - t0)
-            metrics.observe_evaluation(rule.kind, disease, bool(signals))
-            out += signals
-        return out
-
-    def _records(self, conn: Connection, memo: BatchMemo, disease: str, since: dt.date, until: dt.date,
-                 level: str | None = None, orgunit_id: str | None = None) -> tuple[CaseRecord, ...]:
-        """The case records of one case-rows read (in the read's row order), built once per call."""
-        key = (disease, since, until, level, orgunit_id)
-        if key not in memo.records:
-            rows = memo.reads.all_case_rows(conn, disease, since, until, level=level, orgunit_id=orgunit_id)
-            built = memo.record_of  # one record per report and call, whatever the reads it is in
-            out = []
-            for r in rows:
-                rec = built.get(r["report_id"])
-                if rec is None:
-                    rec = built[r["report_id"]] = self._row_record(r)
-                out.append(rec)
-            memo.records[key] = tuple(out)
-        later = memo.reads.later
-        if later:  # the batch's reports stored after the trigger
-            return tuple(r for r in memo.records[key] if r.report_id not in later)
-        return memo.records[key]
-
     # -- statistical detectors ---------------------------------------------------------------------
     def evaluate_detectors(self, conn: Connection, disease: str, health_area_id: str, district_id: str,
                            onset: dt.date, now: dt.datetime, *, report_ids: Iterable[str] = (),
@@ -330,49 +274,13 @@ class DetectionStage:
                         closed_after_days=self.closed_after_days, report_ids=report_ids)
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _memo(self) -> BatchMemo:
-        return BatchMemo(reads=MemoRepository(self.start_day))
-
     def _shift(self, week: EpiWeek, n: int) -> EpiWeek:
         return epiweek(week_start(week, self.start_day) + dt.timedelta(weeks=n), self.start_day)
 
     def _weeks(self, a: EpiWeek, b: EpiWeek) -> int:
         return (week_start(b, self.start_day) - week_start(a, self.start_day)).days // 7 + 1
 
-    def _input(self, disease: str, scope: Scope, trigger: CaseRecord, records: tuple[CaseRecord, ...],
-               now: dt.datetime, observed_since: dt.date | None = None) -> RuleInput:
-        return RuleInput(disease=disease, scope=scope, trigger=trigger, records=records, now=now,
-                         start_day=self.start_day, typical_delay=self.typical_delay,
-                         closed_after_days=self.closed_after_days, observed_since=observed_since)
-
-    def _scope(self, level: str, trigger: CaseRecord) -> Scope | None:
-        if level == "health_area":
-            oid = trigger.health_area_id
-        elif level == "district":
-            oid = trigger.district_id
-        else:
-            unit = self.pyramid.ancestor_at(trigger.health_area_id, level) \
-                if trigger.health_area_id in self.pyramid else None
-            oid = unit.id if unit else ""
-        if not oid:
-            return None
-        unit = self.pyramid.units.get(oid)
-        return Scope(oid, level, trigger.district_id, unit.population if unit else None)
-
-    def _coords(self, orgunit_id: str) -> tuple[float | None, float | None]:
-        if orgunit_id not in self.pyramid:
-            return None, None
-        for u in self.pyramid.ancestors(orgunit_id):
-            if u.lat is not None and u.lon is not None:
-                return u.lat, u.lon
-        return None, None
-
     def _record(self, report: Report) -> CaseRecord:
         lat, lon = self._coords(report.orgunit_id)
         return CaseRecord(report.report_id, report.onset_date, report.cases, report.received_at,
                           report.orgunit_id, report.health_area_id, report.district_id, lat, lon)
-
-    def _row_record(self, row: dict[str, Any]) -> CaseRecord:
-        lat, lon = self._coords(row["orgunit_id"])
-        return CaseRecord(row["report_id"], row["onset_date"], int(row["cases"]), row["received_at"],
-                          row["orgunit_id"], row["health_area_id"], row["district_id"], lat, lon)

@@ -69,17 +69,19 @@ def _utc(v: dt.datetime) -> dt.datetime:
 
 def _same_place(report: Report) -> sa.ColumnElement[bool]:
     # the same org unit, or one report filed at the health area and the other at one of its sites
-    # (a CSCom nurse's tablet and a CHW's SMS about the same cases)
+    # (a CSCom nurse's tablet and a CHW's SMS about the same cases); both are in its health area,
+    # which the test names too so that the read uses the (health area, disease, onset) index
     if report.orgunit_id == report.health_area_id:
         return reports.c.health_area_id == report.health_area_id
-    return sa.or_(reports.c.orgunit_id == report.orgunit_id, reports.c.orgunit_id == report.health_area_id)
+    return sa.and_(reports.c.health_area_id == report.health_area_id,
+                   sa.or_(reports.c.orgunit_id == report.orgunit_id, reports.c.orgunit_id == report.health_area_id))
 
 
 def _same_place_py(a: Report, b: Report) -> bool:
     """:func:`_same_place` of ``a`` for a report ``b`` in hand."""
     if a.orgunit_id == a.health_area_id:
         return b.health_area_id == a.health_area_id
-    return b.orgunit_id in (a.orgunit_id, a.health_area_id)
+    return b.health_area_id == a.health_area_id and b.orgunit_id in (a.orgunit_id, a.health_area_id)
 
 
 def same_content(a: Report, b: Report, window: dt.timedelta) -> bool:
@@ -98,7 +100,7 @@ def cross_channel(a: Report, b: Report, window: dt.timedelta) -> bool:
     same_chw = (b.reporter == a.reporter or (b.reporter is None and _same_place_py(a, b))) if a.reporter \
         else _same_place_py(a, b)
     days = dt.timedelta(days=window.days)
-    return same_chw and b.disease == a.disease and b.cases == a.cases and abs(b.onset_date - a.onset_date) <= days
+    return same_chw and b.district_id == a.district_id and b.disease == a.disease and b.cases == a.cases and abs(b.onset_date - a.onset_date) <= days
 
 
 def stored_same_cells(conn: Connection, batch: Iterable[Report]) -> dict[tuple[str, str, dt.date], list[Report]]:
@@ -121,7 +123,8 @@ def stored_same_cells(conn: Connection, batch: Iterable[Report]) -> dict[tuple[s
 def find_cross_channel(conn: Connection, report: Report, window: dt.timedelta,
                        pending: Iterable[Report] = ()) -> list[str]:
     """Ids of counted reports of the *other* channel (SMS for a DHIS2 report and back) by the same
-    CHW with the same disease and cases and an onset within ``window`` of ``report``'s;
+    CHW, in the same district, with the same disease and cases and an onset within ``window`` of
+    ``report``'s;
     ``pending``: reports stored before it in this batch but not yet written (after the table's)."""
     other = CROSS_CHANNEL.get(report.channel.value)
     if other is None:
@@ -132,6 +135,7 @@ def find_cross_channel(conn: Connection, report: Report, window: dt.timedelta,
                 if report.reporter else _same_place(report))
     q = sa.select(reports.c.report_id).where(
         reports.c.channel == other, reports.c.state == "active", same_chw,
+        reports.c.district_id == report.district_id,  # a CHW reports in one district (and the index)
         reports.c.disease == report.disease, reports.c.cases == report.cases,
         reports.c.onset_date >= report.onset_date - days, reports.c.onset_date <= report.onset_date + days,
         reports.c.report_id != report.report_id,
@@ -172,16 +176,20 @@ def record_possible_duplicates(conn: Connection, report: Report, window: dt.time
     if cross is None:
         cross = find_cross_channel(conn, report, window, pending)
     others = list(dict.fromkeys(find_same_content(conn, report, window, pending, stored) + list(cross)))
+    if not others:
+        return others
     pd = possible_duplicates
-    for other in others:
-        # idempotent, in either direction: a stream worker storing both reports in one batch sees
-        # each from the other, and a redelivered batch records its notes again
-        known = conn.execute(sa.select(sa.literal(1)).where(sa.or_(
-            (pd.c.report_id == report.report_id) & (pd.c.duplicate_of == other),
-            (pd.c.report_id == other) & (pd.c.duplicate_of == report.report_id)))).first()
-        if known is None:
-            conn.execute(pd.insert().values(report_id=report.report_id, duplicate_of=other,
-                                            district_id=report.district_id, detected_at=now))
+    # idempotent, in either direction: a stream worker storing both reports in one batch sees each
+    # from the other, and a redelivered batch records its notes again (one read, one insert)
+    known = set()
+    for a, b in conn.execute(sa.select(pd.c.report_id, pd.c.duplicate_of).where(sa.or_(
+            (pd.c.report_id == report.report_id) & pd.c.duplicate_of.in_(others),
+            pd.c.report_id.in_(others) & (pd.c.duplicate_of == report.report_id)))):
+        known.add(b if a == report.report_id else a)
+    new = [{"report_id": report.report_id, "duplicate_of": o, "district_id": report.district_id, "detected_at": now}
+           for o in others if o not in known]
+    if new:
+        conn.execute(pd.insert(), new)
     return others
 
 

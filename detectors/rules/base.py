@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,6 +71,20 @@ class RuleInput:
     typical_delay: dt.timedelta = DEFAULT_TYPICAL_DELAY
     closed_after_days: int = DEFAULT_CLOSED_AFTER_DAYS
     observed_since: dt.date | None = None  # first onset reported in the scope (any disease), if known
+    #: cases per week start of the scope (the weekly cube) when the stage read them instead of every
+    #: report: ``records`` then holds the signal period's first reports only (see :meth:`cases`)
+    weekly: Mapping[dt.date, int] | None = None
+    #: cases per onset day of the signal's period, given with ``weekly`` when the signal is late:
+    #: *would have fired at* depends on the crossing report's onset day only (see
+    #: :func:`would_have_fired_on_days`)
+    daily: Mapping[dt.date, int] | None = None
+
+    def cases(self, start: dt.date, end: dt.date) -> int:
+        """Cases with onset in ``[start, end]``: from ``weekly`` when given (whole weeks, which every
+        rule counting epi weeks asks for), else summed over ``records``."""
+        if self.weekly is None:
+            return total(in_period(self.records, start, end))
+        return sum(n for w, n in self.weekly.items() if start <= w <= end)
 
 
 def raised_late(now: dt.datetime, period_end: dt.date, closed_after_days: int = 2) -> bool:
@@ -97,6 +111,11 @@ class RuleBase(BaseModel):
 
     def applies_to(self, disease: str) -> bool:
         return self.enabled and disease in self.diseases
+
+    def counts_whole_weeks(self) -> bool:
+        """Whether the rule decides from cases per epi week alone (``RuleInput.weekly``), so that the
+        stage can read the weekly cube instead of every report of the window."""
+        return False
 
     def dedup_key(self, disease: str, orgunit_id: str, period: str) -> str:
         return f"rule:v{RULE_KEY_VERSION}:{self.id}:{disease}:{orgunit_id}:{period}"
@@ -135,6 +154,31 @@ def would_have_fired_at(records: Sequence[CaseRecord], threshold: float, period_
     return cap
 
 
+def signal_order(r: CaseRecord) -> tuple[dt.date, dt.datetime, str]:
+    """The order of a signal's report ids: onset, then receipt, then id (ties never depend on how
+    the reports were read)."""
+    return r.onset_date, r.received_at, r.report_id
+
+
+def would_have_fired_on_days(daily: Mapping[dt.date, int], threshold: float, period_end: dt.date,
+                             typical_delay: dt.timedelta, *, strict: bool = False) -> dt.datetime:
+    """:func:`would_have_fired_at` from cases per onset day: the crossing report is on the first day
+    whose running total reaches ``threshold`` (its receipt time only orders reports of one day, and
+    the result depends on the onset day alone), so the days give the same instant.
+
+    >>> would_have_fired_on_days({dt.date(2026, 11, 2): 2, dt.date(2026, 11, 4): 3}, 5, dt.date(2026, 11, 8),
+    ...                          dt.timedelta(days=1)).isoformat()
+    '2026-11-05T00:00:00+00:00'
+    """
+    cap = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    running = 0
+    for day in sorted(daily):
+        running += daily[day]
+        if daily[day] and (running > threshold if strict else running >= threshold):
+            return min(dt.datetime.combine(day, dt.time(), dt.timezone.utc) + typical_delay, cap)
+    return cap
+
+
 def make_signal(rule: RuleBase, ctx: RuleInput, *, detector: str, period_start: dt.date,
                 period_end: dt.date, period_label: str, epiweek: str, observed: float,
                 threshold: float, records: Sequence[CaseRecord], severity: Severity = Severity.alert,
@@ -145,10 +189,12 @@ def make_signal(rule: RuleBase, ctx: RuleInput, *, detector: str, period_start: 
     late = raised_late(ctx.now, period_end, ctx.closed_after_days)
     fired_at = None
     if late:
-        fired_at = would_have_fired_at(records, threshold if crossing_threshold is None else crossing_threshold,
-                                       period_end, ctx.typical_delay, strict=strict)
+        limit = threshold if crossing_threshold is None else crossing_threshold
+        fired_at = (would_have_fired_on_days(ctx.daily, limit, period_end, ctx.typical_delay, strict=strict)
+                    if ctx.daily is not None else
+                    would_have_fired_at(records, limit, period_end, ctx.typical_delay, strict=strict))
         fired_at = min(fired_at, ctx.now)
-    ids = tuple(r.report_id for r in sorted(records, key=lambda r: (r.onset_date, r.received_at)))
+    ids = tuple(r.report_id for r in sorted(records, key=signal_order))
     return Signal(
         signal_id=str(uuid.uuid4()),
         dedup_key=rule.dedup_key(ctx.disease, orgunit, period_label),

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from detectors.contracts import Severity, Signal
-from detectors.rules.base import RuleBase, RuleInput, in_period, make_signal, total
+from detectors.rules.base import RuleBase, RuleInput, in_period, make_signal
 from detectors.rules.periods import month_of, week_of
 
 
@@ -27,6 +27,9 @@ class CountRule(RuleBase):
     def _period(self, day: dt.date, start_day: int):
         return month_of(day, start_day) if self.period == "month" else week_of(day, start_day)
 
+    def counts_whole_weeks(self) -> bool:
+        return self.period == "epiweek"
+
     def window(self, day: dt.date, start_day: int = 0) -> tuple[dt.date, dt.date]:
         p = self._period(day, start_day)
         return p.start, p.end
@@ -34,7 +37,7 @@ class CountRule(RuleBase):
     def evaluate(self, ctx: RuleInput) -> list[Signal]:
         p = self._period(ctx.trigger.onset_date, ctx.start_day)
         recs = in_period(ctx.records, p.start, p.end)
-        n = total(recs)
+        n = ctx.cases(p.start, p.end)
         if n < self.threshold:
             return []
         return [make_signal(self, ctx, detector=self.kind, period_start=p.start, period_end=p.end,

@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from detectors.contracts import Severity, Signal
-from detectors.rules.base import RuleBase, RuleInput, in_period, make_signal, total
+from detectors.rules.base import RuleBase, RuleInput, in_period, make_signal
 from detectors.rules.periods import week_of
 
 PER = 100_000
@@ -39,6 +39,9 @@ class RateRule(RuleBase):
             raise ValueError("epidemic_per_100k must be greater than alert_per_100k")
         return self
 
+    def counts_whole_weeks(self) -> bool:
+        return True
+
     def window(self, day: dt.date, start_day: int = 0) -> tuple[dt.date, dt.date]:
         w = week_of(day, start_day)
         return w.start, w.end
@@ -46,7 +49,7 @@ class RateRule(RuleBase):
     def evaluate(self, ctx: RuleInput) -> list[Signal]:
         w = week_of(ctx.trigger.onset_date, ctx.start_day)
         recs = in_period(ctx.records, w.start, w.end)
-        n = total(recs)
+        n = ctx.cases(w.start, w.end)
         pop = ctx.scope.population
         if pop is not None and pop >= self.min_population:
             rate = PER * n / pop

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from detectors.contracts import Signal
-from detectors.rules.base import RuleBase, RuleInput, in_period, make_signal, total
+from detectors.rules.base import RuleBase, RuleInput, in_period, make_signal
 from detectors.rules.periods import previous_week, week_of
 
 
@@ -26,6 +26,9 @@ class RatioRule(RuleBase):
     min_previous: int = Field(default=1, ge=1)
     min_current: int = Field(default=1, ge=1)
 
+    def counts_whole_weeks(self) -> bool:
+        return True
+
     def window(self, day: dt.date, start_day: int = 0) -> tuple[dt.date, dt.date]:
         w = week_of(day, start_day)
         return previous_week(w, start_day).start, w.end
@@ -34,7 +37,7 @@ class RatioRule(RuleBase):
         w = week_of(ctx.trigger.onset_date, ctx.start_day)
         prev = previous_week(w, ctx.start_day)
         recs = in_period(ctx.records, w.start, w.end)
-        now_n, prev_n = total(recs), total(in_period(ctx.records, prev.start, prev.end))
+        now_n, prev_n = ctx.cases(w.start, w.end), ctx.cases(prev.start, prev.end)
         if prev_n < self.min_previous or now_n < self.min_current or now_n < self.factor * prev_n:
             return []
         threshold = max(self.min_current, math.ceil(self.factor * prev_n - 1e-9))

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from detectors.contracts import Signal
-from detectors.rules.base import RuleBase, RuleInput, in_period, make_signal, total
+from detectors.rules.base import RuleBase, RuleInput, in_period, make_signal
 from detectors.rules.periods import weeks_back
 
 
@@ -24,6 +24,9 @@ class TrendRule(RuleBase):
     kind: Literal["trend"]
     consecutive: int = Field(default=1, ge=1, le=8, description="weeks of increase in a row")
     min_current: int = Field(default=1, ge=1)
+
+    def counts_whole_weeks(self) -> bool:
+        return True
 
     def window(self, day: dt.date, start_day: int = 0) -> tuple[dt.date, dt.date]:
         weeks = weeks_back(day, self.consecutive, start_day)
@@ -33,7 +36,7 @@ class TrendRule(RuleBase):
         weeks = weeks_back(ctx.trigger.onset_date, self.consecutive, ctx.start_day)
         if ctx.observed_since is not None and ctx.observed_since > weeks[0].end:
             return []
-        counts = [total(in_period(ctx.records, w.start, w.end)) for w in weeks]
+        counts = [ctx.cases(w.start, w.end) for w in weeks]
         current = counts[-1]
         if current < self.min_current or any(b <= a for a, b in zip(counts, counts[1:])):
             return []
