@@ -66,6 +66,11 @@ class MemoRepository(DetectorRepository):
         return sum(1 for r in self.later.values() if (disease is None or r.disease == disease)
                    and (level is None or _unit(r, level) == orgunit_id))
 
+    def _later_in(self, level: str, orgunit_id: str, disease: str, since: dt.date, until: dt.date) -> list[Any]:
+        """The left-out reports of one org unit and disease with onset in ``[since, until]``."""
+        return [r for r in self.later.values() if r.disease == disease and _unit(r, level) == orgunit_id
+                and since <= r.onset_date <= until]
+
     def _cached(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
         if key not in self._memo:
             self.reads += 1
@@ -87,8 +92,7 @@ class MemoRepository(DetectorRepository):
     def first_case_rows(self, conn: Connection, disease: str, since: dt.date, until: dt.date, *, level: str,
                         orgunit_id: str, limit: int) -> list[dict[str, Any]]:
         """The first ``limit`` rows without the batch's later reports (read with as many more)."""
-        later = [r for r in self.later.values() if r.disease == disease and _unit(r, level) == orgunit_id
-                 and since <= r.onset_date <= until]
+        later = self._later_in(level, orgunit_id, disease, since, until)
         rows = self._cached(("first_case_rows", disease, since, until, level, orgunit_id, limit + len(later)),
                             lambda: DetectorRepository.first_case_rows(self, conn, disease, since, until, level=level,
                                                                        orgunit_id=orgunit_id, limit=limit + len(later)))
@@ -99,8 +103,7 @@ class MemoRepository(DetectorRepository):
         daily = self._cached(("daily_cases", level, orgunit_id, disease, since, until),
                              lambda: DetectorRepository.daily_cases(self, conn, level, orgunit_id, disease,
                                                                     since, until))
-        later = [r for r in self.later.values() if r.disease == disease and _unit(r, level) == orgunit_id
-                 and since <= r.onset_date <= until]
+        later = self._later_in(level, orgunit_id, disease, since, until)
         if not later:
             return daily
         daily = dict(daily)

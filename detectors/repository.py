@@ -32,7 +32,9 @@ _IN_WINDOW = (COUNTED, reports.c.disease == _B("b_disease"), reports.c.onset_dat
 _ALL_CASE_ROWS = sa.select(reports.c.report_id, reports.c.orgunit_id, reports.c.health_area_id, reports.c.district_id,
                            reports.c.onset_date, reports.c.cases, reports.c.received_at).where(*_IN_WINDOW)
 _CASE_ROWS = {None: _ALL_CASE_ROWS} | {lv: _ALL_CASE_ROWS.where(col == _B("b_unit")) for lv, col in _COLUMN.items()}
-_FIRST_CASE_ROWS = {lv: q.order_by(reports.c.onset_date, reports.c.received_at, reports.c.report_id).limit(_B("b_limit"))
+#: a signal's order of its reports (detectors.rules.base.signal_order), as columns of a case row
+SIGNAL_ORDER = ("onset_date", "received_at", "report_id")
+_FIRST_CASE_ROWS = {lv: q.order_by(*(reports.c[c] for c in SIGNAL_ORDER)).limit(_B("b_limit"))
                     for lv, q in _CASE_ROWS.items() if lv is not None}
 _DAILY = {lv: sa.select(reports.c.onset_date, sa.func.sum(reports.c.cases)).where(*_IN_WINDOW, col == _B("b_unit"))
           .group_by(reports.c.onset_date) for lv, col in _COLUMN.items()}
@@ -44,6 +46,16 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 def _date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _case_rows(conn: Connection, q: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for r in conn.execute(q, params):
+        d = dict(r._mapping)
+        d["received_at"] = _utc(d["received_at"])
+        d["onset_date"] = _date(d["onset_date"])
+        out.append(d)
+    return out
 
 
 class DetectorRepository:
@@ -58,14 +70,7 @@ class DetectorRepository:
                   level: str | None = None, orgunit_id: str | None = None) -> list[dict[str, Any]]:
         """Reports of ``disease`` with onset in ``[since, until]``, in one org unit or everywhere."""
         params = {"b_disease": disease, "b_since": since, "b_until": until, "b_unit": orgunit_id}
-        q = _CASE_ROWS[level]
-        out = []
-        for r in conn.execute(q, params):
-            d = dict(r._mapping)
-            d["received_at"] = _utc(d["received_at"])
-            d["onset_date"] = _date(d["onset_date"])
-            out.append(d)
-        return out
+        return _case_rows(conn, _CASE_ROWS[level], params)
 
     def first_case_rows(self, conn: Connection, disease: str, since: dt.date, until: dt.date, *, level: str,
                         orgunit_id: str, limit: int) -> list[dict[str, Any]]:
@@ -73,13 +78,7 @@ class DetectorRepository:
         what a signal names when its rule decided from the weekly cube (the index on (unit, disease,
         onset) gives them in onset order; only the ties are sorted)."""
         params = {"b_disease": disease, "b_since": since, "b_until": until, "b_unit": orgunit_id, "b_limit": limit}
-        out = []
-        for r in conn.execute(_FIRST_CASE_ROWS[level], params):
-            d = dict(r._mapping)
-            d["received_at"] = _utc(d["received_at"])
-            d["onset_date"] = _date(d["onset_date"])
-            out.append(d)
-        return out
+        return _case_rows(conn, _FIRST_CASE_ROWS[level], params)
 
     def daily_cases(self, conn: Connection, level: str, orgunit_id: str, disease: str,
                     since: dt.date, until: dt.date) -> dict[dt.date, int]:

@@ -7,9 +7,9 @@ with one ``executemany`` at the end. :class:`DetectionSession` does that:
 
 * the batch's reports are *not* in the database while it runs (the caller inserts them after);
 * :class:`OverlayReads` answers every read of the stage (case rows, a signal's first rows, daily
-  cases, the weekly cube, observed-since) from the database once, memoised, with the reports already :meth:`added
-  <DetectionSession.add>` folded in — a read made before an add is patched by it, a read made
-  after one folds it in when it is first made. The folded value is what the same SQL would return
+  cases, the weekly cube, observed-since) from the database once, memoised, with the reports
+  already :meth:`added <DetectionSession.add>` folded in — a read made before an add is patched by
+  it, a read made after one folds it in when it is first made. The folded value is what the same SQL would return
   with those rows stored (rows of one org unit in index order: onset date, then insertion);
 * rule and detector results are not shared between reports (each report changes its own cells);
 * when the caller writes the rows added so far before the batch ends (a report to be held as a
@@ -24,6 +24,7 @@ delay the session pops before each report instead, as the per-report path does.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from detectors.contracts import Signal
 from detectors.memo import BatchMemo, MemoRepository
+from detectors.repository import SIGNAL_ORDER
 from ingest.contracts import Report
 from ingest.cube import week_start_of
 from ingest.reevaluation import ReevaluationItem, pop_due
@@ -73,8 +75,7 @@ def fold(key: tuple[Any, ...], value: Any, r: Report, start_day: int) -> Any:
         _, disease, since, until, level, orgunit, limit = key
         if r.disease != disease or _unit(r, level) != orgunit or not since <= r.onset_date <= until:
             return value
-        rows = sorted(value + [_row(r)], key=lambda row: (row["onset_date"], row["received_at"], row["report_id"]))
-        return rows[:limit]
+        return sorted(value + [_row(r)], key=operator.itemgetter(*SIGNAL_ORDER))[:limit]
     if kind in ("daily_cases", "weekly_cases"):
         _, level, orgunit, disease, since, until = key
         day = r.onset_date if kind == "daily_cases" else week_start_of(r.onset_date, start_day)

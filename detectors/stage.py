@@ -60,21 +60,10 @@ from detectors.contracts import Signal
 from detectors.epiweek import EpiWeek, epiweek, week_end, week_start
 from detectors.memo import BatchMemo, MemoRepository, for_trigger
 from detectors.repository import DetectorRepository
-from detectors.rules.base import (
-    DEFAULT_CLOSED_AFTER_DAYS,
-    DEFAULT_TYPICAL_DELAY,
-    CaseRecord,
-    Scope,
-)
+from detectors.rules.base import DEFAULT_CLOSED_AFTER_DAYS, DEFAULT_TYPICAL_DELAY, CaseRecord, Scope
 from detectors.rules.catalogue import RuleCatalogue, load_rules
 from detectors.stage_rules import RuleEvaluation
-from detectors.statistical import (
-    DetectorConfig,
-    DetectorSet,
-    evaluate,
-    fitted_params,
-    load_detectors,
-)
+from detectors.statistical import DetectorConfig, DetectorSet, evaluate, fitted_params, load_detectors
 from detectors.weekly import history_array, weekly_counts_by_week
 from ingest.contracts import Report
 from ingest.diseases import DiseaseCatalogue
@@ -279,8 +268,3 @@ class DetectionStage(RuleEvaluation):
 
     def _weeks(self, a: EpiWeek, b: EpiWeek) -> int:
         return (week_start(b, self.start_day) - week_start(a, self.start_day)).days // 7 + 1
-
-    def _record(self, report: Report) -> CaseRecord:
-        lat, lon = self._coords(report.orgunit_id)
-        return CaseRecord(report.report_id, report.onset_date, report.cases, report.received_at,
-                          report.orgunit_id, report.health_area_id, report.district_id, lat, lon)

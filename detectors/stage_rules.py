@@ -24,15 +24,10 @@ from detectors import metrics
 from detectors.contracts import Signal
 from detectors.memo import BatchMemo, MemoRepository, fresh
 from detectors.repository import SUPPORTED_LEVELS
-from detectors.rules.base import (
-    MAX_REPORT_IDS,
-    CaseRecord,
-    RuleInput,
-    Scope,
-    raised_late,
-)
+from detectors.rules.base import MAX_REPORT_IDS, CaseRecord, RuleInput, Scope, raised_late
 from detectors.rules.catalogue import RuleCatalogue
 from detectors.rules.periods import week_of
+from ingest.contracts import Report
 from ingest.cube import week_start_of
 from ingest.pyramid import Pyramid
 
@@ -182,6 +177,11 @@ class RuleEvaluation:
             if u.lat is not None and u.lon is not None:
                 return u.lat, u.lon
         return None, None
+
+    def _record(self, report: Report) -> CaseRecord:
+        lat, lon = self._coords(report.orgunit_id)
+        return CaseRecord(report.report_id, report.onset_date, report.cases, report.received_at,
+                          report.orgunit_id, report.health_area_id, report.district_id, lat, lon)
 
     def _row_record(self, row: dict[str, Any]) -> CaseRecord:
         lat, lon = self._coords(row["orgunit_id"])

@@ -100,7 +100,8 @@ def cross_channel(a: Report, b: Report, window: dt.timedelta) -> bool:
     same_chw = (b.reporter == a.reporter or (b.reporter is None and _same_place_py(a, b))) if a.reporter \
         else _same_place_py(a, b)
     days = dt.timedelta(days=window.days)
-    return same_chw and b.district_id == a.district_id and b.disease == a.disease and b.cases == a.cases and abs(b.onset_date - a.onset_date) <= days
+    return (same_chw and b.district_id == a.district_id and b.disease == a.disease and b.cases == a.cases
+            and abs(b.onset_date - a.onset_date) <= days)
 
 
 def stored_same_cells(conn: Connection, batch: Iterable[Report]) -> dict[tuple[str, str, dt.date], list[Report]]:
