@@ -87,6 +87,21 @@ class AlertRepository:
         if res.rowcount != 1:
             raise StaleAlert(f"alert #{alert.alert_id} changed since it was read (version {expected_version})")
 
+    def update_many(self, conn: Connection, written: builtins.list[tuple[Alert, int]]) -> None:
+        """:meth:`update` of each (alert, expected version), in one ``executemany`` where the driver
+        counts the rows of each statement of it (SQLite, psycopg); else one by one."""
+        if len(written) < 2 or not conn.dialect.supports_sane_multi_rowcount:
+            for alert, version in written:
+                self.update(conn, alert, version)
+            return
+        rows = [alert.model_dump(mode="python", exclude={"alert_id"})
+                | {"status": alert.status.value, "b_id": alert.alert_id, "b_version": version}
+                for alert, version in written]
+        res = conn.execute(_UPDATE, rows)
+        if res.rowcount != len(rows):
+            raise StaleAlert(f"{len(rows) - res.rowcount} of alerts {[a.alert_id for a, _ in written]} changed "
+                             "since they were read")
+
     def append_events(self, conn: Connection, alert_id: int, events: Iterable[AlertEvent]) -> None:
         rows = [dict(e.model_dump(mode="python"), alert_id=alert_id) for e in events]
         if rows:

@@ -56,8 +56,8 @@ class AlertService:
         stays locked by the transaction until it ends (SQLite's write lock, PostgreSQL's row lock), so
         its row and next event number are kept in memory instead of being read back for the next
         signal of the same dedup key, and its row, events and signals are written when the block ends
-        (or before anything reads the alerts tables again): the same rows, in the same order. Only
-        inside the caller's transaction ``conn``, never across two."""
+        (or before anything reads the held alert's rows again): the same rows, each table's in the same
+        order. Only inside the caller's transaction ``conn``, never across two."""
         self._held, self._pending, self._rows = {}, {}, []
         try:
             yield
@@ -66,15 +66,12 @@ class AlertService:
             self._held, self._pending, self._rows = None, {}, []
 
     def _flush(self, conn: Connection) -> None:
-        for alert, version in self._pending.values():
-            self.repo.update(conn, alert, version)
-        i = 0
-        while i < len(self._rows):  # consecutive rows of one table in one executemany, in order
-            j = i
-            while j < len(self._rows) and self._rows[j][0] is self._rows[i][0]:
-                j += 1
-            conn.execute(self._rows[i][0].insert(), [r for _, r in self._rows[i:j]])
-            i = j
+        self.repo.update_many(conn, list(self._pending.values()))
+        by_table: dict[Any, list[dict[str, Any]]] = {}  # each table's rows in order (no row refers to another's)
+        for table, row in self._rows:
+            by_table.setdefault(table, []).append(row)
+        for table, rows in by_table.items():
+            conn.execute(table.insert(), rows)
         self._pending, self._rows = {}, []
 
     # -- policy ------------------------------------------------------------------------------------
@@ -127,8 +124,10 @@ class AlertService:
         held = self._held.get(alert_dedup_key(signal)) if self._held is not None else None
         if held is not None and held[0].status in ACTIVE:
             return self._merge(conn, held[0], signal, decision, now, seq=held[1], fresh=fresh)
-        if self._held is not None:
-            self._flush(conn)  # what follows reads the alerts tables
+        if held is not None:
+            self._flush(conn)  # the held alert ended: what follows reads its rows
+        # (the rows still held are all of active alerts of other dedup keys: the reads below, of this
+        # key's active alert and of the unit's last ended one, cannot see them)
         current = self._active_locked(conn, signal)
         if current is not None:
             return self._merge(conn, current, signal, decision, now, fresh=fresh)
