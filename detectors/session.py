@@ -154,6 +154,12 @@ class DetectionSession:
         if stage.queue_batch and expected and not self._per_report_pop:
             self._due = pop_due(conn, now, settle=stage.queue_settle, limit=stage.queue_batch * expected)
 
+    @property
+    def pops_per_report(self) -> bool:
+        """The queue is popped before each report (no settle delay): the marks of the batch's reports
+        must be queued as they come."""
+        return self._per_report_pop
+
     def add(self, report: Report) -> None:
         """``report`` is stored (for every read of the session) from now on."""
         for key in self.reads.add(report):

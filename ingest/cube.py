@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ingest.tables import reports as reports_table
-from ingest.tables import COUNTED, weekly_cube
+from ingest.tables import COUNTED, upsert_into, weekly_cube
 
 _COLUMN = {"site": reports_table.c.orgunit_id, "health_area": reports_table.c.health_area_id,
            "district": reports_table.c.district_id}
@@ -79,14 +79,7 @@ def _deltas(added: Iterable[Any], removed: Iterable[Any], start_day: int) -> dic
 
 
 def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    ins: Any  # the two dialects' INSERT … ON CONFLICT have the same interface, not one type
-    least: Any
-    if conn.dialect.name == "postgresql":
-        ins, least = postgresql.insert(weekly_cube), sa.func.least
-    else:  # SQLite's two-argument min() is a scalar function
-        ins, least = sqlite.insert(weekly_cube), sa.func.min
+    ins, least = upsert_into(conn, weekly_cube)
     stmt = ins.on_conflict_do_update(
         index_elements=["orgunit_id", "disease", "start_day", "week_start"],
         set_={"cases": weekly_cube.c.cases + ins.excluded.cases,

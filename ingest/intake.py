@@ -47,13 +47,20 @@ class IntakeRecorder:
 
     def on_stored(self, conn: Connection, report: Report, now: dt.datetime,
                   pending: Sequence[Report] = (), stored: Sequence[Report] | None = None,
-                  cross: Sequence[str] | None = None) -> IntakeNotes:
+                  cross: Sequence[str] | None = None,
+                  marks: dict[tuple[str, str, str], tuple[str, int]] | None = None) -> IntakeNotes:
         """``pending``: reports stored before ``report`` in this batch, not yet in the table;
         ``stored``: the table's reports of its (health area, disease, onset) cell, read already;
         ``cross``: :meth:`cross_channel_of` when the caller asked it already. A report to be held
-        must be in the table (its row is revised)."""
+        must be in the table (its row is revised). ``marks``: a late report's re-evaluation mark is
+        counted there, for the caller to write with :func:`~ingest.reevaluation.mark_many` (a batch
+        whose marks nobody pops before it ends), instead of queued now."""
         verdict = assess_lateness(report.onset_date, report.received_at, self.lateness)
-        if verdict.late:
+        if verdict.late and marks is not None:
+            cell = (report.health_area_id, report.disease, str(verdict.week))
+            reason, n = marks.get(cell, (verdict.reason, 0))
+            marks[cell] = (reason, n + 1)
+        elif verdict.late:
             mark_for_reevaluation(conn, report.health_area_id, report.disease, str(verdict.week),
                                   now=now, reason=verdict.reason)
         dups, held = [], False

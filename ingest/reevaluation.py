@@ -9,12 +9,13 @@ crash before commit leaves them queued (at-least-once; detectors are idempotent 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ingest.tables import reevaluation_queue
+from ingest.tables import reevaluation_queue, upsert_into
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,19 @@ def mark_for_reevaluation(conn: Connection, area_id: str, disease: str, epiweek:
                                        "marked_at": now, "reason": reason[:200]})
     except sa.exc.IntegrityError:  # a concurrent writer queued it first
         conn.execute(_BUMP, key)
+
+
+def mark_many(conn: Connection, marks: Mapping[tuple[str, str, str], tuple[str, int]], *, now: dt.datetime) -> None:
+    """:func:`mark_for_reevaluation` of many cells at once, (area, disease, week) → (reason of its first
+    mark, number of marks), in one ``INSERT … ON CONFLICT``: a queued cell keeps its ``marked_at`` and
+    reason and counts the reports."""
+    if not marks:
+        return
+    ins, _ = upsert_into(conn, reevaluation_queue)
+    stmt = ins.on_conflict_do_update(index_elements=["area_id", "disease", "epiweek"],
+                                     set_={"report_count": _q.c.report_count + ins.excluded.report_count})
+    conn.execute(stmt, [{"area_id": a, "disease": d, "epiweek": w, "marked_at": now, "reason": reason[:200],
+                         "report_count": n} for (a, d, w), (reason, n) in marks.items()])
 
 
 def pending(conn: Connection, limit: int = 1000) -> list[ReevaluationItem]:

@@ -8,6 +8,8 @@ possible duplicate or a confirmed duplicate changes its ``state``; the replaced 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -155,3 +157,13 @@ weekly_cube = sa.Table(
     sa.Column("first_onset", sa.Date, nullable=False),  # earliest onset among the cell's reports
     sa.Index("ix_weekly_cube_orgunit_week", "orgunit_id", "start_day", "week_start"),
 )
+
+
+def upsert_into(conn: sa.engine.Connection, table: sa.Table) -> tuple[Any, Any]:
+    """``INSERT … ON CONFLICT`` for ``conn``'s dialect (PostgreSQL's or SQLite's: the same interface,
+    not one type) and the dialect's two-argument minimum (``least``; SQLite's scalar ``min``)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table), sa.func.least
+    return sqlite.insert(table), sa.func.min

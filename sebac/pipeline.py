@@ -30,6 +30,7 @@ from ingest.lateness import LatenessPolicy
 from ingest.metrics import (observe_report_duplicate, observe_report_received, observe_report_rejected,
                             observe_report_revised)
 from ingest.pyramid import Pyramid
+from ingest.reevaluation import mark_many
 from ingest.repository import RejectedRepository, ReportRepository
 from ingest.validation import Limits, validate_report
 from sebac.metrics import observe_report_processed, precreate_all
@@ -156,6 +157,7 @@ class Pipeline:
             session = self.detection.session(conn, now, expected=fresh)
             same_cell: dict[tuple[str, str, dt.date], list[Report]] = {}
             stored_cells = stored_same_cells(conn, batch) if self.intake.duplicate_window > dt.timedelta(0) else {}
+            marks: dict[tuple[str, str, str], tuple[str, int]] | None = None if session.pops_per_report else {}
             for report in batch:
                 stored = known.get(report.idempotency_key)
                 if stored is not None:
@@ -172,7 +174,7 @@ class Pipeline:
                     session.written()
                     self.reports.insert(conn, report)
                 notes = self.intake.on_stored(conn, report, now, pending=cell, stored=stored_cells.get(key, []),
-                                              cross=cross)
+                                              cross=cross, marks=marks)
                 if hold:  # out of the counts until decided: no detection, as one by one
                     held = self.reports.get(conn, report.report_id) or report
                     cell.append(held)
@@ -184,6 +186,7 @@ class Pipeline:
                 raised = [self.apply_signal(conn, s, fresh=True) for s in session.on_report(report)]
                 out.append(SubmitResult("accepted", report=report, alerts=raised, notes=notes))
             self.reports.insert_many(conn, new)
+            mark_many(conn, marks or {}, now=now)
         for res in out:
             assert res.report is not None  # accepted or duplicate: both name their report
             if res.status == "duplicate":

@@ -86,3 +86,23 @@ def test_random_interleavings_keep_every_log_climbing_and_replayable(db, pyramid
     s = Scenario(db, pyramid, diseases)
     for alert_id in run_interleaving(s, seed):
         check_log(s, alert_id)
+
+
+@pytest.mark.parametrize("stale", [None, 0, 1])
+def test_alert_rows_written_together_refuse_any_stale_one(db, pyramid, diseases, stale):
+    """A batch writes its held alerts with one executemany (``update_many``): one row changed by
+    someone else since it was read fails the whole write, as ``update`` alone would."""
+    from alerts.tables import alerts
+
+    s = Scenario(db, pyramid, diseases)
+    opened = [s.at(0).signal("cholera", area) for area in AREAS[:2]]
+    with db.begin() as conn:
+        written = [(a.model_copy(update={"cases": a.cases + 10}), a.version) for a in opened]
+        if stale is not None:  # another writer moved this row on since it was read
+            conn.execute(alerts.update().where(alerts.c.alert_id == opened[stale].alert_id)
+                         .values(version=alerts.c.version + 1))
+            with pytest.raises(StaleAlert):
+                s.service.repo.update_many(conn, written)
+            return
+        s.service.repo.update_many(conn, written)
+    assert [s.alert(a.alert_id).cases for a in opened] == [a.cases + 10 for a in opened]

@@ -9,7 +9,7 @@ from ingest.clock import FakeClock
 from ingest.contracts import Channel
 from ingest.duplicates import list_possible_duplicates
 from ingest.lateness import LatenessPolicy, assess_lateness
-from ingest.reevaluation import mark_for_reevaluation, pending, pop_due
+from ingest.reevaluation import mark_for_reevaluation, mark_many, pending, pop_due
 from sebac.db import make_engine
 from sebac.pipeline import Pipeline
 from tests.conftest import NOW
@@ -78,6 +78,29 @@ def test_pop_due_waits_for_settle_delay(db):
         due = pop_due(conn, t0 + dt.timedelta(minutes=15), settle=dt.timedelta(minutes=10))
         assert [(d.epiweek, d.report_count) for d in due] == [("2026-W45", 2)]
         assert [d.epiweek for d in pending(conn)] == ["2026-W46"]
+
+
+def test_marks_of_a_batch_queue_what_the_same_marks_one_by_one_queue(db):
+    t0, t1 = NOW, NOW + dt.timedelta(minutes=5)
+    marks = [("A", "malaria", "2026-W45", "late a"), ("A", "malaria", "2026-W46", "late b"),
+             ("A", "malaria", "2026-W45", "late c"), ("B", "ili", "2026-W45", "late d")]
+    with db.begin() as conn:  # a cell queued before the batch keeps its marked_at and reason
+        mark_for_reevaluation(conn, "A", "malaria", "2026-W45", now=t0, reason="earlier")
+        for area, disease, week, reason in marks:
+            mark_for_reevaluation(conn, area, disease, week, now=t1, reason=reason)
+        one_by_one = sorted(pending(conn), key=lambda i: (i.area_id, i.epiweek))
+        pop_due(conn)
+        mark_for_reevaluation(conn, "A", "malaria", "2026-W45", now=t0, reason="earlier")
+        batch: dict = {}
+        for area, disease, week, reason in marks:  # as IntakeRecorder.on_stored counts them
+            first, n = batch.get((area, disease, week), (reason, 0))
+            batch[(area, disease, week)] = (first, n + 1)
+        mark_many(conn, batch, now=t1)
+        mark_many(conn, {}, now=t1)
+        batched = sorted(pending(conn), key=lambda i: (i.area_id, i.epiweek))
+    assert batched == one_by_one
+    assert [(i.area_id, i.epiweek, i.reason, i.report_count, i.marked_at) for i in batched] == [
+        ("A", "2026-W45", "earlier", 3, t0), ("A", "2026-W46", "late b", 1, t1), ("B", "2026-W45", "late d", 1, t1)]
 
 
 def test_same_content_from_two_channels_is_flagged_not_merged(pipeline, clock: FakeClock):

@@ -68,8 +68,8 @@ def items(pyramid, n: int, seed: int) -> list[BacklogItem]:
     return out
 
 
-def run(tmp_path, name, pyramid, diseases, stream, batch: int, chunks: int):
-    db = make_engine(f"sqlite:///{tmp_path / name}.db")
+def run(tmp_path, name, pyramid, diseases, stream, batch: int, chunks: int, url: str | None = None):
+    db = make_engine(url or f"sqlite:///{tmp_path / name}.db")
     migrate(db)
     history(db, pyramid)
     with db.begin() as conn:  # someone to tell at each district and health area level: the outbox fills
@@ -129,6 +129,19 @@ def test_batched_replay_gives_every_signal_of_the_per_report_replay(tmp_path, py
     assert many_status == one_status
     assert many_state == one_state
     assert one_state["duplicates"] and one_state["alerts"] and one_state["outbox"]
+
+
+def test_batched_replay_on_postgresql_gives_every_signal_of_the_per_report_replay(tmp_path, pyramid, diseases,
+                                                                                  postgres_server):
+    """PostgreSQL's driver runs the batch's executemany of alert updates and its upserts of the
+    cube and the re-evaluation queue: the same state as one by one."""
+    stream = items(pyramid, 240, 4)
+    one, one_status, one_state = run(tmp_path, "one", pyramid, diseases, stream, batch=1, chunks=3,
+                                     url=postgres_server.create_database("batch_one"))
+    many, many_status, many_state = run(tmp_path, "many", pyramid, diseases, stream, batch=120, chunks=3,
+                                        url=postgres_server.create_database("batch_many"))
+    assert any(s["raised_late"] for s in one) and one_state["queue"] and one_state["alerts"]
+    assert (many, many_status, many_state) == (one, one_status, one_state)
 
 
 def test_submit_many_answers_each_item_as_submit(pipeline):
