@@ -65,17 +65,21 @@ class SubscriptionRepository:
         return Subscription(subscription_id=int(sid), **sub.model_dump())
 
     def for_unit(self, conn: Connection, orgunit_id: str, disease: str) -> list[Subscription]:
-        s = subscriptions.c
-        q = (sa.select(subscriptions).where(s.orgunit_id == orgunit_id, s.active.is_(True),
-                                            sa.or_(s.disease.is_(None), s.disease == disease))
-             .order_by(s.subscription_id))
-        return [Subscription.model_validate(dict(r._mapping)) for r in conn.execute(q)]
+        return [Subscription.model_validate(dict(r._mapping))
+                for r in conn.execute(_FOR_UNIT, {"b_unit": orgunit_id, "b_disease": disease})]
 
     def list(self, conn: Connection, orgunit_ids: list[str] | None = None) -> list[Subscription]:
         q = sa.select(subscriptions).order_by(subscriptions.c.subscription_id)
         if orgunit_ids is not None:
             q = q.where(subscriptions.c.orgunit_id.in_(orgunit_ids))
         return [Subscription.model_validate(dict(r._mapping)) for r in conn.execute(q)]
+
+
+# built once (each alert opened runs it): the active subscriptions of one unit for one disease or all
+_FOR_UNIT = (sa.select(subscriptions)
+             .where(subscriptions.c.orgunit_id == sa.bindparam("b_unit"), subscriptions.c.active.is_(True),
+                    sa.or_(subscriptions.c.disease.is_(None), subscriptions.c.disease == sa.bindparam("b_disease")))
+             .order_by(subscriptions.c.subscription_id))
 
 
 class Notifier:

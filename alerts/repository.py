@@ -50,7 +50,10 @@ class StaleAlert(RuntimeError):
 
 # the statements of the signal path, built once with bound parameters (a signal runs several; building
 # the expression anew per call cost more than executing it)
-_BY_DEDUP_KEY = (sa.select(alerts).where(alerts.c.dedup_key == sa.bindparam("b_key"), alerts.c.status.in_(_ACTIVE))
+# (``or_`` of equalities rather than ``in_``: an IN list is an expanding parameter, rendered anew at
+# every execution)
+_BY_DEDUP_KEY = (sa.select(alerts).where(alerts.c.dedup_key == sa.bindparam("b_key"),
+                                         sa.or_(*(alerts.c.status == s for s in _ACTIVE)))
                  .order_by(alerts.c.alert_id.desc()))
 _OF_SIGNAL = (sa.select(alerts).join(alert_signals, alert_signals.c.alert_id == alerts.c.alert_id)
               .where(alert_signals.c.signal_id == sa.bindparam("b_signal")))
@@ -60,6 +63,10 @@ _TOUCH = alerts.update().where(alerts.c.alert_id == sa.bindparam("b_id")).values
 _UPDATE = alerts.update().where(alerts.c.alert_id == sa.bindparam("b_id"),
                                 alerts.c.version == sa.bindparam("b_version"))
 _NEXT_SEQ = sa.select(sa.func.max(alert_events.c.seq)).where(alert_events.c.alert_id == sa.bindparam("b_id"))
+_LAST_ENDED = (sa.select(alerts).where(alerts.c.disease == sa.bindparam("b_disease"),
+                                       alerts.c.orgunit_id == sa.bindparam("b_unit"),
+                                       sa.or_(alerts.c.status == "closed", alerts.c.status == "discarded"))
+               .order_by(sa.func.coalesce(alerts.c.closed_at, alerts.c.discarded_at).desc()).limit(1))
 _SIGNAL_KNOWN = sa.select(alert_signals.c.signal_id).where(alert_signals.c.signal_id == sa.bindparam("b_signal"))
 
 
@@ -199,10 +206,7 @@ class AlertRepository:
 
     def last_ended(self, conn: Connection, disease: str, orgunit_id: str) -> Alert | None:
         """The most recently closed or discarded alert for this disease and org unit (cooldown)."""
-        q = (sa.select(alerts).where(alerts.c.disease == disease, alerts.c.orgunit_id == orgunit_id,
-                                     alerts.c.status.in_(("closed", "discarded")))
-             .order_by(sa.func.coalesce(alerts.c.closed_at, alerts.c.discarded_at).desc()).limit(1))
-        row = conn.execute(q).first()
+        row = conn.execute(_LAST_ENDED, {"b_disease": disease, "b_unit": orgunit_id}).first()
         return _alert(row) if row else None
 
     def due_for_escalation(self, conn: Connection, now: dt.datetime,
