@@ -96,6 +96,8 @@ class OverlayReads(MemoRepository):
     def __init__(self, start_day: int = 0) -> None:
         super().__init__(start_day)
         self.added: list[Report] = []
+        # the added reports, in order, by the slots of the reads they may change (as ``_index``)
+        self._added_at: dict[tuple[str | None, str | None], list[Report]] = {}
         # the reads a report may change, by (disease, org unit) (org unit None: a scan of the disease)
         self._index: dict[tuple[str | None, str | None], list[tuple[Any, ...]]] = {}
 
@@ -115,25 +117,25 @@ class OverlayReads(MemoRepository):
         if key not in self._memo:
             self.reads += 1
             value = read()
-            relevant = self.added if key[0] in ("first_onset", "observed_since") else \
-                [r for r in self.added if r.disease == (key[1] if "case_rows" in key[0] else key[3])] \
-                if key[0] in ("case_rows", "first_case_rows", "daily_cases", "weekly_cases") else []
-            for r in relevant:
-                value = fold(key, value, r, self.start_day)
-            self._memo[key] = value
             slot = self._slot(key)
-            if slot is not None:
+            if slot is not None:  # fold the added reports that may change it (a superset: fold checks)
+                for r in self._added_at.get(slot, ()):
+                    value = fold(key, value, r, self.start_day)
                 self._index.setdefault(slot, []).append(key)
+            self._memo[key] = value
         return self._memo[key]
 
     def add(self, r: Report) -> list[tuple[Any, ...]]:
         """Fold ``r`` into every read made so far; returns the keys whose value changed."""
         self.added.append(r)
+        slots = tuple(dict.fromkeys(((r.disease, None), (r.disease, r.health_area_id), (r.disease, r.district_id),
+                                     (None, r.health_area_id), (None, r.district_id))))  # once each
+        for slot in slots:
+            self._added_at.setdefault(slot, []).append(r)
         changed = []
         get = self._index.get
-        keys = (get((r.disease, None), []) + get((r.disease, r.health_area_id), []) + get((r.disease, r.district_id), [])
-                + get((None, r.health_area_id), []) + get((None, r.district_id), []))
-        for key in dict.fromkeys(keys):  # once each, whatever the slots it is reached by
+        keys = [k for slot in slots for k in get(slot, ())]
+        for key in dict.fromkeys(keys):  # once each (a read is indexed under one slot only)
             old = self._memo[key]
             new = fold(key, old, r, self.start_day)
             if new is not old:
