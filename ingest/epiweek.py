@@ -9,6 +9,7 @@ to the chosen start day), which reduces to ISO weeks for Monday.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 
@@ -26,11 +27,13 @@ class EpiWeek:
         return cls(int(y), int(w))
 
 
+@functools.cache  # a few years × 7 start days
 def _week1_start(year: int, start_day: int) -> dt.date:
     jan4 = dt.date(year, 1, 4)
     return jan4 - dt.timedelta(days=(jan4.weekday() - start_day) % 7)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; the detectors ask for the same days again and again
 def epiweek(day: dt.date, start_day: int = 0) -> EpiWeek:
     """Epi week of ``day``; ``start_day`` 0 = Monday (ISO) … 6 = Sunday.
 
@@ -45,6 +48,7 @@ def epiweek(day: dt.date, start_day: int = 0) -> EpiWeek:
     return EpiWeek(year, (day - _week1_start(year, start_day)).days // 7 + 1)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def week_start(week: EpiWeek, start_day: int = 0) -> dt.date:
     return _week1_start(week.year, start_day) + dt.timedelta(weeks=week.week - 1)
 
